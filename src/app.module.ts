@@ -1,0 +1,16 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AuditModule } from './audit/audit.module';
+import { AuthModule } from './auth/auth.module';
+import { CommonModule, CommonOptions } from './common/common.module';
+import { HealthModule } from './health/health.module';
+import { PartnersModule } from './partners/partners.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(options: CommonOptions): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [CommonModule.forRoot(options), AuditModule, PartnersModule, AuthModule, HealthModule],
+    };
+  }
+}

@@ -1,0 +1,19 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { AuditModule } from '../audit/audit.module';
+import { PartnersModule } from '../partners/partners.module';
+import { AccessGuard } from './access.guard';
+import { SessionController } from './session.controller';
+import { SigningKeys } from './signing-keys';
+import { TokenController } from './token.controller';
+import { TokenService } from './token.service';
+import { TokenVerifier } from './token-verifier';
+
+/** Tokens (issue, sign, verify, JWKS), operator sessions, and the guard in front of every route. */
+@Module({
+  imports: [PartnersModule, AuditModule],
+  controllers: [TokenController, SessionController],
+  providers: [SigningKeys, TokenVerifier, TokenService, { provide: APP_GUARD, useClass: AccessGuard }],
+  exports: [SigningKeys, TokenVerifier],
+})
+export class AuthModule {}

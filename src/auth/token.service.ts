@@ -1,0 +1,75 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { SignJWT } from 'jose';
+import { randomUUID } from 'node:crypto';
+import { Clock } from '../common/clock';
+import { APP_CONFIG, AppConfig } from '../common/config/config';
+import { OAuthError, RateLimited } from '../common/errors/domain-errors';
+import { WindowRateLimiter } from '../common/rate-limiter';
+import { CredentialsService } from '../partners/credentials.service';
+import { isScope } from '../rights/scopes';
+import { ALGORITHM, SigningKeys } from './signing-keys';
+
+export interface TokenRequest {
+  grantType?: string;
+  scope?: string;
+  clientId?: string;
+  clientSecret?: string;
+}
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope: string;
+}
+
+/** OAuth 2.0 client credentials grant (RFC 6749 §4.4): partner credentials in, short-lived ES256 JWT out. */
+@Injectable()
+export class TokenService {
+  private readonly limiter = new WindowRateLimiter(60_000);
+
+  constructor(
+    private readonly credentials: CredentialsService,
+    private readonly keys: SigningKeys,
+    private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async issue(request: TokenRequest): Promise<TokenResponse> {
+    if (request.grantType !== 'client_credentials') {
+      throw new OAuthError(request.grantType ? 'unsupported_grant_type' : 'invalid_request',
+        request.grantType ? 'Only grant_type=client_credentials is supported.' : 'grant_type is required.');
+    }
+    if (!request.clientId || !request.clientSecret) {
+      throw new OAuthError('invalid_client', 'Client authentication is required (HTTP Basic or client_id/client_secret).');
+    }
+    // Limit before the (deliberately slow) secret check, so that guessing costs the attacker, not the gateway.
+    const decision = this.limiter.take(request.clientId.slice(0, 64), this.config.token.rateLimitPerMinute);
+    if (!decision.allowed) throw new RateLimited(decision.resetMs / 1000, 'Too many token requests for this client.');
+
+    const partner = await this.credentials.authenticate(request.clientId, request.clientSecret);
+    if (!partner) throw new OAuthError('invalid_client', 'Unknown client or wrong secret.');
+    if (partner.status !== 'active') throw new OAuthError('invalid_client', `The client is ${partner.status}.`);
+
+    const requested = (request.scope ?? '').split(' ').filter(Boolean);
+    const unknown = requested.filter((scope) => !isScope(scope));
+    if (unknown.length > 0) throw new OAuthError('invalid_scope', `Unknown scope: ${unknown.join(' ')}.`);
+    const notGranted = requested.filter((scope) => !partner.scopes.includes(scope));
+    if (notGranted.length > 0) throw new OAuthError('invalid_scope', `Scope not granted to this client: ${notGranted.join(' ')}.`);
+    const scopes = requested.length > 0 ? [...new Set(requested)] : partner.scopes;
+
+    const now = Math.floor(this.clock.now().getTime() / 1000);
+    const { kid, privateKey } = this.keys.signer();
+    const accessToken = await new SignJWT({ scope: scopes.join(' '), client_id: partner.client_id })
+      .setProtectedHeader({ alg: ALGORITHM, kid, typ: 'at+jwt' })
+      .setIssuer(this.config.token.issuer)
+      .setAudience(this.config.token.audience)
+      .setSubject(partner.id)
+      .setJti(randomUUID())
+      .setIssuedAt(now)
+      .setNotBefore(now - 5)
+      .setExpirationTime(now + this.config.token.ttlSeconds)
+      .sign(privateKey);
+    return { access_token: accessToken, token_type: 'Bearer', expires_in: this.config.token.ttlSeconds, scope: scopes.join(' ') };
+  }
+}

@@ -1,0 +1,48 @@
+import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { Clock } from './clock';
+import { APP_CONFIG, AppConfig } from './config/config';
+import { createDataSource } from './database/data-source';
+import { Database } from './database/database';
+import { ServerSecret } from './server-secret';
+
+export interface CommonOptions {
+  config: AppConfig;
+  /** Tests pass a ManualClock. */
+  clock?: Clock;
+  secret?: ServerSecret;
+}
+
+@Injectable()
+class DataSourceCloser implements OnApplicationShutdown {
+  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
+  async onApplicationShutdown(): Promise<void> {
+    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+  }
+}
+
+/** Configuration, clock, server secret and database: small and boring, available everywhere. */
+@Global()
+@Module({})
+export class CommonModule {
+  static forRoot(options: CommonOptions): DynamicModule {
+    return {
+      module: CommonModule,
+      providers: [
+        { provide: APP_CONFIG, useValue: options.config },
+        { provide: Clock, useValue: options.clock ?? new Clock() },
+        { provide: ServerSecret, useValue: options.secret ?? ServerSecret.fromConfig(options.config.secretKey, options.config.dataDir) },
+        {
+          provide: DataSource,
+          useFactory: async () => {
+            if (!options.config.databaseUrl) throw new Error('DATABASE_URL is not set');
+            return createDataSource(options.config.databaseUrl, options.config.dbPoolSize).initialize();
+          },
+        },
+        Database,
+        DataSourceCloser,
+      ],
+      exports: [APP_CONFIG, Clock, ServerSecret, DataSource, Database],
+    };
+  }
+}

@@ -1,0 +1,142 @@
+import 'reflect-metadata';
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsEmail, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync,
+} from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : value;
+
+/**
+ * Every environment variable the gateway reads, with its default. Parsed and validated once at boot:
+ * nothing else in the code reads process.env.
+ */
+export class EnvironmentVariables {
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  PORT = 3000;
+
+  @IsOptional() @IsString() @MinLength(1)
+  HOST = '127.0.0.1';
+
+  @IsOptional() @Matches(/^postgres(ql)?:\/\/.+/, { message: 'must be a postgres:// URL' })
+  DATABASE_URL?: string;
+
+  @IsOptional() @IsString() @MinLength(1)
+  DATA_DIR = './.data';
+
+  @IsOptional() @Matches(/^https?:\/\/.+/, { message: 'must be an http(s):// URL' })
+  UPSTREAM_URL?: string;
+
+  @IsOptional() @IsEmail()
+  BOOTSTRAP_OPERATOR_EMAIL?: string;
+
+  @IsOptional() @IsString() @MinLength(12, { message: 'must be at least 12 characters' })
+  BOOTSTRAP_OPERATOR_PASSWORD?: string;
+
+  @IsOptional() @Matches(/^(base64:[A-Za-z0-9+/=]{43,}|[0-9a-fA-F]{64,})$/, {
+    message: 'must be 32 bytes or more, as 64+ hex digits or base64:…',
+  })
+  SECRET_KEY?: string;
+
+  @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL = 'info';
+
+  @IsOptional() @IsString() @MinLength(1)
+  TOKEN_ISSUER = 'api-droits-cnam-gateway';
+
+  @IsOptional() @IsString() @MinLength(1)
+  TOKEN_AUDIENCE = 'api-droits-cnam';
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(60) @Max(3600)
+  TOKEN_TTL_SECONDS = 600;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100000)
+  TOKEN_RATE_LIMIT_PER_MINUTE = 60;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(30 * 86400)
+  CREDENTIAL_GRACE_SECONDS = 86400;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(5)
+  PARTNER_CACHE_SECONDS = 2;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100000)
+  DEFAULT_RATE_LIMIT_PER_SECOND = 50;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1024) @Max(10 * 1024 * 1024)
+  BODY_LIMIT_BYTES = 64 * 1024;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(72)
+  OPERATOR_SESSION_HOURS = 8;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(200)
+  DB_POOL_SIZE = 10;
+}
+
+export interface AppConfig {
+  port: number;
+  host: string;
+  databaseUrl?: string;
+  dataDir: string;
+  upstreamUrl?: string;
+  bootstrapOperator: { email?: string; password?: string };
+  secretKey?: Buffer;
+  logLevel: string;
+  token: { issuer: string; audience: string; ttlSeconds: number; rateLimitPerMinute: number };
+  credentialGraceSeconds: number;
+  partnerCacheSeconds: number;
+  defaultRateLimitPerSecond: number;
+  bodyLimitBytes: number;
+  operatorSessionHours: number;
+  dbPoolSize: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+/** Parses the environment into a typed configuration, or throws a ConfigError naming each bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): AppConfig {
+  const known = Object.keys(new EnvironmentVariables());
+  const plain: Record<string, string> = {};
+  for (const name of [...known, 'DATABASE_URL', 'UPSTREAM_URL', 'BOOTSTRAP_OPERATOR_EMAIL',
+    'BOOTSTRAP_OPERATOR_PASSWORD', 'SECRET_KEY']) {
+    const value = env[name];
+    if (value !== undefined && value !== '') plain[name] = value;
+  }
+  const parsed = plainToInstance(EnvironmentVariables, plain);
+  const errors = validateSync(parsed, { whitelist: true });
+  if (errors.length > 0) {
+    throw new ConfigError(errors.map((e) =>
+      `${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`));
+  }
+  return {
+    port: parsed.PORT,
+    host: parsed.HOST,
+    databaseUrl: parsed.DATABASE_URL,
+    dataDir: parsed.DATA_DIR,
+    upstreamUrl: parsed.UPSTREAM_URL,
+    bootstrapOperator: { email: parsed.BOOTSTRAP_OPERATOR_EMAIL, password: parsed.BOOTSTRAP_OPERATOR_PASSWORD },
+    secretKey: parsed.SECRET_KEY ? decodeSecret(parsed.SECRET_KEY) : undefined,
+    logLevel: parsed.LOG_LEVEL,
+    token: {
+      issuer: parsed.TOKEN_ISSUER,
+      audience: parsed.TOKEN_AUDIENCE,
+      ttlSeconds: parsed.TOKEN_TTL_SECONDS,
+      rateLimitPerMinute: parsed.TOKEN_RATE_LIMIT_PER_MINUTE,
+    },
+    credentialGraceSeconds: parsed.CREDENTIAL_GRACE_SECONDS,
+    partnerCacheSeconds: parsed.PARTNER_CACHE_SECONDS,
+    defaultRateLimitPerSecond: parsed.DEFAULT_RATE_LIMIT_PER_SECOND,
+    bodyLimitBytes: parsed.BODY_LIMIT_BYTES,
+    operatorSessionHours: parsed.OPERATOR_SESSION_HOURS,
+    dbPoolSize: parsed.DB_POOL_SIZE,
+  };
+}
+
+function decodeSecret(value: string): Buffer {
+  return value.startsWith('base64:') ? Buffer.from(value.slice(7), 'base64') : Buffer.from(value, 'hex');
+}
+
+export const APP_CONFIG = Symbol('APP_CONFIG');

@@ -1,0 +1,41 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+
+/** A transaction in progress; repositories take one as their last argument to join it. */
+export type Transaction = EntityManager;
+
+/**
+ * A thin, typed face over TypeORM's DataSource: parameterised SQL in, rows out. Repositories use it so
+ * that every query is visible and reviewable in one place.
+ */
+@Injectable()
+export class Database {
+  constructor(readonly dataSource: DataSource) {}
+
+  async rows<T>(sql: string, params: unknown[] = [], tx?: Transaction): Promise<T[]> {
+    const result = await (tx ?? this.dataSource).query(sql, params);
+    // TypeORM answers UPDATE and DELETE with [rows, rowCount]; rows are objects, never arrays.
+    if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') {
+      return result[0] as T[];
+    }
+    return result as T[];
+  }
+
+  async one<T>(sql: string, params: unknown[] = [], tx?: Transaction): Promise<T | undefined> {
+    const rows = await this.rows<T>(sql, params, tx);
+    return rows[0];
+  }
+
+  transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(work);
+  }
+
+  async isReachable(): Promise<boolean> {
+    try {
+      await this.dataSource.query('SELECT 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}

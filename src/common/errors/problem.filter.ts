@@ -1,0 +1,31 @@
+import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { toProblem } from './problem';
+
+/** The one place where errors become HTTP answers. */
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Problem');
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    sendProblem(error, request, reply, this.logger);
+  }
+}
+
+export function sendProblem(error: unknown, request: FastifyRequest, reply: FastifyReply,
+  logger: Pick<Logger, 'error'>): void {
+  const answer = toProblem(error, request.id);
+  if (answer.body.status >= 500 && answer.body.code === 'internal_error') {
+    // Log the error's class, code and where it was thrown, never its message: messages (a database error's
+    // above all) can quote request data, and the logs must hold no personal data.
+    const name = error instanceof Error ? error.name : typeof error;
+    const code = (error as { code?: unknown })?.code ?? '';
+    const where = error instanceof Error ? (error.stack ?? '').split('\n').find((l) => l.includes(' at ')) ?? '' : '';
+    logger.error(`request ${request.id} ${request.method} ${request.routeOptions?.url ?? ''} failed: ${name} ${code} ${where.trim()}`);
+  }
+  if (reply.sent) return;
+  reply.status(answer.body.status).headers(answer.headers).type(answer.contentType).send(answer.body);
+}

@@ -1,0 +1,23 @@
+import type { FastifyRequest } from 'fastify';
+import { DomainError } from '../errors/domain-errors';
+
+class UnsupportedMediaType extends DomainError {
+  readonly status = 415;
+  readonly code = 'unsupported_media_type';
+  readonly title = 'Unsupported media type';
+}
+
+/** The token endpoint takes forms (RFC 6749); everything else takes JSON only. */
+const FORM_ROUTES = new Set(['/oauth/token']);
+
+/** Refuses a request body in any media type but JSON (and forms where OAuth requires them) with a 415. */
+export function refuseUnexpectedMediaType(request: FastifyRequest): void {
+  if (request.body === undefined && !request.headers['content-length'] && !request.headers['transfer-encoding']) return;
+  const type = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (type === 'application/json') return;
+  if (type === 'application/x-www-form-urlencoded' && FORM_ROUTES.has(request.routeOptions?.url ?? '')) return;
+  if (request.body === undefined && request.headers['content-length'] === '0') return;
+  throw new UnsupportedMediaType(FORM_ROUTES.has(request.routeOptions?.url ?? '')
+    ? 'Send application/x-www-form-urlencoded (or application/json).'
+    : 'Unsupported Content-Type; send application/json.');
+}

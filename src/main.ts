@@ -1,0 +1,67 @@
+import 'reflect-metadata';
+import { startSimulator, Simulator } from '../simulator/server';
+import { createApp } from './app.factory';
+import { ConfigError, loadConfig } from './common/config/config';
+import { runMigrations } from './common/database/data-source';
+import { resolveDatabase } from './common/database/resolve-database';
+import { OperatorsService } from './partners/operators.service';
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+/**
+ * `npm start`: configuration, database (DATABASE_URL or embedded PostgreSQL), migrations, upstream
+ * (UPSTREAM_URL or the bundled simulator), then the gateway.
+ */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const database = await resolveDatabase(config, say);
+  const applied = await runMigrations(database.url);
+  if (applied.length > 0) say(`Applied migrations: ${applied.join(', ')}`);
+
+  let simulator: Simulator | undefined;
+  if (!config.upstreamUrl) {
+    simulator = await startSimulator(0, '127.0.0.1');
+    say(`Upstream simulator started on ${simulator.url} (set UPSTREAM_URL to use a real backend)`);
+  }
+  const resolved = { ...config, databaseUrl: database.url, upstreamUrl: config.upstreamUrl ?? simulator!.url };
+  const app = await createApp({ config: resolved });
+  await app.listen(config.port, config.host);
+
+  const bootstrap = await app.get(OperatorsService).bootstrap();
+  const base = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
+  say(`Gateway ready on http://${config.host}:${config.port}`);
+  say(`Console: ${base}/console   API docs: ${base}/docs   OpenAPI: ${base}/openapi.json`);
+  if (bootstrap) {
+    say(`Bootstrap operator: ${bootstrap.email}`);
+    if (bootstrap.generatedPassword) say(`Bootstrap operator password (shown once): ${bootstrap.generatedPassword}`);
+    say(`Log in: curl -s -X POST ${base}/admin/api/session -H 'content-type: application/json' `
+      + `-d '{"email":"${bootstrap.email}","password":"…"}'`);
+  }
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`${signal} received, stopping`);
+    await app.close();
+    await simulator?.close();
+    await database.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`Gateway failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,67 @@
+import { Injectable } from '@nestjs/common';
+import { Database, Transaction } from '../common/database/database';
+import { AccessRequestDto } from './access-request.dto';
+
+export type AccessRequestStatus = 'pending' | 'approved' | 'rejected';
+
+export interface AccessRequest {
+  id: string;
+  status: AccessRequestStatus;
+  organisation: { name: string; siret: string };
+  contact: { name: string; email: string };
+  technical_contact: { name: string; email: string };
+  legal_basis: string;
+  purpose: string;
+  scopes: string[];
+  retention_months: number;
+  expected_daily_volume: number;
+  recipients: string[];
+  terms_version: string;
+  created_at: Date;
+  decided_at: Date | null;
+  decided_by: string | null;
+  decision_note: string | null;
+  partner_id: string | null;
+}
+
+const COLUMNS = `id, status, json_build_object('name', organisation_name, 'siret', siret) AS organisation, contact,
+  technical_contact, legal_basis, purpose, scopes, retention_months, expected_daily_volume, recipients,
+  terms_version, created_at, decided_at, decided_by, decision_note, partner_id`;
+
+@Injectable()
+export class AccessRequestsRepository {
+  constructor(private readonly db: Database) {}
+
+  async create(request: AccessRequestDto, now: Date): Promise<AccessRequest> {
+    const row = await this.db.one<AccessRequest>(
+      `INSERT INTO access_requests (organisation_name, siret, contact, technical_contact, legal_basis, purpose, scopes,
+         retention_months, expected_daily_volume, recipients, terms_version, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING ${COLUMNS}`,
+      [request.organisation.name, request.organisation.siret,
+        { name: request.contact.name, email: request.contact.email },
+        { name: request.technicalContact.name, email: request.technicalContact.email },
+        request.legalBasis, request.purpose, request.scopes, request.retentionMonths, request.expectedDailyVolume,
+        request.recipients, request.termsVersion, now]);
+    return row!;
+  }
+
+  findById(id: string, tx?: Transaction, forUpdate = false): Promise<AccessRequest | undefined> {
+    return this.db.one<AccessRequest>(
+      `SELECT ${COLUMNS} FROM access_requests WHERE id = $1 ${forUpdate ? 'FOR UPDATE' : ''}`, [id], tx);
+  }
+
+  list(status: AccessRequestStatus | undefined, limit = 500): Promise<AccessRequest[]> {
+    return this.db.rows<AccessRequest>(
+      `SELECT ${COLUMNS} FROM access_requests WHERE ($1::text IS NULL OR status = $1)
+       ORDER BY created_at DESC, id LIMIT $2`, [status ?? null, limit]);
+  }
+
+  async markDecided(id: string, decision: { status: AccessRequestStatus; operatorId: string; note: string | null;
+    partnerId: string | null; at: Date }, tx: Transaction): Promise<AccessRequest> {
+    const row = await this.db.one<AccessRequest>(
+      `UPDATE access_requests SET status = $2, decided_by = $3, decision_note = $4, partner_id = $5, decided_at = $6
+       WHERE id = $1 RETURNING ${COLUMNS}`,
+      [id, decision.status, decision.operatorId, decision.note, decision.partnerId, decision.at], tx);
+    return row!;
+  }
+}

@@ -1,0 +1,99 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ActionLog, Actor } from '../audit/action-log';
+import { Clock } from '../common/clock';
+import { APP_CONFIG, AppConfig } from '../common/config/config';
+import { isUuid } from '../common/ids';
+import { Database } from '../common/database/database';
+import { Conflict, NotFound, ValidationFailed } from '../common/errors/domain-errors';
+import { AccessRequestDto, ApproveDto, ReasonDto } from './access-request.dto';
+import { AccessRequest, AccessRequestsRepository, AccessRequestStatus } from './access-requests.repository';
+import { CredentialsService } from './credentials.service';
+import { PartnerDirectory } from './partner-directory';
+import { PartnersRepository } from './partners.repository';
+import { presentPartner } from './partners.service';
+import { TermsRepository } from './terms.repository';
+
+/** Habilitation requests: submitted by an administration, approved (with scopes) or rejected by an operator. */
+@Injectable()
+export class AccessRequestsService {
+  constructor(
+    private readonly requests: AccessRequestsRepository,
+    private readonly partners: PartnersRepository,
+    private readonly terms: TermsRepository,
+    private readonly credentials: CredentialsService,
+    private readonly directory: PartnerDirectory,
+    private readonly actions: ActionLog,
+    private readonly db: Database,
+    private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async submit(request: AccessRequestDto): Promise<AccessRequest> {
+    const now = this.clock.now();
+    const current = await this.terms.current(now);
+    if (!current || request.termsVersion !== current.version) {
+      throw new ValidationFailed([{ field: 'termsVersion',
+        reason: `must be the current terms version (${current?.version ?? 'none'}); see GET /v1/terms/current` }]);
+    }
+    return this.requests.create(request, now);
+  }
+
+  list(status?: AccessRequestStatus): Promise<AccessRequest[]> {
+    return this.requests.list(status);
+  }
+
+  async get(id: string): Promise<AccessRequest> {
+    const found = isUuid(id) ? await this.requests.findById(id) : undefined;
+    if (!found) throw new NotFound('No such access request.');
+    return found;
+  }
+
+  /** Approves a pending request: creates the partner and its first client secret, shown only in this answer. */
+  async approve(id: string, decision: ApproveDto, actor: Actor & { type: 'operator' }) {
+    const now = this.clock.now();
+    const result = await this.db.transaction(async (tx) => {
+      const request = await this.lockPending(id, tx);
+      const scopes = decision.scopes ?? request.scopes;
+      const notRequested = scopes.filter((scope) => !request.scopes.includes(scope));
+      if (notRequested.length > 0) {
+        throw new ValidationFailed([{ field: 'scopes',
+          reason: `may only narrow the requested scopes; not requested: ${notRequested.join(', ')}` }]);
+      }
+      const partner = await this.partners.create({
+        accessRequestId: request.id, name: request.organisation.name, siret: request.organisation.siret,
+        scopes, recipients: request.recipients, clientId: this.credentials.newClientId(), at: now,
+        rateLimitPerSecond: decision.rateLimitPerSecond ?? this.config.defaultRateLimitPerSecond,
+      }, tx);
+      const secret = await this.credentials.issueSecret(partner.id, tx);
+      await this.requests.markDecided(request.id, { status: 'approved', operatorId: actor.operatorId,
+        note: decision.note ?? null, partnerId: partner.id, at: now }, tx);
+      await this.actions.record({ actor, action: 'access_request.approved', targetType: 'access_request',
+        targetId: request.id, partnerId: partner.id,
+        detail: { scopes, rate_limit_per_second: partner.rate_limit_per_second, note: decision.note ?? null }, at: now }, tx);
+      return { partner: presentPartner(partner), credentials: { client_id: partner.client_id, client_secret: secret } };
+    });
+    await this.directory.reload();
+    return result;
+  }
+
+  async reject(id: string, decision: ReasonDto, actor: Actor & { type: 'operator' }): Promise<AccessRequest> {
+    const now = this.clock.now();
+    return this.db.transaction(async (tx) => {
+      const request = await this.lockPending(id, tx);
+      const rejected = await this.requests.markDecided(request.id, { status: 'rejected', operatorId: actor.operatorId,
+        note: decision.reason, partnerId: null, at: now }, tx);
+      await this.actions.record({ actor, action: 'access_request.rejected', targetType: 'access_request',
+        targetId: request.id, detail: { reason: decision.reason }, at: now }, tx);
+      return rejected;
+    });
+  }
+
+  private async lockPending(id: string, tx: Parameters<AccessRequestsRepository['findById']>[1]): Promise<AccessRequest> {
+    const request = isUuid(id) ? await this.requests.findById(id, tx, true) : undefined;
+    if (!request) throw new NotFound('No such access request.');
+    if (request.status !== 'pending') {
+      throw new Conflict('request_not_pending', `This access request is already ${request.status}.`);
+    }
+    return request;
+  }
+}

@@ -1,0 +1,106 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ActionLog, Actor } from '../audit/action-log';
+import { CurrentOperator, OperatorAuth, OperatorPrincipal } from '../auth/access.decorators';
+import { AccessRequestListQuery, ApproveDto, ReasonDto } from './access-request.dto';
+import { AccessRequestsService } from './access-requests.service';
+import { IncidentsService } from './incidents.service';
+import { presentPartner, PartnersService } from './partners.service';
+import { PublishTermsDto } from './partner-self-service.dto';
+import { presentTerms, TermsService } from './terms.service';
+
+const asActor = (principal: OperatorPrincipal): Actor & { type: 'operator' } =>
+  ({ type: 'operator', operatorId: principal.operator.id });
+
+/** DINSIC operators' API (DESIGN §4): habilitations, partners' lifecycle, terms, incidents. */
+@ApiTags('operators')
+@ApiBearerAuth()
+@Controller('admin/api')
+@OperatorAuth('operator', 'admin')
+export class AdminController {
+  constructor(
+    private readonly requests: AccessRequestsService,
+    private readonly partners: PartnersService,
+    private readonly terms: TermsService,
+    private readonly incidents: IncidentsService,
+    private readonly actions: ActionLog,
+  ) {}
+
+  @Get('access-requests')
+  @ApiOperation({ summary: 'Access requests, newest first, optionally by status' })
+  listRequests(@Query() query: AccessRequestListQuery) {
+    return this.requests.list(query.status);
+  }
+
+  @Get('access-requests/:id')
+  getRequest(@Param('id') id: string) {
+    return this.requests.get(id);
+  }
+
+  @Post('access-requests/:id/approve') @HttpCode(200)
+  @ApiOperation({ summary: 'Approve: creates the partner; the client secret is shown only in this answer' })
+  approve(@Param('id') id: string, @Body() body: ApproveDto, @CurrentOperator() operator: OperatorPrincipal) {
+    return this.requests.approve(id, body, asActor(operator));
+  }
+
+  @Post('access-requests/:id/reject') @HttpCode(200)
+  reject(@Param('id') id: string, @Body() body: ReasonDto, @CurrentOperator() operator: OperatorPrincipal) {
+    return this.requests.reject(id, body, asActor(operator));
+  }
+
+  @Get('partners')
+  async listPartners() {
+    return (await this.partners.list()).map(presentPartner);
+  }
+
+  @Get('partners/:id')
+  async getPartner(@Param('id') id: string) {
+    const partner = await this.partners.get(id);
+    return { ...presentPartner(partner), actions: await this.actions.list({ partnerId: partner.id, limit: 100 }) };
+  }
+
+  @Post('partners/:id/suspend') @HttpCode(200)
+  @ApiOperation({ summary: 'Suspend at once: tokens stop working within 5 seconds' })
+  async suspend(@Param('id') id: string, @Body() body: ReasonDto, @CurrentOperator() operator: OperatorPrincipal) {
+    return presentPartner(await this.partners.suspend(id, body.reason, asActor(operator)));
+  }
+
+  @Post('partners/:id/reactivate') @HttpCode(200)
+  async reactivate(@Param('id') id: string, @Body() body: ReasonDto, @CurrentOperator() operator: OperatorPrincipal) {
+    return presentPartner(await this.partners.reactivate(id, body.reason, asActor(operator)));
+  }
+
+  @Post('partners/:id/revoke') @HttpCode(200)
+  @ApiOperation({ summary: 'Revoke for good: credentials and tokens stop working' })
+  async revoke(@Param('id') id: string, @Body() body: ReasonDto, @CurrentOperator() operator: OperatorPrincipal) {
+    return presentPartner(await this.partners.revoke(id, body.reason, asActor(operator)));
+  }
+
+  @Post('partners/:id/credentials') @HttpCode(200)
+  @ApiOperation({ summary: 'Rotate the client secret; the previous one works for the grace period' })
+  rotate(@Param('id') id: string, @CurrentOperator() operator: OperatorPrincipal) {
+    return this.partners.rotateCredentials(id, asActor(operator));
+  }
+
+  @Get('terms')
+  listTerms() {
+    return this.terms.listWithAcceptances();
+  }
+
+  @Post('terms') @HttpCode(201)
+  @ApiOperation({ summary: 'Publish a terms version, announced ahead of its effective date' })
+  async publishTerms(@Body() body: PublishTermsDto, @CurrentOperator() operator: OperatorPrincipal) {
+    return presentTerms(await this.terms.publish(body, asActor(operator)));
+  }
+
+  @Get('incidents')
+  listIncidents() {
+    return this.incidents.list();
+  }
+
+  @Get('actions')
+  @ApiOperation({ summary: 'Operator, partner and lifecycle actions, newest first' })
+  listActions() {
+    return this.actions.list({ limit: 500 });
+  }
+}

@@ -1,0 +1,69 @@
+import { Body, Controller, Delete, Get, HttpCode, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CurrentPartner, PartnerAuth, PartnerPrincipal } from '../auth/access.decorators';
+import { AcceptTermsDto, DisengagementDto, IncidentDto } from './partner-self-service.dto';
+import { IncidentsService } from './incidents.service';
+import { PartnersService } from './partners.service';
+import { TermsService } from './terms.service';
+
+/** A partner's self-service (DESIGN §3.5): only ever its own data. */
+@ApiTags('partner self-service')
+@ApiBearerAuth()
+@Controller('v1/me')
+export class MeController {
+  constructor(
+    private readonly partners: PartnersService,
+    private readonly terms: TermsService,
+    private readonly incidents: IncidentsService,
+  ) {}
+
+  @Get() @PartnerAuth()
+  @ApiOperation({ summary: 'This partner: status, granted scopes, quotas, terms' })
+  async me(@CurrentPartner() principal: PartnerPrincipal) {
+    const [partner, terms] = await Promise.all([
+      this.partners.get(principal.partner.id), this.terms.statusFor(principal.partner.id)]);
+    return {
+      partner_id: partner.id,
+      name: partner.name,
+      siret: partner.siret,
+      status: partner.status,
+      client_id: partner.client_id,
+      scopes: partner.scopes,
+      token_scopes: principal.tokenScopes,
+      recipients: partner.recipients,
+      quotas: { rate_limit_per_second: partner.rate_limit_per_second },
+      terms,
+      disengagement: partner.disengagement_effective_at
+        ? { requested_at: partner.disengagement_requested_at, effective_at: partner.disengagement_effective_at,
+          reason: partner.disengagement_reason }
+        : null,
+    };
+  }
+
+  @Post('terms/accept') @HttpCode(200) @PartnerAuth()
+  @ApiOperation({ summary: 'Accept a terms version (current or announced)' })
+  acceptTerms(@CurrentPartner() principal: PartnerPrincipal, @Body() body: AcceptTermsDto) {
+    return this.terms.accept(principal.partner.id, body.version);
+  }
+
+  @Post('disengagement') @HttpCode(200) @PartnerAuth()
+  @ApiOperation({ summary: 'Give notice: the partner leaves 15 days later unless it cancels' })
+  async disengage(@CurrentPartner() principal: PartnerPrincipal, @Body() body: DisengagementDto) {
+    const partner = await this.partners.requestDisengagement(principal.partner.id, body.reason);
+    return { status: partner.status, requested_at: partner.disengagement_requested_at,
+      effective_at: partner.disengagement_effective_at, reason: partner.disengagement_reason };
+  }
+
+  @Delete('disengagement') @HttpCode(200) @PartnerAuth()
+  @ApiOperation({ summary: 'Cancel a pending disengagement' })
+  async cancelDisengagement(@CurrentPartner() principal: PartnerPrincipal) {
+    const partner = await this.partners.cancelDisengagement(principal.partner.id);
+    return { status: partner.status, disengagement: null };
+  }
+
+  @Post('incidents') @HttpCode(201) @PartnerAuth()
+  @ApiOperation({ summary: 'Report a difficulty to DINSIC' })
+  reportIncident(@CurrentPartner() principal: PartnerPrincipal, @Body() body: IncidentDto) {
+    return this.incidents.report(principal.partner.id, body.summary, body.detail);
+  }
+}

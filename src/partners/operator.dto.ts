@@ -1,0 +1,32 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ArrayMinSize, IsArray, IsEmail, IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { PLAIN_TEXT } from '../common/http/validators';
+import { OPERATOR_ROLES } from './operators.repository';
+
+export class SessionDto {
+  @ApiProperty({ example: 'admin@dinsic.localhost' })
+  @IsString() @MaxLength(254)
+  email!: string;
+
+  @ApiProperty()
+  @IsString() @MaxLength(1024)
+  password!: string;
+}
+
+export class CreateOperatorDto {
+  @ApiProperty({ example: 'auditeur@dinsic.gouv.fr' })
+  @IsEmail({}, { message: 'must be an email address' }) @MaxLength(254)
+  email!: string;
+
+  @ApiProperty({ minLength: 12 })
+  @IsString() @MinLength(12) @MaxLength(1024)
+  password!: string;
+
+  @ApiProperty({ enum: OPERATOR_ROLES, isArray: true })
+  @IsArray() @ArrayMinSize(1) @IsIn(OPERATOR_ROLES, { each: true, message: `each must be one of ${OPERATOR_ROLES.join(', ')}` })
+  roles!: string[];
+
+  @ApiPropertyOptional()
+  @IsOptional() @IsString() @MaxLength(200) @Matches(PLAIN_TEXT, { message: 'must be plain text' })
+  displayName?: string;
+}
