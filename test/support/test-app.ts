@@ -1,0 +1,49 @@
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { createApp } from '../../src/app.factory';
+import { ManualClock } from '../../src/common/clock';
+import { AppConfig, loadConfig } from '../../src/common/config/config';
+import { ServerSecret } from '../../src/common/server-secret';
+import { OperatorsService } from '../../src/partners/operators.service';
+import { createTestDatabase } from './database';
+
+export const OPERATOR = { email: 'ops@dinsic.test', password: 'correct horse battery staple' };
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  url: string;
+  databaseUrl: string;
+  config: AppConfig;
+  clock: ManualClock;
+  /** A direct database connection, for assertions on what was stored. */
+  sql<T = Record<string, unknown>>(query: string, params?: unknown[]): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+/** Starts the whole gateway on a fresh database and a real port, with a clock the test controls. */
+export async function startTestApp(env: Record<string, string> = {}, options: { databaseUrl?: string } = {}): Promise<TestApp> {
+  const database = options.databaseUrl ? { url: options.databaseUrl, drop: async () => undefined } : await createTestDatabase();
+  const config = loadConfig({
+    DATABASE_URL: database.url, LOG_LEVEL: 'error', DATA_DIR: '/nonexistent-test-data-dir',
+    BOOTSTRAP_OPERATOR_EMAIL: OPERATOR.email, BOOTSTRAP_OPERATOR_PASSWORD: OPERATOR.password,
+    UPSTREAM_URL: 'http://127.0.0.1:9', ...env,
+  });
+  const clock = new ManualClock(new Date());
+  const app = await createApp({ config, clock, secret: ServerSecret.fromBytes(randomBytes(32)) });
+  await app.listen(0, '127.0.0.1');
+  await app.get(OperatorsService).bootstrap();
+  const address = app.getHttpServer().address() as { port: number };
+  const client = new Client({ connectionString: database.url });
+  await client.connect();
+  return {
+    app, config, clock, databaseUrl: database.url,
+    url: `http://127.0.0.1:${address.port}`,
+    sql: async (query, params) => (await client.query(query, params)).rows,
+    close: async () => {
+      await client.end();
+      await app.close();
+      await database.drop();
+    },
+  };
+}
