@@ -140,6 +140,10 @@ export class SigningKeys implements OnModuleInit, OnModuleDestroy {
     if (version !== 'v1') throw new Error('unknown signing key encryption format');
     const decipher = createDecipheriv('aes-256-gcm', this.encryptionKey, Buffer.from(iv, 'base64url'));
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-    return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
+    try {
+      return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
+    } catch {
+      throw new Error('cannot decrypt the token signing key: SECRET_KEY (or DATA_DIR/secret.key) is not the one it was created with');
+    }
   }
 }

@@ -31,7 +31,7 @@ export class CommonModule {
       providers: [
         { provide: APP_CONFIG, useValue: options.config },
         { provide: Clock, useValue: options.clock ?? new Clock() },
-        { provide: ServerSecret, useValue: options.secret ?? ServerSecret.fromConfig(options.config.secretKey, options.config.dataDir) },
+        { provide: ServerSecret, useFactory: () => options.secret ?? ServerSecret.fromConfig(options.config.secretKey, options.config.dataDir) },
         {
           provide: DataSource,
           useFactory: async () => {

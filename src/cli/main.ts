@@ -1,0 +1,80 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { parseArgs } from 'node:util';
+import { AuthModule } from '../auth/auth.module';
+import { CommonModule } from '../common/common.module';
+import { PartnersModule } from '../partners/partners.module';
+import { SigningKeys } from '../auth/signing-keys';
+import { ConfigError, loadConfig } from '../common/config/config';
+import { runMigrations } from '../common/database/data-source';
+import { resolveDatabase } from '../common/database/resolve-database';
+import { DomainError, ValidationFailed } from '../common/errors/domain-errors';
+import { OperatorsService } from '../partners/operators.service';
+
+const USAGE = `Usage: npm run cli -- <command> [options]
+  migration:run                                        apply pending database migrations
+  operator:create --email E --password P [--roles operator,auditor,admin] [--name N]
+                                                       add an operator (roles default: operator)
+  keys:rotate                                          new token signing key; the old one stays
+                                                       published until its tokens have expired`;
+
+class UsageError extends Error {}
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  const config = loadConfig(process.env);
+  if (!command || command === 'help' || command === '--help') {
+    say(USAGE);
+    return;
+  }
+  if (!['migration:run', 'operator:create', 'keys:rotate'].includes(command)) throw new UsageError(`Unknown command: ${command}`);
+  const { values } = parseArgs({ args: rest, strict: true, options: {
+    email: { type: 'string' }, password: { type: 'string' }, roles: { type: 'string' }, name: { type: 'string' } } });
+  if (command === 'operator:create' && (!values.email || !values.password)) {
+    throw new UsageError('operator:create needs --email and --password');
+  }
+
+  const database = await resolveDatabase(config, say);
+  try {
+    const applied = await runMigrations(database.url);
+    if (command === 'migration:run') {
+      say(applied.length ? `Applied: ${applied.join(', ')}` : 'The schema is up to date.');
+      return;
+    }
+    const common = CommonModule.forRoot({ config: { ...config, databaseUrl: database.url } });
+    // Only the modules the command needs: creating an operator must not depend on the token signing keys.
+    const modules = command === 'keys:rotate' ? [common, AuthModule] : [common, PartnersModule];
+    const app = await NestFactory.createApplicationContext({ module: class CliModule {}, imports: modules },
+      { logger: ['error'] });
+    try {
+      if (command === 'operator:create') {
+        const operator = await app.get(OperatorsService).create({ email: values.email!, password: values.password!,
+          roles: (values.roles ?? 'operator').split(',').map((r) => r.trim()), displayName: values.name });
+        say(`Operator ${operator.email} created with roles ${operator.roles.join(', ')} (id ${operator.id}).`);
+      } else {
+        const kid = await app.get(SigningKeys).rotate();
+        say(`New signing key ${kid} is active; previous keys stay in the JWKS until their tokens expire.`);
+      }
+    } finally {
+      await app.close();
+    }
+  } finally {
+    await database.stop();
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof ValidationFailed) {
+    process.stderr.write(`Refused: ${error.errors.map((e) => `${e.field} ${e.reason}`).join('; ')}\n`);
+    process.exit(2);
+  }
+  if (error instanceof UsageError || error instanceof ConfigError || error instanceof DomainError
+    || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`Failed: ${(error as Error).message}\n`);
+  process.exit(1);
+});
