@@ -44,7 +44,6 @@ export async function createApp(options: CommonOptions): Promise<NestFastifyAppl
   fastify.addHook('preValidation', async (request) => refuseUnexpectedMediaType(request));
   app.useGlobalFilters(new ProblemFilter());
   app.useGlobalPipes(new DtoValidationPipe());
-  app.enableShutdownHooks();
 
   const document = SwaggerModule.createDocument(app, new DocumentBuilder()
     .setTitle('API droits CNAM gateway')

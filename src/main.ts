@@ -38,14 +38,15 @@ async function main(): Promise<void> {
 
   const bootstrap = await app.get(OperatorsService).bootstrap();
   const base = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
-  say(`Gateway ready on http://${config.host}:${config.port}`);
-  say(`Console: ${base}/console   API docs: ${base}/docs   OpenAPI: ${base}/openapi.json`);
   if (bootstrap) {
     say(`Bootstrap operator: ${bootstrap.email}`);
     if (bootstrap.generatedPassword) say(`Bootstrap operator password (shown once): ${bootstrap.generatedPassword}`);
     say(`Log in: curl -s -X POST ${base}/admin/api/session -H 'content-type: application/json' `
       + `-d '{"email":"${bootstrap.email}","password":"…"}'`);
   }
+  say(`Console: ${base}/console   API docs: ${base}/docs   OpenAPI: ${base}/openapi.json`);
+  // Last, so that whoever waits for this line has everything above it.
+  say(`Gateway ready on http://${config.host}:${config.port}`);
 
   let stopping = false;
   const stop = async (signal: string) => {

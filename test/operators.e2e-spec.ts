@@ -92,7 +92,7 @@ describe('operators: sessions and roles (DESIGN §4)', () => {
   it('adds operators from the command line (npm run cli -- operator:create)', async () => {
     const output = execFileSync('node', [join(__dirname, '../dist/src/cli/main.js'), 'operator:create',
       '--email', 'cli@dinsic.test', '--password', 'from the command line', '--roles', 'operator,auditor'],
-    { env: { ...process.env, DATABASE_URL: t.databaseUrl, LOG_LEVEL: 'error' }, encoding: 'utf8' });
+    { env: { ...process.env, DATABASE_URL: t.databaseUrl, SECRET_KEY: t.config.secretKey!.toString('hex'), LOG_LEVEL: 'error' }, encoding: 'utf8' });
     expect(output).toMatch(/cli@dinsic\.test/);
     expect(output).not.toMatch(/from the command line/);
     const login = await api.post('/admin/api/session', { email: 'cli@dinsic.test', password: 'from the command line' });

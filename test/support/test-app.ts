@@ -1,10 +1,9 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Client } from 'pg';
 import { createApp } from '../../src/app.factory';
 import { ManualClock } from '../../src/common/clock';
 import { AppConfig, loadConfig } from '../../src/common/config/config';
-import { ServerSecret } from '../../src/common/server-secret';
 import { OperatorsService } from '../../src/partners/operators.service';
 import { createTestDatabase } from './database';
 
@@ -27,14 +26,18 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
   const config = loadConfig({
     DATABASE_URL: database.url, LOG_LEVEL: 'error', DATA_DIR: '/nonexistent-test-data-dir',
     BOOTSTRAP_OPERATOR_EMAIL: OPERATOR.email, BOOTSTRAP_OPERATOR_PASSWORD: OPERATOR.password,
-    UPSTREAM_URL: 'http://127.0.0.1:9', ...env,
+    UPSTREAM_URL: 'http://127.0.0.1:9',
+    // One secret per database, so that several instances (and the CLI) on one database share it, as in production.
+    SECRET_KEY: createHash('sha256').update(database.url).digest('hex'),
+    ...env,
   });
   const clock = new ManualClock(new Date());
-  const app = await createApp({ config, clock, secret: ServerSecret.fromBytes(randomBytes(32)) });
+  const app = await createApp({ config, clock });
   await app.listen(0, '127.0.0.1');
   await app.get(OperatorsService).bootstrap();
   const address = app.getHttpServer().address() as { port: number };
   const client = new Client({ connectionString: database.url });
+  client.on('error', () => undefined);
   await client.connect();
   return {
     app, config, clock, databaseUrl: database.url,

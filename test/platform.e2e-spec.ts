@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { EnvironmentVariables } from '../src/common/config/config';
+import { client } from './support/http';
+import { startTestApp, TestApp } from './support/test-app';
+
+describe('platform: health, OpenAPI, deployment files', () => {
+  let t: TestApp;
+  let api: ReturnType<typeof client>;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    api = client(t.url);
+  });
+  afterAll(() => t?.close());
+
+  it('answers liveness and readiness', async () => {
+    expect((await api.get('/health/live')).body).toEqual({ status: 'ok' });
+    expect((await api.get('/health/ready')).body).toEqual({ status: 'ok', database: 'ok' });
+  });
+
+  it('serves an OpenAPI document generated from the code, and a browsable /docs', async () => {
+    const doc = await api.get('/openapi.json');
+    expect(doc.status).toBe(200);
+    expect(doc.body.openapi).toMatch(/^3\./);
+    for (const path of ['/v1/access-requests', '/oauth/token', '/.well-known/jwks.json', '/v1/me', '/v1/terms/current',
+      '/admin/api/access-requests/{id}/approve', '/admin/api/partners/{id}/suspend', '/admin/api/session']) {
+      expect(Object.keys(doc.body.paths)).toContain(path);
+    }
+    const schema = doc.body.components.schemas.AccessRequestDto;
+    expect(schema.required).toEqual(expect.arrayContaining(['organisation', 'scopes', 'recipients', 'termsVersion']));
+    const docs = await api.get('/docs');
+    expect(docs.status).toBe(200);
+    expect(docs.text).toMatch(/swagger/i);
+  });
+
+  it('sends no stack or internal detail in a problem', async () => {
+    const answer = await api.post('/admin/api/session', { email: 'a@b.c', password: 'x', extra: 1 });
+    expect(answer.text).not.toMatch(/at \w+ \(|node_modules|\.ts:/);
+  });
+});
+
+describe('docker-compose.yml', () => {
+  const compose = parse(readFileSync(join(__dirname, '../docker-compose.yml'), 'utf8'));
+  const known = new Set(Object.keys(new EnvironmentVariables()));
+
+  it('runs PostgreSQL, the simulator and the gateway, each with a healthcheck', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['gateway', 'postgres', 'simulator']);
+    for (const service of Object.values(compose.services) as { healthcheck?: { test: unknown } }[]) {
+      expect(service.healthcheck?.test).toBeDefined();
+    }
+    expect(compose.services.gateway.depends_on).toEqual({
+      postgres: { condition: 'service_healthy' }, simulator: { condition: 'service_healthy' } });
+  });
+
+  it('gives the gateway only variables it knows, pointing at the other services', () => {
+    const env = compose.services.gateway.environment as Record<string, string>;
+    for (const name of Object.keys(env)) expect(known).toContain(name);
+    expect(env.DATABASE_URL).toMatch(/@postgres:5432\/gateway$/);
+    expect(env.DATABASE_URL).toContain(`postgres://${compose.services.postgres.environment.POSTGRES_USER}:`);
+    expect(env.UPSTREAM_URL).toBe(`http://simulator:${compose.services.simulator.environment.SIMULATOR_PORT}`);
+    expect(env.HOST).toBe('0.0.0.0');
+    expect(compose.services.gateway.ports).toEqual([`${env.PORT}:${env.PORT}`]);
+  });
+
+  it('builds images whose commands exist in the compiled output', () => {
+    const dockerfile = readFileSync(join(__dirname, '../Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/CMD \["node", "dist\/src\/main.js"\]/);
+    expect(compose.services.simulator.command).toEqual(['node', 'dist/simulator/server.js']);
+    expect(() => readFileSync(join(__dirname, '../dist/simulator/server.js'))).not.toThrow();
+    expect(() => readFileSync(join(__dirname, '../dist/src/main.js'))).not.toThrow();
+  });
+});
