@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { CommonModule, CommonOptions } from './common/common.module';
+import { ConsoleModule } from './console/console.module';
 import { HealthModule } from './health/health.module';
 import { PartnersModule } from './partners/partners.module';
 
@@ -10,7 +11,7 @@ export class AppModule {
   static forRoot(options: CommonOptions): DynamicModule {
     return {
       module: AppModule,
-      imports: [CommonModule.forRoot(options), AuditModule, PartnersModule, AuthModule, HealthModule],
+      imports: [CommonModule.forRoot(options), AuditModule, PartnersModule, AuthModule, HealthModule, ConsoleModule],
     };
   }
 }

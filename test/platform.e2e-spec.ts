@@ -35,6 +35,18 @@ describe('platform: health, OpenAPI, deployment files', () => {
     expect(docs.text).toMatch(/swagger/i);
   });
 
+  it('serves the operators\' console page with a strict content security policy', async () => {
+    const page = await api.get('/console');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(page.headers.get('content-security-policy')).toMatch(/script-src 'self'/);
+    expect(page.text).toContain('<script src="/console/console.js">');
+    const script = await api.get('/console/console.js');
+    expect(script.status).toBe(200);
+    expect(script.text).toContain("'/admin/api/session'");
+    expect(script.text).not.toMatch(/innerHTML/);
+  });
+
   it('sends no stack or internal detail in a problem', async () => {
     const answer = await api.post('/admin/api/session', { email: 'a@b.c', password: 'x', extra: 1 });
     expect(answer.text).not.toMatch(/at \w+ \(|node_modules|\.ts:/);
