@@ -29,7 +29,7 @@ async function main(): Promise<void> {
 
   let simulator: Simulator | undefined;
   if (!config.upstreamUrl) {
-    simulator = await startSimulator(0, '127.0.0.1');
+    simulator = await startSimulator({ port: 0, host: '127.0.0.1' });
     say(`Upstream simulator started on ${simulator.url} (set UPSTREAM_URL to use a real backend)`);
   }
   const resolved = { ...config, databaseUrl: database.url, upstreamUrl: config.upstreamUrl ?? simulator!.url };
