@@ -1,4 +1,5 @@
 import { Initial1763900000001 } from './001-initial';
+import { MaintenanceWindows1763900000002 } from './002-maintenance-windows';
 
 /** Every migration, in order. Listed explicitly so that the same list serves the compiled app, the CLI and tests. */
-export const MIGRATIONS = [Initial1763900000001];
+export const MIGRATIONS = [Initial1763900000001, MaintenanceWindows1763900000002];

@@ -8,6 +8,7 @@ import { AppModule } from './app.module';
 import { CommonOptions } from './common/common.module';
 import { ProblemFilter } from './common/errors/problem.filter';
 import { refuseUnexpectedMediaType } from './common/http/media-type';
+import { installRequestLog } from './common/logging/request-log';
 import { DtoValidationPipe } from './common/http/validation.pipe';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -42,6 +43,8 @@ export async function createApp(options: CommonOptions): Promise<NestFastifyAppl
     reply.header('x-request-id', request.id);
   });
   fastify.addHook('preValidation', async (request) => refuseUnexpectedMediaType(request));
+  const flushLog = installRequestLog(fastify, options.config.logLevel);
+  fastify.addHook('onClose', async () => flushLog());
   app.useGlobalFilters(new ProblemFilter());
   app.useGlobalPipes(new DtoValidationPipe());
 

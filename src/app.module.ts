@@ -5,13 +5,15 @@ import { CommonModule, CommonOptions } from './common/common.module';
 import { ConsoleModule } from './console/console.module';
 import { HealthModule } from './health/health.module';
 import { PartnersModule } from './partners/partners.module';
+import { RightsModule } from './rights/rights.module';
+import { SlaModule } from './sla/sla.module';
 
 @Module({})
 export class AppModule {
   static forRoot(options: CommonOptions): DynamicModule {
     return {
       module: AppModule,
-      imports: [CommonModule.forRoot(options), AuditModule, PartnersModule, AuthModule, HealthModule, ConsoleModule],
+      imports: [CommonModule.forRoot(options), AuditModule, PartnersModule, AuthModule, RightsModule, SlaModule, HealthModule, ConsoleModule],
     };
   }
 }

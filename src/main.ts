@@ -28,11 +28,11 @@ async function main(): Promise<void> {
   if (applied.length > 0) say(`Applied migrations: ${applied.join(', ')}`);
 
   let simulator: Simulator | undefined;
-  if (!config.upstreamUrl) {
+  if (!config.upstream.url) {
     simulator = await startSimulator({ port: 0, host: '127.0.0.1' });
     say(`Upstream simulator started on ${simulator.url} (set UPSTREAM_URL to use a real backend)`);
   }
-  const resolved = { ...config, databaseUrl: database.url, upstreamUrl: config.upstreamUrl ?? simulator!.url };
+  const resolved = { ...config, databaseUrl: database.url, upstream: { ...config.upstream, url: config.upstream.url || simulator!.url } };
   const app = await createApp({ config: resolved });
   await app.listen(config.port, config.host);
 

@@ -10,7 +10,7 @@ export type Actor =
 export interface Action {
   actor: Actor;
   action: string;
-  targetType: 'access_request' | 'partner' | 'terms' | 'operator' | 'signing_key' | 'incident';
+  targetType: 'access_request' | 'partner' | 'terms' | 'operator' | 'signing_key' | 'incident' | 'maintenance_window';
   targetId?: string;
   partnerId?: string;
   detail?: Record<string, unknown>;

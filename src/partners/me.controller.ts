@@ -2,6 +2,8 @@ import { Body, Controller, Delete, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPartner, PartnerAuth, PartnerPrincipal } from '../auth/access.decorators';
 import { AcceptTermsDto, DisengagementDto, IncidentDto } from './partner-self-service.dto';
+import { Clock } from '../common/clock';
+import { MaintenanceCalendar } from '../sla/maintenance';
 import { IncidentsService } from './incidents.service';
 import { PartnersService } from './partners.service';
 import { TermsService } from './terms.service';
@@ -15,6 +17,8 @@ export class MeController {
     private readonly partners: PartnersService,
     private readonly terms: TermsService,
     private readonly incidents: IncidentsService,
+    private readonly maintenance: MaintenanceCalendar,
+    private readonly clock: Clock,
   ) {}
 
   @Get() @PartnerAuth()
@@ -37,6 +41,8 @@ export class MeController {
         ? { requested_at: partner.disengagement_requested_at, effective_at: partner.disengagement_effective_at,
           reason: partner.disengagement_reason }
         : null,
+      maintenance_windows: this.maintenance.upcoming(this.clock.now())
+        .map((w) => ({ id: w.id, starts_at: w.starts_at, ends_at: w.ends_at, reason: w.reason })),
     };
   }
 

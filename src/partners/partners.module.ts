@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
+import { SlaModule } from '../sla/sla.module';
 import { AccessRequestsRepository } from './access-requests.repository';
 import { AccessRequestsService } from './access-requests.service';
 import { AdminController } from './admin.controller';
@@ -19,7 +20,7 @@ import { TermsService } from './terms.service';
 
 /** Partners and operators: access requests, lifecycle, credentials, terms, incidents. */
 @Module({
-  imports: [AuditModule],
+  imports: [AuditModule, SlaModule],
   controllers: [OnboardingController, MeController, AdminController],
   providers: [
     AccessRequestsRepository, AccessRequestsService, PartnersRepository, PartnersService, CredentialsRepository,

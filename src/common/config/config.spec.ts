@@ -4,7 +4,7 @@ describe('configuration', () => {
   it('gives every variable its documented default', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
-      port: 3000, host: '127.0.0.1', dataDir: './.data', databaseUrl: undefined, upstreamUrl: undefined,
+      port: 3000, host: '127.0.0.1', dataDir: './.data', databaseUrl: undefined, upstream: { url: '', timeoutMs: 2000, connections: 64 },
       token: { ttlSeconds: 600, issuer: 'api-droits-cnam-gateway', audience: 'api-droits-cnam' },
     });
   });

@@ -70,6 +70,24 @@ export class EnvironmentVariables {
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(200)
   DB_POOL_SIZE = 10;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(50) @Max(60_000)
+  UPSTREAM_TIMEOUT_MS = 2000;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1024)
+  UPSTREAM_CONNECTIONS = 64;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100)
+  BREAKER_ERROR_PERCENTAGE = 50;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
+  BREAKER_VOLUME_THRESHOLD = 20;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(600_000)
+  BREAKER_RESET_MS = 10_000;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1000) @Max(600_000)
+  BREAKER_WINDOW_MS = 10_000;
 }
 
 export interface AppConfig {
@@ -77,7 +95,8 @@ export interface AppConfig {
   host: string;
   databaseUrl?: string;
   dataDir: string;
-  upstreamUrl?: string;
+  upstream: { url: string; timeoutMs: number; connections: number };
+  breaker: { errorPercentage: number; volumeThreshold: number; resetMs: number; windowMs: number };
   bootstrapOperator: { email?: string; password?: string };
   secretKey?: Buffer;
   logLevel: string;
@@ -116,7 +135,10 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     host: parsed.HOST,
     databaseUrl: parsed.DATABASE_URL,
     dataDir: parsed.DATA_DIR,
-    upstreamUrl: parsed.UPSTREAM_URL,
+    // Unset: main.ts starts the bundled simulator and puts its URL here.
+    upstream: { url: parsed.UPSTREAM_URL ?? '', timeoutMs: parsed.UPSTREAM_TIMEOUT_MS, connections: parsed.UPSTREAM_CONNECTIONS },
+    breaker: { errorPercentage: parsed.BREAKER_ERROR_PERCENTAGE, volumeThreshold: parsed.BREAKER_VOLUME_THRESHOLD,
+      resetMs: parsed.BREAKER_RESET_MS, windowMs: parsed.BREAKER_WINDOW_MS },
     bootstrapOperator: { email: parsed.BOOTSTRAP_OPERATOR_EMAIL, password: parsed.BOOTSTRAP_OPERATOR_PASSWORD },
     secretKey: parsed.SECRET_KEY ? decodeSecret(parsed.SECRET_KEY) : undefined,
     logLevel: parsed.LOG_LEVEL,

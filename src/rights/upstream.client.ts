@@ -1,0 +1,126 @@
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import CircuitBreaker from 'opossum';
+import { Pool } from 'undici';
+import { APP_CONFIG, AppConfig } from '../common/config/config';
+import { Subject } from './lookup-request';
+import { UpstreamError, UpstreamTimeout, UpstreamUnavailable } from './rights.errors';
+import { MalformedUpstreamAnswer, parseUpstreamRecord, UpstreamRecord } from './upstream-record';
+
+export type UpstreamAnswer = { found: true; record: UpstreamRecord; upstreamMs: number } | { found: false; upstreamMs: number };
+
+export type BreakerState = 'closed' | 'open' | 'half_open';
+
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+/**
+ * The only code that speaks the upstream's HTTP (DESIGN §7): a keep-alive connection pool, a timeout on
+ * every call (undici's own coarse timers, none per request), the request id as X-Correlation-ID, and one
+ * circuit breaker. "Unknown person" is a successful call; errors, timeouts and malformed answers are failures.
+ */
+@Injectable()
+export class UpstreamClient implements OnModuleDestroy {
+  private readonly logger = new Logger(UpstreamClient.name);
+  private readonly pool: Pool;
+  private readonly breaker: CircuitBreaker<[Subject, string, string], UpstreamAnswer>;
+  private readonly path: string;
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+    const upstream = new URL(config.upstream.url);
+    this.path = `${upstream.pathname.replace(/\/$/, '')}/beneficiaires/recherche`;
+    this.pool = new Pool(upstream.origin, {
+      connections: config.upstream.connections,
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
+      headersTimeout: config.upstream.timeoutMs,
+      bodyTimeout: config.upstream.timeoutMs,
+      connectTimeout: Math.min(config.upstream.timeoutMs, 5000),
+    });
+    this.breaker = new CircuitBreaker((subject: Subject, dateReference: string, requestId: string) =>
+      this.call(subject, dateReference, requestId), {
+      timeout: false,
+      errorThresholdPercentage: config.breaker.errorPercentage,
+      volumeThreshold: config.breaker.volumeThreshold,
+      resetTimeout: config.breaker.resetMs,
+      rollingCountTimeout: config.breaker.windowMs,
+      rollingCountBuckets: 10,
+      rollingPercentilesEnabled: false,
+      enableSnapshots: false,
+    });
+    this.breaker.on('open', () => this.logger.warn('upstream circuit opened'));
+    this.breaker.on('halfOpen', () => this.logger.log('upstream circuit half-open: trying one request'));
+    this.breaker.on('close', () => this.logger.log('upstream circuit closed'));
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.breaker.shutdown();
+    await this.pool.close();
+  }
+
+  state(): BreakerState {
+    return this.breaker.opened ? 'open' : this.breaker.halfOpen ? 'half_open' : 'closed';
+  }
+
+  /** Looks a person up; throws UpstreamUnavailable (breaker open), UpstreamTimeout or UpstreamError. */
+  async search(subject: Subject, dateReference: string, requestId: string): Promise<UpstreamAnswer> {
+    try {
+      return await this.breaker.fire(subject, dateReference, requestId);
+    } catch (error) {
+      if ((error as { code?: string }).code === 'EOPENBREAKER') {
+        throw new UpstreamUnavailable(this.config.breaker.resetMs / 1000);
+      }
+      throw error;
+    }
+  }
+
+  private async call(subject: Subject, dateReference: string, requestId: string): Promise<UpstreamAnswer> {
+    const started = performance.now();
+    let statusCode: number;
+    let text: string;
+    try {
+      const response = await this.pool.request({
+        method: 'POST',
+        path: this.path,
+        headers: { 'content-type': 'application/json', accept: 'application/json', 'x-correlation-id': requestId },
+        body: JSON.stringify({ ...subject, date_reference: dateReference }),
+      });
+      statusCode = response.statusCode;
+      text = await readLimited(response.body);
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? '';
+      if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+        throw new UpstreamTimeout();
+      }
+      throw new UpstreamError(code || 'network');
+    }
+    const upstreamMs = performance.now() - started;
+    if (statusCode === 404 && isUnknownPerson(text)) return { found: false, upstreamMs };
+    if (statusCode !== 200) throw new UpstreamError(`status ${statusCode}`);
+    try {
+      return { found: true, record: parseUpstreamRecord(JSON.parse(text)), upstreamMs };
+    } catch (error) {
+      throw new UpstreamError(error instanceof MalformedUpstreamAnswer ? `malformed at ${error.path}` : 'not JSON');
+    }
+  }
+}
+
+function isUnknownPerson(text: string): boolean {
+  try {
+    return (JSON.parse(text) as { code?: unknown }).code === 'inconnu';
+  } catch {
+    return false;
+  }
+}
+
+async function readLimited(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > MAX_ANSWER_BYTES) {
+      body.destroy();
+      throw Object.assign(new Error('answer too large'), { code: 'answer_too_large' });
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,23 @@
+import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CurrentOperator, OperatorAuth, OperatorPrincipal } from '../auth/access.decorators';
+import { MaintenanceCalendar, MaintenanceWindowDto } from './maintenance';
+
+@ApiTags('operators')
+@ApiBearerAuth()
+@Controller('admin/api/maintenance-windows')
+@OperatorAuth('operator', 'admin')
+export class MaintenanceController {
+  constructor(private readonly calendar: MaintenanceCalendar) {}
+
+  @Post() @HttpCode(201)
+  @ApiOperation({ summary: 'Announce a planned maintenance window; lookups answer 503 maintenance during it' })
+  announce(@Body() body: MaintenanceWindowDto, @CurrentOperator() principal: OperatorPrincipal) {
+    return this.calendar.announce(body, { type: 'operator', operatorId: principal.operator.id });
+  }
+
+  @Get()
+  list() {
+    return this.calendar.list();
+  }
+}

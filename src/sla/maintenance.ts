@@ -1,0 +1,100 @@
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { ApiProperty } from '@nestjs/swagger';
+import { IsISO8601, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { ActionLog, Actor } from '../audit/action-log';
+import { Clock } from '../common/clock';
+import { Database } from '../common/database/database';
+import { ValidationFailed } from '../common/errors/domain-errors';
+import { PLAIN_TEXT } from '../common/http/validators';
+
+export class MaintenanceWindowDto {
+  @ApiProperty({ example: '2026-12-06T22:00:00+01:00' })
+  @IsISO8601({ strict: true }, { message: 'must be an ISO 8601 date-time' })
+  start!: string;
+
+  @ApiProperty({ example: '2026-12-07T02:00:00+01:00' })
+  @IsISO8601({ strict: true }, { message: 'must be an ISO 8601 date-time' })
+  end!: string;
+
+  @ApiProperty({ example: 'Migration du serveur de bases de données' })
+  @IsString() @MinLength(3) @MaxLength(500) @Matches(PLAIN_TEXT, { message: 'must be plain text' })
+  reason!: string;
+}
+
+export interface MaintenanceWindow {
+  id: string;
+  starts_at: Date;
+  ends_at: Date;
+  reason: string;
+  announced_at: Date;
+}
+
+const MAX_DURATION_MS = 7 * 86_400_000;
+const RELOAD_MS = 5000;
+
+/**
+ * Planned maintenance windows: announced ahead by operators, kept in memory (reloaded every 5 s, and at once
+ * on the instance that announces one) so that the lookup path asks "in maintenance now?" without a query.
+ */
+@Injectable()
+export class MaintenanceCalendar implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(MaintenanceCalendar.name);
+  private windows: MaintenanceWindow[] = [];
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly db: Database, private readonly actions: ActionLog, private readonly clock: Clock) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.reload();
+    this.timer = setInterval(() => this.reload().catch(() => this.logger.warn('maintenance windows reload failed')), RELOAD_MS);
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  /** The window in force at `now`, if any. */
+  activeAt(now: Date): MaintenanceWindow | undefined {
+    const at = now.getTime();
+    return this.windows.find((window) => window.starts_at.getTime() <= at && at < window.ends_at.getTime());
+  }
+
+  /** Windows in force or to come. */
+  upcoming(now: Date): MaintenanceWindow[] {
+    return this.windows.filter((window) => window.ends_at > now);
+  }
+
+  async announce(input: MaintenanceWindowDto, actor: Actor & { type: 'operator' }): Promise<MaintenanceWindow> {
+    const now = this.clock.now();
+    const start = new Date(input.start);
+    const end = new Date(input.end);
+    const errors = [];
+    if (start < now) errors.push({ field: 'start', reason: 'must not be in the past: maintenance is announced ahead' });
+    if (end <= start) errors.push({ field: 'end', reason: 'must be after start' });
+    else if (end.getTime() - start.getTime() > MAX_DURATION_MS) errors.push({ field: 'end', reason: 'a window lasts at most 7 days' });
+    if (errors.length) throw new ValidationFailed(errors);
+    const window = await this.db.transaction(async (tx) => {
+      const created = (await this.db.one<MaintenanceWindow>(
+        `INSERT INTO maintenance_windows (starts_at, ends_at, reason, announced_by, announced_at) VALUES ($1, $2, $3, $4, $5)
+         RETURNING id, starts_at, ends_at, reason, announced_at`, [start, end, input.reason, actor.operatorId, now], tx))!;
+      await this.actions.record({ actor, action: 'maintenance.announced', targetType: 'maintenance_window', targetId: created.id,
+        detail: { starts_at: start.toISOString(), ends_at: end.toISOString(), reason: input.reason }, at: now }, tx);
+      return created;
+    });
+    await this.reload();
+    return window;
+  }
+
+  list(): Promise<MaintenanceWindow[]> {
+    return this.db.rows<MaintenanceWindow>(
+      `SELECT id, starts_at, ends_at, reason, announced_at FROM maintenance_windows WHERE cancelled_at IS NULL
+       ORDER BY starts_at DESC LIMIT 500`);
+  }
+
+  private async reload(): Promise<void> {
+    this.windows = await this.db.rows<MaintenanceWindow>(
+      `SELECT id, starts_at, ends_at, reason, announced_at FROM maintenance_windows
+       WHERE cancelled_at IS NULL AND ends_at > now() - interval '1 day' ORDER BY starts_at`);
+  }
+}
