@@ -16,6 +16,8 @@ export interface Simulator {
   setFaults(update: Partial<Faults>): void;
   /** Requests received on the lookup route since start. */
   lookups(): number;
+  /** The X-Correlation-ID of the last lookup received. */
+  lastCorrelationId(): string | undefined;
   close(): Promise<void>;
 }
 
@@ -55,6 +57,7 @@ export function startSimulator(options: SimulatorOptions = {}): Promise<Simulato
   let faults: Faults = { ...NO_FAULTS, ...options.faults };
   const startedAt = Date.now();
   let lookups = 0;
+  let lastCorrelationId: string | undefined;
 
   const isDown = () => faults.down
     || (faults.flapPeriodMs > 0 && Math.floor((Date.now() - startedAt) / faults.flapPeriodMs) % 2 === 1);
@@ -104,7 +107,7 @@ export function startSimulator(options: SimulatorOptions = {}): Promise<Simulato
       return send(response, 200, JSON.stringify(faults));
     }
     if (request.url === '/__admin/stats' && request.method === 'GET') {
-      return send(response, 200, JSON.stringify({ lookups, population: population.size }));
+      return send(response, 200, JSON.stringify({ lookups, population: population.size, last_correlation_id: lastCorrelationId }));
     }
     return send(response, 404, JSON.stringify({ code: 'route' }));
   };
@@ -118,6 +121,8 @@ export function startSimulator(options: SimulatorOptions = {}): Promise<Simulato
       if (request.method === 'GET' && request.url === '/health') return send(response, isDown() ? 503 : 200, '{"status":"ok"}');
       if (request.method !== 'POST' || request.url !== '/beneficiaires/recherche') return send(response, 404, JSON.stringify({ code: 'route' }));
       lookups++;
+      const correlation = request.headers['x-correlation-id'];
+      lastCorrelationId = typeof correlation === 'string' ? correlation : undefined;
       if (isDown()) {
         request.socket.destroy();
         return;
@@ -138,6 +143,7 @@ export function startSimulator(options: SimulatorOptions = {}): Promise<Simulato
         faults = { ...faults, ...update };
       },
       lookups: () => lookups,
+      lastCorrelationId: () => lastCorrelationId,
       close: () => new Promise((done) => {
         server.closeAllConnections();
         server.close(() => done());

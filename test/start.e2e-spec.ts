@@ -46,7 +46,7 @@ describe('npm start on a fresh machine (embedded PostgreSQL, bundled simulator)'
 
   it('starts, prints how to log in, and keeps its data across restarts', async () => {
     const port = String(await freePort());
-    const env = { DATA_DIR: dataDir, PORT: port, LOG_LEVEL: 'warn' };
+    const env = { DATA_DIR: dataDir, PORT: port, LOG_LEVEL: 'info' };
     const first = await start(env);
     let password: string;
     try {
@@ -59,11 +59,26 @@ describe('npm start on a fresh machine (embedded PostgreSQL, bundled simulator)'
       const api = client(`http://127.0.0.1:${port}`);
       const login = await api.post('/admin/api/session', { email, password });
       expect(login.status).toBe(200);
-      const submitted = await api.post('/v1/access-requests', (await import('./support/factories')).accessRequestBody());
+      const { accessRequestBody, basic, SIRET_CCAS_LYON } = await import('./support/factories');
+      const submitted = await api.post('/v1/access-requests', accessRequestBody());
       expect(submitted.status).toBe(201);
+      // The bundled simulator answers a whole lookup, and the logs keep no personal data.
+      const approved = await api.post(`/admin/api/access-requests/${submitted.body.id}/approve`, {}, { token: login.body.token });
+      const { client_id: clientId, client_secret: secret } = approved.body.credentials;
+      const issued = await api.send('POST', '/oauth/token', { raw: 'grant_type=client_credentials',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(clientId, secret) } });
+      const found = await api.post('/v1/droits/recherche', { nir: '284057505612387', recipient: SIRET_CCAS_LYON,
+        object: 'dossier 7', agent: 'agent-7' }, { token: issued.body.access_token });
+      expect(found.status).toBe(200);
+      expect(found.body.droits.ouverture.ouverts).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 300));
     } finally {
       expect(await stop(first)).toBe(0);
     }
+    const log = first.output();
+    expect(log).toMatch(/"route":"\/v1\/droits\/recherche","status":200/);
+    expect(log).not.toContain('284057505612387');
+    expect(log).not.toMatch(/DUPONT|secret/i);
 
     const second = await start(env);
     try {
