@@ -10,6 +10,8 @@ import { ProblemFilter } from './common/errors/problem.filter';
 import { refuseUnexpectedMediaType } from './common/http/media-type';
 import { installRequestLog } from './common/logging/request-log';
 import { DtoValidationPipe } from './common/http/validation.pipe';
+import { LookupDto } from './rights/lookup.dto';
+import { documentLookupRoute } from './rights/lookup.route';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -39,10 +41,19 @@ export async function createApp(options: CommonOptions): Promise<NestFastifyAppl
     abortOnError: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
-  fastify.addHook('onRequest', async (request, reply) => {
+  // Callback-style hooks: no promise per request on the hot path.
+  fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
-  fastify.addHook('preValidation', async (request) => refuseUnexpectedMediaType(request));
+  fastify.addHook('preValidation', (request, _reply, done) => {
+    try {
+      refuseUnexpectedMediaType(request);
+      done();
+    } catch (error) {
+      done(error as Error);
+    }
+  });
   const flushLog = installRequestLog(fastify, options.config.logLevel);
   fastify.addHook('onClose', async () => flushLog());
   app.useGlobalFilters(new ProblemFilter());
@@ -53,7 +64,8 @@ export async function createApp(options: CommonOptions): Promise<NestFastifyAppl
     .setDescription('Partner administrations check a person\'s health-insurance rights. Contract: DESIGN.md §3–6.')
     .setVersion('1.0')
     .addBearerAuth()
-    .build());
+    .build(), { extraModels: [LookupDto] });
+  documentLookupRoute(document);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
   return app;
 }

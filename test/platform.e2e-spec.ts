@@ -25,11 +25,15 @@ describe('platform: health, OpenAPI, deployment files', () => {
     expect(doc.status).toBe(200);
     expect(doc.body.openapi).toMatch(/^3\./);
     for (const path of ['/v1/access-requests', '/oauth/token', '/.well-known/jwks.json', '/v1/me', '/v1/terms/current',
-      '/admin/api/access-requests/{id}/approve', '/admin/api/partners/{id}/suspend', '/admin/api/session']) {
+      '/admin/api/access-requests/{id}/approve', '/admin/api/partners/{id}/suspend', '/admin/api/session',
+      '/v1/droits/recherche', '/admin/api/maintenance-windows']) {
       expect(Object.keys(doc.body.paths)).toContain(path);
     }
     const schema = doc.body.components.schemas.AccessRequestDto;
     expect(schema.required).toEqual(expect.arrayContaining(['organisation', 'scopes', 'recipients', 'termsVersion']));
+    expect(doc.body.components.schemas.LookupDto.required).toEqual(expect.arrayContaining(['recipient', 'object', 'agent']));
+    expect(Object.keys(doc.body.paths['/v1/droits/recherche'].post.responses)).toEqual(
+      expect.arrayContaining(['200', '400', '401', '403', '404', '429', '502', '503', '504']));
     const docs = await api.get('/docs');
     expect(docs.status).toBe(200);
     expect(docs.text).toMatch(/swagger/i);
@@ -78,7 +82,7 @@ describe('docker-compose.yml', () => {
 
   it('builds images whose commands exist in the compiled output', () => {
     const dockerfile = readFileSync(join(__dirname, '../Dockerfile'), 'utf8');
-    expect(dockerfile).toMatch(/CMD \["node", "dist\/src\/main.js"\]/);
+    expect(dockerfile).toMatch(/CMD \["node", "--max-semi-space-size=32", "dist\/src\/main.js"\]/);
     expect(compose.services.simulator.command).toEqual(['node', 'dist/simulator/server.js']);
     expect(() => readFileSync(join(__dirname, '../dist/simulator/server.js'))).not.toThrow();
     expect(() => readFileSync(join(__dirname, '../dist/src/main.js'))).not.toThrow();

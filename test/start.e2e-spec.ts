@@ -76,7 +76,7 @@ describe('npm start on a fresh machine (embedded PostgreSQL, bundled simulator)'
       expect(await stop(first)).toBe(0);
     }
     const log = first.output();
-    expect(log).toMatch(/"route":"\/v1\/droits\/recherche","status":200/);
+    expect(log).toMatch(/"route":"\/v1\/droits\/recherche","status":200,"outcome":"ok"/);
     expect(log).not.toContain('284057505612387');
     expect(log).not.toMatch(/DUPONT|secret/i);
 

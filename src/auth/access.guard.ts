@@ -3,9 +3,8 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { Forbidden, Unauthenticated } from '../common/errors/domain-errors';
 import { OperatorsService } from '../partners/operators.service';
-import { PartnerDirectory } from '../partners/partner-directory';
 import { ACCESS_POLICY, AccessPolicy } from './access.decorators';
-import { TokenVerifier } from './token-verifier';
+import { bearerToken, PartnerAuthenticator } from './partner-authenticator';
 
 export const CONSOLE_COOKIE = 'cnam_console_session';
 
@@ -20,8 +19,7 @@ export class AccessGuard implements CanActivate {
 
   constructor(
     private readonly reflector: Reflector,
-    private readonly verifier: TokenVerifier,
-    private readonly directory: PartnerDirectory,
+    private readonly partners: PartnerAuthenticator,
     private readonly operators: OperatorsService,
   ) {}
 
@@ -34,25 +32,8 @@ export class AccessGuard implements CanActivate {
       throw new Forbidden('forbidden', 'This route is not open.');
     }
     if (policy.kind === 'public') return true;
-    if (policy.kind === 'partner') return this.authenticatePartner(request, policy.anyOfScopes);
+    if (policy.kind === 'partner') return Boolean(await this.partners.authenticate(request, policy.anyOfScopes));
     return this.authenticateOperator(request, policy.anyOfRoles);
-  }
-
-  private async authenticatePartner(request: FastifyRequest, anyOfScopes: string[]): Promise<boolean> {
-    const token = bearerToken(request);
-    if (!token) throw new Unauthenticated('token_missing', 'A bearer access token is required.');
-    const claims = await this.verifier.verify(token);
-    const partner = await this.directory.get(claims.partnerId);
-    if (!partner) throw new Unauthenticated('invalid_token', 'The access token is invalid.');
-    if (partner.status !== 'active') {
-      throw new Unauthenticated('partner_inactive', `The partner is ${partner.status}; its tokens no longer work.`);
-    }
-    const effectiveScopes = claims.scopes.filter((scope) => partner.scopes.has(scope));
-    if (anyOfScopes.length > 0 && !anyOfScopes.some((scope) => effectiveScopes.includes(scope))) {
-      throw new Forbidden('scope_not_granted', `This call needs one of the scopes: ${anyOfScopes.join(' ')}.`);
-    }
-    request.partnerPrincipal = { partner, tokenScopes: claims.scopes, effectiveScopes, tokenId: claims.tokenId };
-    return true;
   }
 
   private async authenticateOperator(request: FastifyRequest, anyOfRoles: string[]): Promise<boolean> {
@@ -66,13 +47,6 @@ export class AccessGuard implements CanActivate {
     request.operatorPrincipal = { operator, sessionToken: token };
     return true;
   }
-}
-
-export function bearerToken(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  if (typeof header !== 'string') return undefined;
-  const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
-  return match?.[1];
 }
 
 function cookie(request: FastifyRequest, name: string): string | undefined {

@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { AuditModule } from '../audit/audit.module';
 import { PartnersModule } from '../partners/partners.module';
 import { AccessGuard } from './access.guard';
+import { PartnerAuthenticator } from './partner-authenticator';
 import { SessionController } from './session.controller';
 import { SigningKeys } from './signing-keys';
 import { TokenController } from './token.controller';
@@ -13,7 +14,7 @@ import { TokenVerifier } from './token-verifier';
 @Module({
   imports: [PartnersModule, AuditModule],
   controllers: [TokenController, SessionController],
-  providers: [SigningKeys, TokenVerifier, TokenService, { provide: APP_GUARD, useClass: AccessGuard }],
-  exports: [SigningKeys, TokenVerifier],
+  providers: [SigningKeys, TokenVerifier, TokenService, PartnerAuthenticator, { provide: APP_GUARD, useClass: AccessGuard }],
+  exports: [SigningKeys, TokenVerifier, PartnerAuthenticator],
 })
 export class AuthModule {}

@@ -1,9 +1,10 @@
 import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module';
 import { SlaModule } from '../sla/sla.module';
-import { RightsController } from './rights.controller';
+import { LookupRoute } from './lookup.route';
 import { RightsService } from './rights.service';
 import { UpstreamClient } from './upstream.client';
 
 /** The rights lookup: validation, upstream client and circuit breaker, scope filtering. Keeps no personal data. */
-@Module({ imports: [SlaModule], controllers: [RightsController], providers: [RightsService, UpstreamClient], exports: [UpstreamClient] })
+@Module({ imports: [SlaModule, AuthModule], providers: [RightsService, UpstreamClient, LookupRoute], exports: [UpstreamClient] })
 export class RightsModule {}

@@ -2,6 +2,13 @@ import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { toProblem } from './problem';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The problem code of a refused request, for the request log. */
+    outcome?: string;
+  }
+}
+
 /** The one place where errors become HTTP answers. */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
@@ -18,6 +25,7 @@ export class ProblemFilter implements ExceptionFilter {
 export function sendProblem(error: unknown, request: FastifyRequest, reply: FastifyReply,
   logger: Pick<Logger, 'error'>): void {
   const answer = toProblem(error, request.id);
+  request.outcome = answer.body.code;
   if (answer.body.status >= 500 && answer.body.code === 'internal_error') {
     // Log the error's class, code and where it was thrown, never its message: messages (a database error's
     // above all) can quote request data, and the logs must hold no personal data.

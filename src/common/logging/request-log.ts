@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 
 /**
- * One JSON line per request: request id, route template, status, duration, and the partner or operator id.
+ * One JSON line per request: request id, route template, status, outcome (`ok` or the problem code), duration,
+ * and the partner or operator id.
  * Never a body, a query string or a header: lookups carry personal data (the NIR is never in a URL either).
  * Written asynchronously so that logging stays off the request's critical path.
  */
@@ -16,6 +17,7 @@ export function installRequestLog(fastify: FastifyInstance, level: string): () =
       method: request.method,
       route: route ?? 'unmatched',
       status: reply.statusCode,
+      outcome: request.outcome ?? (reply.statusCode < 400 ? 'ok' : 'error'),
       ms: Math.round(reply.elapsedTime * 10) / 10,
       partner_id: request.partnerPrincipal?.partner.id,
       operator_id: request.operatorPrincipal?.operator.id,

@@ -1,0 +1,122 @@
+import { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { freePort } from '../src/common/database/embedded-postgres';
+import { drive, Load, median, startProcess, table } from './support';
+
+const round3 = (value: number) => Math.round(value * 1000) / 1000;
+
+const DIST = join(__dirname, '..');
+const NIR_BODY = { nir: '284057505612387', recipient: '21690123100011', object: 'dossier bench', agent: 'bench-agent', context: 'RSA' };
+const UPSTREAM_BODY = JSON.stringify({ nir: '284057505612387', date_reference: '2026-11-23' });
+
+async function json(url: string, init: RequestInit): Promise<any> {
+  const response = await fetch(url, init);
+  const body = await response.json();
+  if (!response.ok) throw new Error(`${init.method} ${url}: ${response.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+/** Onboards a partner through the public API and returns a bearer token for it. */
+async function partnerToken(gateway: string, operator: { email: string; password: string }): Promise<string> {
+  const request = await json(`${gateway}/v1/access-requests`, { method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ organisation: { name: 'CCAS de Lyon', siret: '21690123100011' },
+      contact: { name: 'Camille Martin', email: 'camille@ccas-lyon.fr' }, technicalContact: { name: 'DSI', email: 'dsi@ccas-lyon.fr' },
+      legalBasis: 'article L114-8 CRPA', purpose: 'benchmark', scopes: ['droits.ouverture', 'droits.caisse', 'droits.c2s'],
+      retentionMonths: 36, expectedDailyVolume: 100000, recipients: ['21690123100011'], termsVersion: '2026-01' }) });
+  const session = await json(`${gateway}/admin/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(operator) });
+  const approved = await json(`${gateway}/admin/api/access-requests/${request.id}/approve`, { method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${session.token}` },
+    body: JSON.stringify({ rateLimitPerSecond: 100_000, note: 'bench' }) });
+  const { client_id: clientId, client_secret: secret } = approved.credentials;
+  const token = await json(`${gateway}/oauth/token`, { method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}` },
+    body: 'grant_type=client_credentials' });
+  return token.access_token;
+}
+
+export interface LookupBenchOptions {
+  databaseUrl: string;
+  quick: boolean;
+  connections: number;
+}
+
+/**
+ * Gateway vs minimal proxy vs the simulator called directly, in one run, each in its own process:
+ * throughput at fixed concurrency, then latency at half the gateway's peak rate.
+ */
+export async function benchLookup(options: LookupBenchOptions): Promise<Record<string, unknown>> {
+  const seconds = options.quick ? 2 : 5;
+  const warmup = options.quick ? 3 : 5;
+  const children: ChildProcess[] = [];
+  try {
+    const simulatorPort = await freePort();
+    children.push(await startProcess(join(DIST, 'simulator/server.js'),
+      { SIMULATOR_PORT: String(simulatorPort), SIMULATOR_POPULATION: options.quick ? '10000' : '100000' }, /ready on/));
+    const upstream = `http://127.0.0.1:${simulatorPort}`;
+    const proxyPort = await freePort();
+    children.push(await startProcess(join(DIST, 'bench/minimal-proxy.js'), { UPSTREAM_URL: upstream, PORT: String(proxyPort) }, /ready/));
+    const gatewayPort = await freePort();
+    const operator = { email: 'bench@dinsic.localhost', password: 'bench password 1234' };
+    children.push(await startProcess(join(DIST, 'src/main.js'), {
+      DATABASE_URL: options.databaseUrl, UPSTREAM_URL: upstream, PORT: String(gatewayPort), LOG_LEVEL: 'info',
+      BOOTSTRAP_OPERATOR_EMAIL: operator.email, BOOTSTRAP_OPERATOR_PASSWORD: operator.password,
+      SECRET_KEY: 'ab'.repeat(32), UPSTREAM_CONNECTIONS: '128',
+      // The same runtime flag as npm start and the Docker image (docs/decisions.md).
+      NODE_OPTIONS: process.env.GATEWAY_NODE_OPTIONS ?? '--max-semi-space-size=32',
+    }, /Gateway ready on/));
+    const gateway = `http://127.0.0.1:${gatewayPort}`;
+    const token = await partnerToken(gateway, operator);
+
+    const targets = {
+      direct: { url: `${upstream}/beneficiaires/recherche`, body: UPSTREAM_BODY, headers: {} },
+      minimal_proxy: { url: `http://127.0.0.1:${proxyPort}/`, body: UPSTREAM_BODY, headers: {} },
+      gateway: { url: `${gateway}/v1/droits/recherche`, body: JSON.stringify(NIR_BODY), headers: { authorization: `Bearer ${token}` } },
+    };
+    // The machine is shared by the load generator, the upstream and the target, and a VM's speed drifts:
+    // targets are measured in alternation, several rounds, and each figure is the median over rounds.
+    const rounds = options.quick ? 3 : 5;
+    await drive({ ...targets.gateway, connections: options.connections, seconds: warmup });
+    await drive({ ...targets.minimal_proxy, connections: options.connections, seconds: warmup });
+    const direct = await drive({ ...targets.direct, connections: options.connections, seconds });
+    const peaks: { gateway: Load; proxy: Load }[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const proxy = await drive({ ...targets.minimal_proxy, connections: options.connections, seconds });
+      const gatewayLoad = await drive({ ...targets.gateway, connections: options.connections, seconds });
+      peaks.push({ gateway: gatewayLoad, proxy });
+    }
+    const gatewayRps = median(peaks.map((p) => p.gateway.rps));
+    const halfRate = Math.max(100, Math.round(gatewayRps / 2));
+    const halves: { gateway: Load; proxy: Load }[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const gatewayLoad = await drive({ ...targets.gateway, connections: options.connections, seconds, overallRate: halfRate });
+      const proxy = await drive({ ...targets.minimal_proxy, connections: options.connections, seconds, overallRate: halfRate });
+      halves.push({ gateway: gatewayLoad, proxy });
+    }
+    const rows: Record<string, Load> = { direct };
+    peaks.forEach((p, i) => Object.assign(rows, { [`proxy #${i + 1}`]: p.proxy, [`gateway #${i + 1}`]: p.gateway }));
+    halves.forEach((h, i) => Object.assign(rows, { [`gateway@${halfRate}/s #${i + 1}`]: h.gateway, [`proxy@${halfRate}/s #${i + 1}`]: h.proxy }));
+    console.log(`\nLookup: ${options.connections} connections, ${seconds} s per measure, ${rounds} alternated rounds\n${table(rows)}`);
+    const result = {
+      bench: 'lookup',
+      connections: options.connections,
+      rounds,
+      gateway_rps: gatewayRps,
+      proxy_rps: median(peaks.map((p) => p.proxy.rps)),
+      direct_rps: direct.rps,
+      ratio: round3(median(peaks.map((p) => p.gateway.rps / p.proxy.rps))),
+      ratio_min: round3(Math.min(...peaks.map((p) => p.gateway.rps / p.proxy.rps))),
+      gateway_p50_ms: median(peaks.map((p) => p.gateway.p50)),
+      gateway_p99_ms: median(peaks.map((p) => p.gateway.p99)),
+      proxy_p99_ms: median(peaks.map((p) => p.proxy.p99)),
+      half_rate: halfRate,
+      p99_added_ms: median(halves.map((h) => h.gateway.p99 - h.proxy.p99)),
+      gateway_errors: [...peaks, ...halves].reduce((sum, p) => sum + p.gateway.errors + p.gateway.non2xx, 0),
+    };
+    console.log(`ratio gateway/minimal proxy: ${result.ratio} (target ≥ 0.40); p99 added at half peak: ${result.p99_added_ms} ms (target ≤ 10)`);
+    return result;
+  } finally {
+    for (const child of children.reverse()) child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
