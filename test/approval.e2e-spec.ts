@@ -88,11 +88,11 @@ describe('operators review access requests (DESIGN §4)', () => {
     const id = await submit();
     await api.post(`/admin/api/access-requests/${id}/reject`, { reason: 'finalité non conforme' }, { token: operator });
     const [action] = await t.sql(
-      `SELECT a.actor_type, o.email, a.action, a.detail FROM operator_actions a JOIN operators o ON o.id = a.operator_id
-       WHERE a.target_id = $1`, [id]);
-    expect(action).toMatchObject({ actor_type: 'operator', email: OPERATOR.email, action: 'access_request.rejected',
-      detail: { reason: 'finalité non conforme' } });
+      `SELECT a.kind, o.email, a.action, a.detail FROM audit_queue a JOIN operators o ON o.id = a.operator_id
+       WHERE a.target = $1`, [`access_request:${id}`]);
+    expect(action).toMatchObject({ kind: 'action', email: OPERATOR.email, action: 'access_request.rejected',
+      detail: { reason: 'finalité non conforme', actor_type: 'operator' } });
     const listed = await api.get('/admin/api/actions', { token: operator });
-    expect(listed.body.some((a: { target_id: string }) => a.target_id === id)).toBe(true);
+    expect(listed.body.some((a: { target: string }) => a.target === `access_request:${id}`)).toBe(true);
   });
 });

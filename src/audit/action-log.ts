@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Database, Transaction } from '../common/database/database';
+import { AuditQueue } from './audit-queue';
 
 /** Who did an action: a DINSIC operator, a partner (self-service) or the gateway itself (scheduler). */
 export type Actor =
@@ -10,7 +11,7 @@ export type Actor =
 export interface Action {
   actor: Actor;
   action: string;
-  targetType: 'access_request' | 'partner' | 'terms' | 'operator' | 'signing_key' | 'incident' | 'maintenance_window';
+  targetType: 'access_request' | 'partner' | 'terms' | 'operator' | 'signing_key' | 'incident' | 'maintenance_window' | 'audit';
   targetId?: string;
   partnerId?: string;
   detail?: Record<string, unknown>;
@@ -18,40 +19,44 @@ export interface Action {
 }
 
 export interface RecordedAction {
-  id: string;
+  seq: string | null;
   occurred_at: Date;
   actor_type: Actor['type'];
   operator_id: string | null;
   partner_id: string | null;
   action: string;
-  target_type: string;
-  target_id: string | null;
+  target: string | null;
   detail: Record<string, unknown>;
 }
 
 /**
- * Operator, partner and lifecycle actions, recorded in the same transaction as the change they describe.
- * Interim store (`operator_actions`) until the tamper-evident audit trail takes these entries over.
- * This module never updates or deletes an entry.
+ * Operator, partner and lifecycle actions, written into the audit trail in the same transaction as the change
+ * they describe (so neither exists without the other). This module never updates or deletes an entry.
  */
 @Injectable()
 export class ActionLog {
-  constructor(private readonly db: Database) {}
+  constructor(private readonly queue: AuditQueue, private readonly db: Database) {}
 
-  async record(action: Action, tx?: Transaction): Promise<void> {
-    const operatorId = action.actor.type === 'operator' ? action.actor.operatorId : null;
+  record(action: Action, tx?: Transaction): Promise<void> {
     const partnerId = action.partnerId ?? (action.actor.type === 'partner' ? action.actor.partnerId : null);
-    await this.db.rows(
-      `INSERT INTO operator_actions (occurred_at, actor_type, operator_id, partner_id, action, target_type, target_id, detail)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [action.at, action.actor.type, operatorId, partnerId, action.action, action.targetType, action.targetId ?? null,
-        action.detail ?? {}], tx);
+    return this.queue.insert([{
+      occurred_at: action.at, kind: 'action', outcome: 'ok',
+      operator_id: action.actor.type === 'operator' ? action.actor.operatorId : null,
+      partner_id: partnerId, action: action.action,
+      target: action.targetType + (action.targetId ? `:${action.targetId}` : ''),
+      detail: { ...action.detail, actor_type: action.actor.type },
+    }], tx);
   }
 
+  /** Recent actions, sealed or not yet, newest first. */
   list(filter: { partnerId?: string; limit?: number } = {}): Promise<RecordedAction[]> {
     return this.db.rows<RecordedAction>(
-      `SELECT id::text, occurred_at, actor_type, operator_id, partner_id, action, target_type, target_id, detail
-       FROM operator_actions WHERE ($1::uuid IS NULL OR partner_id = $1) ORDER BY id DESC LIMIT $2`,
+      `SELECT seq, occurred_at, detail->>'actor_type' AS actor_type, operator_id, partner_id, action, target, detail
+       FROM (SELECT NULL::bigint AS seq, id AS ord, occurred_at, operator_id, partner_id, action, target, detail, kind FROM audit_queue
+             UNION ALL
+             SELECT seq, seq AS ord, occurred_at, operator_id, partner_id, action, target, detail, kind FROM audit_log) a
+       WHERE kind = 'action' AND ($1::uuid IS NULL OR partner_id = $1)
+       ORDER BY occurred_at DESC, seq DESC NULLS FIRST, ord DESC LIMIT $2`,
       [filter.partnerId ?? null, filter.limit ?? 500]);
   }
 }

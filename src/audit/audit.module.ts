@@ -1,6 +1,18 @@
 import { Module } from '@nestjs/common';
 import { ActionLog } from './action-log';
+import { AuditQueue } from './audit-queue';
+import { AuditSealer } from './audit-sealer';
+import { AuditWriter } from './audit-writer';
+import { AuditController, CheckpointsController, MyAccessesController } from './audit.controller';
+import { AuditRepository } from './audit.repository';
+import { AuditService } from './audit.service';
+import { CheckpointKeys } from './checkpoint-keys';
+import { SubjectRefs } from './subject-refs';
 
-/** The audit trail. Owns every record of who did what; never updates or deletes one. */
-@Module({ providers: [ActionLog], exports: [ActionLog] })
+/** The audit trail. Owns every record of who did what; never updates or deletes an entry (retention aside). */
+@Module({
+  controllers: [AuditController, CheckpointsController, MyAccessesController],
+  providers: [ActionLog, AuditQueue, AuditWriter, AuditSealer, AuditRepository, AuditService, CheckpointKeys, SubjectRefs],
+  exports: [ActionLog, AuditWriter, AuditSealer, AuditService, SubjectRefs],
+})
 export class AuditModule {}

@@ -31,11 +31,12 @@ export class PartnerAuthenticator {
       throw new Unauthenticated('partner_inactive', `The partner is ${partner.status}; its tokens no longer work.`);
     }
     const effectiveScopes = claims.scopes.filter((scope) => partner.scopes.has(scope));
+    const principal = { partner, tokenScopes: claims.scopes, effectiveScopes, tokenId: claims.tokenId };
+    // Known before the scope check, so that a refused lookup is still traced against its partner.
+    request.partnerPrincipal = principal;
     if (anyOfScopes.length > 0 && !anyOfScopes.some((scope) => effectiveScopes.includes(scope))) {
       throw new Forbidden('scope_not_granted', `This call needs one of the scopes: ${anyOfScopes.join(' ')}.`);
     }
-    const principal = { partner, tokenScopes: claims.scopes, effectiveScopes, tokenId: claims.tokenId };
-    request.partnerPrincipal = principal;
     return principal;
   }
 }

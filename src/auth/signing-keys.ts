@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { exportJWK, generateKeyPair, importJWK, JWK, KeyLike, calculateJwkThumbprint } from 'jose';
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { Clock } from '../common/clock';
 import { APP_CONFIG, AppConfig } from '../common/config/config';
 import { Database } from '../common/database/database';
+import { SecretBox } from '../common/secret-box';
 import { ServerSecret } from '../common/server-secret';
 
 export const ALGORITHM = 'ES256';
@@ -34,7 +34,7 @@ const RELOAD_MS = 30_000;
 @Injectable()
 export class SigningKeys implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(SigningKeys.name);
-  private readonly encryptionKey: Buffer;
+  private readonly box: SecretBox;
   private keys = new Map<string, LoadedKey>();
   private active?: { kid: string; privateKey: KeyLike };
   private timer?: NodeJS.Timeout;
@@ -46,7 +46,7 @@ export class SigningKeys implements OnModuleInit, OnModuleDestroy {
     secret: ServerSecret,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    this.encryptionKey = secret.derive('token-signing-keys');
+    this.box = new SecretBox(secret, 'token-signing-keys');
   }
 
   async onModuleInit(): Promise<void> {
@@ -105,7 +105,7 @@ export class SigningKeys implements OnModuleInit, OnModuleDestroy {
     await this.db.rows(
       `INSERT INTO signing_keys (kid, algorithm, public_jwk, private_key_encrypted, created_at) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT DO NOTHING`,
-      [kid, ALGORITHM, publicJwk, this.encrypt(privateJwk), this.clock.now()], tx);
+      [kid, ALGORITHM, publicJwk, this.box.seal(privateJwk), this.clock.now()], tx);
     return kid;
   }
 
@@ -120,30 +120,11 @@ export class SigningKeys implements OnModuleInit, OnModuleDestroy {
       keys.set(row.kid, { kid: row.kid, publicJwk: row.public_jwk, publicKey, retiredAt: row.retired_at });
       if (!row.retired_at) {
         const privateKey = this.active?.kid === row.kid ? this.active.privateKey
-          : (await importJWK(JSON.parse(this.decrypt(row.private_key_encrypted)), ALGORITHM)) as KeyLike;
+          : (await importJWK(JSON.parse(this.box.open(row.private_key_encrypted)), ALGORITHM)) as KeyLike;
         active = { kid: row.kid, privateKey };
       }
     }
     this.keys = keys;
     this.active = active;
-  }
-
-  private encrypt(plain: string): string {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.encryptionKey, iv);
-    const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
-    return ['v1', iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), body.toString('base64url')].join('.');
-  }
-
-  private decrypt(sealed: string): string {
-    const [version, iv, tag, body] = sealed.split('.');
-    if (version !== 'v1') throw new Error('unknown signing key encryption format');
-    const decipher = createDecipheriv('aes-256-gcm', this.encryptionKey, Buffer.from(iv, 'base64url'));
-    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-    try {
-      return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
-    } catch {
-      throw new Error('cannot decrypt the token signing key: SECRET_KEY (or DATA_DIR/secret.key) is not the one it was created with');
-    }
   }
 }

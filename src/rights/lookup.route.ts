@@ -6,11 +6,23 @@ import { PartnerAuthenticator } from '../auth/partner-authenticator';
 import { Clock } from '../common/clock';
 import { RateLimited } from '../common/errors/domain-errors';
 import { WindowRateLimiter } from '../common/rate-limiter';
-import { parisDate, parseLookupRequest } from './lookup-request';
-import { LookupResult, RightsService } from './rights.service';
+import { NewAuditEntry } from '../audit/audit-queue';
+import { AuditWriter } from '../audit/audit-writer';
+import { SubjectRefs } from '../audit/subject-refs';
+import { DomainError } from '../common/errors/domain-errors';
+import { LookupRequest, parisDate, parseLookupRequest } from './lookup-request';
+import { LookupResult, LookupTrace, RightsService } from './rights.service';
 import { SCOPES } from './scopes';
 
 export const LOOKUP_PATH = '/v1/droits/recherche';
+
+/** The audit outcome of each answer (DESIGN §5): ok, person_not_found, invalid, denied, rate_limited, unavailable, timeout. */
+const OUTCOMES: Record<string, string> = {
+  ok: 'ok', person_not_found: 'person_not_found', invalid_request: 'invalid', malformed_body: 'invalid',
+  scope_not_granted: 'denied', recipient_not_declared: 'denied', rate_limited: 'rate_limited',
+  upstream_unavailable: 'unavailable', maintenance: 'unavailable', upstream_error: 'upstream_error',
+  upstream_timeout: 'timeout', service_unavailable: 'unavailable',
+};
 
 /**
  * POST /v1/droits/recherche, the gateway's hot path, registered straight on Fastify: the same checks as every
@@ -26,6 +38,8 @@ export class LookupRoute implements OnModuleInit {
     private readonly adapterHost: HttpAdapterHost,
     private readonly partners: PartnerAuthenticator,
     private readonly rights: RightsService,
+    private readonly audit: AuditWriter,
+    private readonly refs: SubjectRefs,
     private readonly clock: Clock,
   ) {}
 
@@ -35,17 +49,55 @@ export class LookupRoute implements OnModuleInit {
     fastify.post(LOOKUP_PATH, (request, reply) => this.handle(request, reply));
   }
 
+  /**
+   * Every lookup of a known partner is traced, whatever its outcome, and personal data leaves only once its
+   * entry is committed: if the trail cannot take it, the answer is 503 audit_unavailable instead.
+   */
   async handle(request: FastifyRequest, reply: FastifyReply): Promise<LookupResult> {
     reply.header('cache-control', 'no-store');
-    const principal = await this.partners.authenticate(request, SCOPES);
-    const now = this.clock.now();
-    const quota = this.limiter.take(principal.partner.id, principal.partner.rateLimitPerSecond, now.getTime());
-    reply.header('ratelimit-limit', quota.limit);
-    reply.header('ratelimit-remaining', quota.remaining);
-    reply.header('ratelimit-reset', Math.max(1, Math.ceil(quota.resetMs / 1000)));
-    if (!quota.allowed) throw new RateLimited(quota.resetMs / 1000, 'This partner exceeded its lookups per second.');
-    const lookup = parseLookupRequest(request.body, this.parisToday(now));
-    return this.rights.lookup(principal, lookup, request.id);
+    const occurredAt = this.clock.now();
+    const trace: LookupTrace = {};
+    let lookup: LookupRequest | undefined;
+    let result: LookupResult | undefined;
+    let failure: unknown;
+    try {
+      const principal = await this.partners.authenticate(request, SCOPES);
+      const quota = this.limiter.take(principal.partner.id, principal.partner.rateLimitPerSecond, occurredAt.getTime());
+      reply.header('ratelimit-limit', quota.limit);
+      reply.header('ratelimit-remaining', quota.remaining);
+      reply.header('ratelimit-reset', Math.max(1, Math.ceil(quota.resetMs / 1000)));
+      if (!quota.allowed) throw new RateLimited(quota.resetMs / 1000, 'This partner exceeded its lookups per second.');
+      lookup = parseLookupRequest(request.body, this.parisToday(occurredAt));
+      result = await this.rights.lookup(principal, lookup, request.id, trace);
+    } catch (error) {
+      failure = error;
+    }
+    const partner = request.partnerPrincipal?.partner;
+    if (partner) {
+      try {
+        await this.audit.append(this.entry(request, partner.id, occurredAt, lookup, trace, result, failure));
+      } catch (auditError) {
+        if (!failure) throw auditError; // the data is not sent: 503 audit_unavailable
+      }
+    }
+    if (failure) throw failure;
+    return result!;
+  }
+
+  private entry(request: FastifyRequest, partnerId: string, occurredAt: Date, lookup: LookupRequest | undefined,
+    trace: LookupTrace, result: LookupResult | undefined, failure: unknown): NewAuditEntry {
+    const status = failure instanceof DomainError ? failure.status : failure ? 500 : 200;
+    const code = failure instanceof DomainError ? failure.code : failure ? 'internal_error' : 'ok';
+    let subjectRef: string | null = null;
+    if (trace.resolvedNir) subjectRef = this.refs.forNir(trace.resolvedNir);
+    else if (lookup && 'identite' in lookup.subject) subjectRef = this.refs.forIdentity(lookup.subject.identite);
+    return {
+      occurred_at: occurredAt, kind: 'lookup', partner_id: partnerId,
+      recipient: lookup?.recipient ?? null, agent: lookup?.agent ?? null, context: lookup?.context ?? null,
+      object: lookup?.object ?? null, subject_ref: subjectRef,
+      scopes_returned: result ? trace.scopesReturned ?? [] : [],
+      outcome: OUTCOMES[code] ?? code, http_status: status, request_id: request.id, upstream_ms: trace.upstreamMs ?? null,
+    };
   }
 
   /** Today in Europe/Paris, recomputed once a minute rather than per request. */
@@ -81,7 +133,7 @@ export function documentLookupRoute(document: OpenAPIObject): void {
         404: problem('person_not_found: the backend does not know this person (a decision)'),
         429: problem('rate_limited, with Retry-After and RateLimit-* headers'),
         502: problem('upstream_error — retryable, not a decision on rights'),
-        503: problem('upstream_unavailable or maintenance — retryable, with Retry-After'),
+        503: problem('upstream_unavailable, maintenance or audit_unavailable — retryable, with Retry-After'),
         504: problem('upstream_timeout — retryable, not a decision on rights'),
       },
     },

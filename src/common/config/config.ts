@@ -88,6 +88,18 @@ export class EnvironmentVariables {
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1000) @Max(600_000)
   BREAKER_WINDOW_MS = 10_000;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(60_000)
+  AUDIT_SEAL_INTERVAL_MS = 250;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(10_000_000)
+  AUDIT_CHECKPOINT_EVERY = 1000;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86_400)
+  AUDIT_CHECKPOINT_SECONDS = 60;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1200)
+  AUDIT_RETENTION_MONTHS = 36;
 }
 
 export interface AppConfig {
@@ -97,6 +109,7 @@ export interface AppConfig {
   dataDir: string;
   upstream: { url: string; timeoutMs: number; connections: number };
   breaker: { errorPercentage: number; volumeThreshold: number; resetMs: number; windowMs: number };
+  audit: { sealIntervalMs: number; checkpointEvery: number; checkpointSeconds: number; retentionMonths: number };
   bootstrapOperator: { email?: string; password?: string };
   secretKey?: Buffer;
   logLevel: string;
@@ -139,6 +152,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     upstream: { url: parsed.UPSTREAM_URL ?? '', timeoutMs: parsed.UPSTREAM_TIMEOUT_MS, connections: parsed.UPSTREAM_CONNECTIONS },
     breaker: { errorPercentage: parsed.BREAKER_ERROR_PERCENTAGE, volumeThreshold: parsed.BREAKER_VOLUME_THRESHOLD,
       resetMs: parsed.BREAKER_RESET_MS, windowMs: parsed.BREAKER_WINDOW_MS },
+    audit: { sealIntervalMs: parsed.AUDIT_SEAL_INTERVAL_MS, checkpointEvery: parsed.AUDIT_CHECKPOINT_EVERY,
+      checkpointSeconds: parsed.AUDIT_CHECKPOINT_SECONDS, retentionMonths: parsed.AUDIT_RETENTION_MONTHS },
     bootstrapOperator: { email: parsed.BOOTSTRAP_OPERATOR_EMAIL, password: parsed.BOOTSTRAP_OPERATOR_PASSWORD },
     secretKey: parsed.SECRET_KEY ? decodeSecret(parsed.SECRET_KEY) : undefined,
     logLevel: parsed.LOG_LEVEL,

@@ -1,0 +1,49 @@
+import { Injectable } from '@nestjs/common';
+import { Database, Transaction } from '../common/database/database';
+
+/** An entry as written, before the sealer gives it a seq and a hash. */
+export interface NewAuditEntry {
+  occurred_at: Date;
+  kind: 'lookup' | 'action';
+  partner_id?: string | null;
+  recipient?: string | null;
+  agent?: string | null;
+  context?: string | null;
+  object?: string | null;
+  operator_id?: string | null;
+  action?: string | null;
+  target?: string | null;
+  detail?: Record<string, unknown> | null;
+  subject_ref?: string | null;
+  scopes_returned?: string[] | null;
+  outcome: string;
+  http_status?: number | null;
+  request_id?: string | null;
+  upstream_ms?: number | null;
+}
+
+export const QUEUE_COLUMNS = 'occurred_at, kind, partner_id, recipient, agent, context, object, operator_id, action, target, '
+  + 'detail, subject_ref, scopes_returned, outcome, http_status, request_id, upstream_ms';
+
+/**
+ * The audit queue: where entries become durable. One statement inserts a whole batch (one JSON parameter,
+ * rows in arrival order), so that a group of lookups costs one round trip and one commit.
+ */
+@Injectable()
+export class AuditQueue {
+  constructor(private readonly db: Database) {}
+
+  async insert(entries: NewAuditEntry[], tx?: Transaction): Promise<void> {
+    await this.db.rows(
+      `INSERT INTO audit_queue (${QUEUE_COLUMNS})
+       SELECT ${QUEUE_COLUMNS.split(', ').map((c) => `r.${c}`).join(', ')}
+       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(value, n),
+            LATERAL jsonb_populate_record(NULL::audit_queue, e.value) AS r
+       ORDER BY e.n`, [JSON.stringify(entries)], tx);
+  }
+
+  async depth(): Promise<number> {
+    const row = await this.db.one<{ count: string }>('SELECT count(*) FROM audit_queue');
+    return Number(row?.count ?? 0);
+  }
+}

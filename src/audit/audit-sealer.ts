@@ -1,0 +1,116 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Clock } from '../common/clock';
+import { APP_CONFIG, AppConfig } from '../common/config/config';
+import { Database, Transaction } from '../common/database/database';
+import { QUEUE_COLUMNS } from './audit-queue';
+import { chainHash, GENESIS_HASH, SealedEntry } from './chain';
+import { CheckpointKeys } from './checkpoint-keys';
+
+const SEALER_LOCK = 4_711_001;
+const BATCH = 5000;
+
+/**
+ * Seals queued entries into the chain: one sealer at a time across all instances (a transaction-scoped
+ * advisory lock), pending entries taken as a queue (DELETE … RETURNING, never an `id >` cursor, so an entry
+ * whose INSERT commits late is simply sealed in a later round), seq gapless, hash = SHA-256(prev ‖ entry).
+ * Signs a checkpoint every AUDIT_CHECKPOINT_EVERY entries or AUDIT_CHECKPOINT_SECONDS seconds.
+ */
+@Injectable()
+export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(AuditSealer.name);
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<number>;
+  private lastSealedAt = Date.now();
+
+  constructor(
+    private readonly db: Database,
+    private readonly keys: CheckpointKeys,
+    private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.config.audit.sealIntervalMs === 0) return;
+    this.timer = setInterval(() => void this.sealPending().catch((error) =>
+      this.logger.warn(`sealing failed: ${(error as { code?: string }).code ?? (error as Error).name}`)), this.config.audit.sealIntervalMs);
+    this.timer.unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  /** Seconds since this instance last sealed or found nothing to seal (for metrics). */
+  lagSeconds(): number {
+    return (Date.now() - this.lastSealedAt) / 1000;
+  }
+
+  /** Seals everything pending now; returns how many entries were sealed. */
+  sealPending(): Promise<number> {
+    this.running ??= this.sealAll().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async sealAll(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const sealed = await this.db.transaction((tx) => this.sealBatch(tx));
+      if (sealed < 0) return total; // another instance holds the sealer lock
+      total += sealed;
+      if (sealed < BATCH) break;
+    }
+    this.lastSealedAt = Date.now();
+    return total;
+  }
+
+  private async sealBatch(tx: Transaction): Promise<number> {
+    const [{ locked }] = await this.db.rows<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [SEALER_LOCK], tx);
+    if (!locked) return -1;
+    const head = await this.head(tx);
+    const taken = await this.db.rows<Record<string, unknown> & { id: string }>(
+      `DELETE FROM audit_queue WHERE id IN (SELECT id FROM audit_queue ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+       RETURNING id, ${QUEUE_COLUMNS}`, [BATCH], tx);
+    const now = this.clock.now();
+    if (taken.length > 0) {
+      taken.sort((a, b) => Number(a.id) - Number(b.id));
+      let { seq, hash } = head;
+      const sealed: (SealedEntry & { sealed_at: Date })[] = [];
+      for (const { id: _id, ...row } of taken) {
+        seq += 1;
+        const entry = { ...row, seq } as unknown as SealedEntry;
+        const entryHash = chainHash(hash, entry);
+        sealed.push({ ...entry, occurred_at: new Date(entry.occurred_at), prev_hash: hash, hash: entryHash, sealed_at: now });
+        hash = entryHash;
+      }
+      await this.db.rows(
+        `INSERT INTO audit_log (seq, ${QUEUE_COLUMNS}, sealed_at, prev_hash, hash)
+         SELECT r.seq, ${QUEUE_COLUMNS.split(', ').map((c) => `r.${c}`).join(', ')}, r.sealed_at, r.prev_hash, r.hash
+         FROM jsonb_populate_recordset(NULL::audit_log, $1::jsonb) AS r`, [JSON.stringify(sealed)], tx);
+      head.seq = seq;
+      head.hash = hash;
+    }
+    await this.checkpointIfDue(head, now, tx);
+    return taken.length;
+  }
+
+  /** The last sealed entry (or the anchor a purge left, or the genesis). */
+  private async head(tx: Transaction): Promise<{ seq: number; hash: string }> {
+    const last = await this.db.one<{ seq: string; hash: string }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1', [], tx)
+      ?? await this.db.one<{ seq: string; hash: string }>('SELECT seq, hash FROM audit_anchors ORDER BY seq DESC LIMIT 1', [], tx);
+    return last ? { seq: Number(last.seq), hash: last.hash } : { seq: 0, hash: GENESIS_HASH };
+  }
+
+  private async checkpointIfDue(head: { seq: number; hash: string }, now: Date, tx: Transaction): Promise<void> {
+    if (head.seq === 0) return;
+    const last = await this.db.one<{ seq: string; at: Date }>('SELECT seq, at FROM audit_checkpoints ORDER BY seq DESC LIMIT 1', [], tx);
+    const lastSeq = last ? Number(last.seq) : 0;
+    if (lastSeq >= head.seq) return;
+    const due = head.seq - lastSeq >= this.config.audit.checkpointEvery
+      || !last || now.getTime() - last.at.getTime() >= this.config.audit.checkpointSeconds * 1000;
+    if (!due) return;
+    const checkpoint = this.keys.sign({ seq: head.seq, hash: head.hash, at: now.toISOString() });
+    await this.db.rows('INSERT INTO audit_checkpoints (seq, hash, at, key_id, signature) VALUES ($1, $2, $3, $4, $5)',
+      [checkpoint.seq, checkpoint.hash, checkpoint.at, checkpoint.key_id, checkpoint.signature], tx);
+  }
+}

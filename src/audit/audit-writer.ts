@@ -1,0 +1,63 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { DomainError } from '../common/errors/domain-errors';
+import { AuditQueue, NewAuditEntry } from './audit-queue';
+
+/** Most entries one INSERT carries. */
+const MAX_BATCH = 1000;
+
+export class AuditUnavailable extends DomainError {
+  readonly status = 503;
+  readonly code = 'audit_unavailable';
+  readonly title = 'Audit unavailable';
+  constructor() {
+    super('The access could not be traced durably, so no personal data is returned. This is not a decision on '
+      + 'the person\'s rights: retry later.');
+    this.extra.retryable = true;
+    this.headers['retry-after'] = '2';
+  }
+}
+
+/**
+ * Group commit: callers queue their entries; one writer inserts everything queued with a single multi-row
+ * INSERT and releases all of them once it is committed. While one INSERT runs, the next batch gathers, so the
+ * cost per entry falls as load rises, and an entry is durable before its caller goes on.
+ */
+@Injectable()
+export class AuditWriter {
+  private readonly logger = new Logger(AuditWriter.name);
+  private pending: { entry: NewAuditEntry; done: (error?: unknown) => void }[] = [];
+  private writing = false;
+
+  constructor(private readonly queue: AuditQueue) {}
+
+  /** Resolves once the entry is committed; rejects with AuditUnavailable when it could not be. */
+  append(entry: NewAuditEntry): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ entry, done: (error) => (error ? reject(new AuditUnavailable()) : resolve()) });
+      if (!this.writing) void this.drain();
+    });
+  }
+
+  /** Entries waiting for the writer (for metrics). */
+  backlog(): number {
+    return this.pending.length;
+  }
+
+  private async drain(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending.splice(0, MAX_BATCH);
+        try {
+          await this.queue.insert(batch.map((item) => item.entry));
+          for (const item of batch) item.done();
+        } catch (error) {
+          this.logger.error(`audit batch of ${batch.length} could not be written: ${(error as { code?: string }).code ?? (error as Error).name}`);
+          for (const item of batch) item.done(error);
+        }
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+}

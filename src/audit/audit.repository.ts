@@ -1,0 +1,79 @@
+import { Injectable } from '@nestjs/common';
+import { Database } from '../common/database/database';
+import { Checkpoint, SealedEntry } from './chain';
+
+export interface AuditFilter {
+  partnerId?: string;
+  agent?: string;
+  subjectRef?: string;
+  from?: Date;
+  to?: Date;
+  kind?: 'lookup' | 'action';
+}
+
+const COLUMNS = `seq::text AS seq, occurred_at, kind, partner_id, recipient, agent, context, object, operator_id, action, target,
+  detail, subject_ref, scopes_returned, outcome, http_status, request_id, upstream_ms, prev_hash, hash`;
+
+function where(filter: AuditFilter, params: unknown[]): string {
+  const clauses: string[] = [];
+  const add = (clause: string, value: unknown) => {
+    params.push(value);
+    clauses.push(clause.replace('?', `$${params.length}`));
+  };
+  if (filter.partnerId) add('partner_id = ?', filter.partnerId);
+  if (filter.agent) add('agent = ?', filter.agent);
+  if (filter.subjectRef) add('subject_ref = ?', filter.subjectRef);
+  if (filter.from) add('occurred_at >= ?', filter.from);
+  if (filter.to) add('occurred_at < ?', filter.to);
+  if (filter.kind) add('kind = ?', filter.kind);
+  return clauses.length ? clauses.join(' AND ') : 'TRUE';
+}
+
+/** Reads of the sealed chain. Nothing here writes: the trail is written by the queue and the sealer only. */
+@Injectable()
+export class AuditRepository {
+  constructor(private readonly db: Database) {}
+
+  /** Newest first, before a seq (cursor). */
+  search(filter: AuditFilter, beforeSeq: number | undefined, limit: number): Promise<SealedEntry[]> {
+    const params: unknown[] = [];
+    const condition = where(filter, params);
+    params.push(beforeSeq ?? null, limit);
+    return this.db.rows<SealedEntry>(
+      `SELECT ${COLUMNS} FROM audit_log WHERE ${condition} AND ($${params.length - 1}::bigint IS NULL OR seq < $${params.length - 1})
+       ORDER BY seq DESC LIMIT $${params.length}`, params);
+  }
+
+  /** In chain order, after a seq: the export and the verification page through the chain with this. */
+  page(filter: AuditFilter, afterSeq: number, limit: number): Promise<SealedEntry[]> {
+    const params: unknown[] = [];
+    const condition = where(filter, params);
+    params.push(afterSeq, limit);
+    return this.db.rows<SealedEntry>(
+      `SELECT ${COLUMNS} FROM audit_log WHERE ${condition} AND seq > $${params.length - 1} ORDER BY seq LIMIT $${params.length}`, params);
+  }
+
+  checkpoints(fromSeq: number, toSeq: number, limit = 1_000_000): Promise<Checkpoint[]> {
+    return this.db.rows<Checkpoint>(
+      `SELECT seq::float8 AS seq, hash, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at, key_id, signature
+       FROM audit_checkpoints WHERE seq BETWEEN $1 AND $2 ORDER BY seq LIMIT $3`, [fromSeq, toSeq, limit]);
+  }
+
+  latestCheckpoint(): Promise<Checkpoint | undefined> {
+    return this.db.one<Checkpoint>(
+      `SELECT seq::float8 AS seq, hash, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at, key_id, signature
+       FROM audit_checkpoints ORDER BY seq DESC LIMIT 1`);
+  }
+
+  /** The hash the chain starts from: the latest purge anchor, or undefined (genesis). */
+  async anchor(): Promise<{ seq: number; hash: string } | undefined> {
+    const row = await this.db.one<{ seq: string; hash: string }>('SELECT seq, hash FROM audit_anchors ORDER BY seq DESC LIMIT 1');
+    return row ? { seq: Number(row.seq), hash: row.hash } : undefined;
+  }
+
+  /** Removes whole sealed segments older than the cutoff (privileged function); returns how many entries. */
+  async purge(cutoff: Date): Promise<number> {
+    const row = await this.db.one<{ removed: string }>('SELECT audit_purge($1) AS removed', [cutoff]);
+    return Number(row?.removed ?? 0);
+  }
+}

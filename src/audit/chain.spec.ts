@@ -1,0 +1,84 @@
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { AuditEntry, canonical, chainHash, checkpointPayload, GENESIS_HASH, SealedEntry, verifier } from './chain';
+
+function chain(count: number): SealedEntry[] {
+  const entries: SealedEntry[] = [];
+  let prev = GENESIS_HASH;
+  for (let seq = 1; seq <= count; seq++) {
+    const entry: AuditEntry = { seq, occurred_at: new Date(Date.UTC(2026, 10, 23, 12, 0, seq)), kind: 'lookup', partner_id: 'p',
+      agent: `agent-${seq}`, outcome: 'ok', http_status: 200, scopes_returned: ['droits.c2s'] };
+    const hash = chainHash(prev, entry);
+    entries.push({ ...entry, prev_hash: prev, hash });
+    prev = hash;
+  }
+  return entries;
+}
+
+function verify(entries: SealedEntry[], options = {}) {
+  const v = verifier({ startHash: GENESIS_HASH, ...options });
+  entries.forEach((e) => v.entry(e));
+  return v;
+}
+
+describe('audit chain', () => {
+  it('encodes every field, in a fixed order, with nulls for absent values and sorted detail keys', () => {
+    const text = canonical({ seq: 1, occurred_at: '2026-11-23T12:00:00.000Z', kind: 'action', outcome: 'ok', detail: { b: 1, a: { d: 2, c: 3 } } });
+    expect(text).toBe('{"seq":1,"occurred_at":"2026-11-23T12:00:00.000Z","kind":"action","partner_id":null,"recipient":null,'
+      + '"agent":null,"context":null,"object":null,"operator_id":null,"action":null,"target":null,"detail":{"a":{"c":3,"d":2},"b":1},'
+      + '"subject_ref":null,"scopes_returned":null,"outcome":"ok","http_status":null,"request_id":null,"upstream_ms":null}');
+  });
+
+  it('encodes the same entry the same way whatever its source (Date or string, number or string seq)', () => {
+    const a = canonical({ seq: 7, occurred_at: new Date('2026-11-23T12:00:00Z'), kind: 'lookup', outcome: 'ok' });
+    const b = canonical({ seq: '7' as unknown as number, occurred_at: '2026-11-23T13:00:00+01:00', kind: 'lookup', outcome: 'ok' });
+    expect(a).toBe(b);
+  });
+
+  it('verifies an intact chain', () => {
+    expect(verify(chain(50)).result()).toEqual({ ok: true, checked: 50, checkpoints_checked: 0 });
+  });
+
+  it('names the entry whose field was changed', () => {
+    const entries = chain(20);
+    entries[9] = { ...entries[9], agent: 'someone-else' };
+    expect(verify(entries).result()).toMatchObject({ ok: false, first_bad_seq: 10, problem: 'hash does not match the entry' });
+  });
+
+  it('names the place of a deleted entry', () => {
+    const entries = chain(20);
+    entries.splice(4, 1);
+    expect(verify(entries).result()).toMatchObject({ ok: false, first_bad_seq: 5 });
+  });
+
+  it('detects two entries swapped', () => {
+    const entries = chain(20);
+    [entries[6], entries[7]] = [entries[7], entries[6]];
+    expect(verify(entries).result()).toMatchObject({ ok: false, first_bad_seq: 7 });
+  });
+
+  it('detects a rewritten chain that starts from another hash', () => {
+    const entries = chain(5);
+    const v = verifier({ startHash: 'f'.repeat(64) });
+    entries.forEach((e) => v.entry(e));
+    expect(v.result()).toMatchObject({ ok: false, first_bad_seq: 1 });
+  });
+
+  it('checks checkpoint signatures and hashes', () => {
+    const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+    const entries = chain(10);
+    const at = '2026-11-23T12:01:00.000Z';
+    const good = { seq: 10, hash: entries[9].hash, at, key_id: 'k', signature: sign(null, Buffer.from(checkpointPayload({ seq: 10, hash: entries[9].hash, at })), privateKey).toString('base64url') };
+    const v = verify(entries, { publicKey });
+    v.checkpoint(good);
+    expect(v.result()).toMatchObject({ ok: true, checkpoints_checked: 1 });
+
+    const forged = verify(entries, { publicKey });
+    forged.checkpoint({ ...good, hash: entries[4].hash });
+    expect(forged.result()).toMatchObject({ ok: false, first_bad_seq: 10, problem: 'checkpoint signature is invalid' });
+
+    const { privateKey: otherKey } = generateKeyPairSync('ed25519');
+    const wrongKey = verify(entries, { publicKey });
+    wrongKey.checkpoint({ ...good, signature: sign(null, Buffer.from(checkpointPayload(good)), otherKey).toString('base64url') });
+    expect(wrongKey.result()).toMatchObject({ ok: false, problem: 'checkpoint signature is invalid' });
+  });
+});

@@ -1,0 +1,59 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject, sign } from 'node:crypto';
+import { Database } from '../common/database/database';
+import { SecretBox } from '../common/secret-box';
+import { ServerSecret } from '../common/server-secret';
+import { Checkpoint, checkpointPayload } from './chain';
+
+/**
+ * The Ed25519 key that signs audit checkpoints. Generated once, kept in PostgreSQL with its private half
+ * encrypted; its public half is published with every checkpoint so that copies kept outside can be checked.
+ */
+@Injectable()
+export class CheckpointKeys implements OnModuleInit {
+  private readonly box: SecretBox;
+  private current?: { keyId: string; publicKey: string; privateKey: KeyObject };
+  private readonly published = new Map<string, string>();
+
+  constructor(private readonly db: Database, secret: ServerSecret) {
+    this.box = new SecretBox(secret, 'audit-checkpoint-key');
+  }
+
+  async onModuleInit(): Promise<void> {
+    let rows = await this.load();
+    if (rows.length === 0) {
+      const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+      const spki = publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
+      const keyId = createHash('sha256').update(spki).digest('hex').slice(0, 16);
+      await this.db.rows(`INSERT INTO audit_keys (key_id, public_key, private_key_encrypted) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+        [keyId, spki, this.box.seal(privateKey.export({ format: 'pem', type: 'pkcs8' }).toString())]);
+      rows = await this.load();
+    }
+    const newest = rows[rows.length - 1];
+    this.current = { keyId: newest.key_id, publicKey: newest.public_key,
+      privateKey: createPrivateKey(this.box.open(newest.private_key_encrypted)) };
+  }
+
+  sign(checkpoint: Pick<Checkpoint, 'seq' | 'hash' | 'at'>): Checkpoint {
+    const key = this.current!;
+    return { ...checkpoint, key_id: key.keyId,
+      signature: sign(null, Buffer.from(checkpointPayload(checkpoint)), key.privateKey).toString('base64url') };
+  }
+
+  /** Public keys by id, as base64 DER (SPKI). */
+  publicKeys(): Record<string, string> {
+    return Object.fromEntries(this.published);
+  }
+
+  publicKey(keyId: string): KeyObject | undefined {
+    const spki = this.published.get(keyId);
+    return spki ? createPublicKey({ key: Buffer.from(spki, 'base64'), format: 'der', type: 'spki' }) : undefined;
+  }
+
+  private async load() {
+    const rows = await this.db.rows<{ key_id: string; public_key: string; private_key_encrypted: string }>(
+      'SELECT key_id, public_key, private_key_encrypted FROM audit_keys ORDER BY created_at');
+    for (const row of rows) this.published.set(row.key_id, row.public_key);
+    return rows;
+  }
+}
