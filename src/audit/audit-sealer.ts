@@ -11,7 +11,7 @@ const BATCH = 5000;
 
 /**
  * Seals queued entries into the chain: one sealer at a time across all instances (a transaction-scoped
- * advisory lock), pending entries taken as a queue (DELETE … RETURNING, never an `id >` cursor, so an entry
+ * advisory lock), pending entries taken as a queue (audit_take: DELETE … RETURNING, never an `id >` cursor, so an entry
  * whose INSERT commits late is simply sealed in a later round), seq gapless, hash = SHA-256(prev ‖ entry).
  * Signs a checkpoint every AUDIT_CHECKPOINT_EVERY entries or AUDIT_CHECKPOINT_SECONDS seconds.
  */
@@ -69,8 +69,7 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
     if (!locked) return -1;
     const head = await this.head(tx);
     const taken = await this.db.rows<Record<string, unknown> & { id: string }>(
-      `DELETE FROM audit_queue WHERE id IN (SELECT id FROM audit_queue ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-       RETURNING id, ${QUEUE_COLUMNS}`, [BATCH], tx);
+      `SELECT id, ${QUEUE_COLUMNS} FROM audit_take($1)`, [BATCH], tx);
     const now = this.clock.now();
     if (taken.length > 0) {
       taken.sort((a, b) => Number(a.id) - Number(b.id));

@@ -40,8 +40,8 @@ export class AuditRepository {
     const condition = where(filter, params);
     params.push(beforeSeq ?? null, limit);
     return this.db.rows<SealedEntry>(
-      `SELECT ${COLUMNS} FROM audit_log WHERE ${condition} AND ($${params.length - 1}::bigint IS NULL OR seq < $${params.length - 1})
-       ORDER BY seq DESC LIMIT $${params.length}`, params);
+      `SELECT ${COLUMNS} FROM audit_log WHERE ${condition} AND ($${params.length - 1}::bigint IS NULL OR audit_log.seq < $${params.length - 1})
+       ORDER BY audit_log.seq DESC LIMIT $${params.length}`, params);
   }
 
   /** In chain order, after a seq: the export and the verification page through the chain with this. */
@@ -50,7 +50,7 @@ export class AuditRepository {
     const condition = where(filter, params);
     params.push(afterSeq, limit);
     return this.db.rows<SealedEntry>(
-      `SELECT ${COLUMNS} FROM audit_log WHERE ${condition} AND seq > $${params.length - 1} ORDER BY seq LIMIT $${params.length}`, params);
+      `SELECT ${COLUMNS} FROM audit_log WHERE ${condition} AND audit_log.seq > $${params.length - 1} ORDER BY audit_log.seq LIMIT $${params.length}`, params);
   }
 
   checkpoints(fromSeq: number, toSeq: number, limit = 1_000_000): Promise<Checkpoint[]> {

@@ -1,6 +1,9 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { parseArgs } from 'node:util';
+import { AuditModule } from '../audit/audit.module';
+import { AuditService } from '../audit/audit.service';
+import { verifyExportFile } from '../audit/verify-file';
 import { AuthModule } from '../auth/auth.module';
 import { CommonModule } from '../common/common.module';
 import { PartnersModule } from '../partners/partners.module';
@@ -16,7 +19,10 @@ const USAGE = `Usage: npm run cli -- <command> [options]
   operator:create --email E --password P [--roles operator,auditor,admin] [--name N]
                                                        add an operator (roles default: operator)
   keys:rotate                                          new token signing key; the old one stays
-                                                       published until its tokens have expired`;
+                                                       published until its tokens have expired
+  audit:verify FILE [--public-key BASE64]              verify an NDJSON audit export offline (chain,
+                                                       seq, checkpoint signatures); exit 1 if it fails
+  audit:purge                                          apply the retention period now`;
 
 class UsageError extends Error {}
 
@@ -29,9 +35,19 @@ async function main(argv: string[]): Promise<void> {
     say(USAGE);
     return;
   }
-  if (!['migration:run', 'operator:create', 'keys:rotate'].includes(command)) throw new UsageError(`Unknown command: ${command}`);
-  const { values } = parseArgs({ args: rest, strict: true, options: {
-    email: { type: 'string' }, password: { type: 'string' }, roles: { type: 'string' }, name: { type: 'string' } } });
+  if (!['migration:run', 'operator:create', 'keys:rotate', 'audit:verify', 'audit:purge'].includes(command)) {
+    throw new UsageError(`Unknown command: ${command}`);
+  }
+  const { values, positionals } = parseArgs({ args: rest, strict: true, allowPositionals: command === 'audit:verify', options: {
+    email: { type: 'string' }, password: { type: 'string' }, roles: { type: 'string' }, name: { type: 'string' },
+    'public-key': { type: 'string' } } });
+  if (command === 'audit:verify') {
+    if (positionals.length !== 1) throw new UsageError('audit:verify needs the path of an NDJSON export');
+    const result = await verifyExportFile(positionals[0], values['public-key']);
+    say(JSON.stringify(result));
+    if (!result.ok) process.exitCode = 1;
+    return;
+  }
   if (command === 'operator:create' && (!values.email || !values.password)) {
     throw new UsageError('operator:create needs --email and --password');
   }
@@ -45,7 +61,7 @@ async function main(argv: string[]): Promise<void> {
     }
     const common = CommonModule.forRoot({ config: { ...config, databaseUrl: database.url } });
     // Only the modules the command needs: creating an operator must not depend on the token signing keys.
-    const modules = command === 'keys:rotate' ? [common, AuthModule] : [common, PartnersModule];
+    const modules = command === 'keys:rotate' ? [common, AuthModule] : command === 'audit:purge' ? [common, AuditModule] : [common, PartnersModule];
     const app = await NestFactory.createApplicationContext({ module: class CliModule {}, imports: modules },
       { logger: ['error'] });
     try {
@@ -53,6 +69,8 @@ async function main(argv: string[]): Promise<void> {
         const operator = await app.get(OperatorsService).create({ email: values.email!, password: values.password!,
           roles: (values.roles ?? 'operator').split(',').map((r) => r.trim()), displayName: values.name });
         say(`Operator ${operator.email} created with roles ${operator.roles.join(', ')} (id ${operator.id}).`);
+      } else if (command === 'audit:purge') {
+        say(`${await app.get(AuditService).purgeExpired()} audit entries purged (whole sealed segments past the retention period).`);
       } else {
         const kid = await app.get(SigningKeys).rotate();
         say(`New signing key ${kid} is active; previous keys stay in the JWKS until their tokens expire.`);

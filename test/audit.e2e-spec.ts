@@ -1,0 +1,301 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { startSimulator, Simulator } from '../simulator/server';
+import { checkpointSignatureValid } from '../src/audit/chain';
+import { AuditSealer } from '../src/audit/audit-sealer';
+import { AuditService } from '../src/audit/audit.service';
+import { accessRequestBody, onboardPartner, OnboardedPartner, operatorToken, partnerToken, SIRET_CCAS_LYON } from './support/factories';
+import { client } from './support/http';
+import { startTestApp, TestApp } from './support/test-app';
+
+const CLI = join(__dirname, '../dist/src/cli/main.js');
+const DUPONT = { nom_naissance: 'DUPONT', prenoms: ['Marie'], date_naissance: '1984-05-12', sexe: 'F' };
+
+describe('audit trail (DESIGN §5)', () => {
+  let simulator: Simulator;
+  let t: TestApp;
+  let api: ReturnType<typeof client>;
+  let partner: OnboardedPartner;
+  let token: string;
+  let auditor: string;
+
+  const lookup = (body: Record<string, unknown>, bearer = token) =>
+    api.post('/v1/droits/recherche', { recipient: SIRET_CCAS_LYON, object: 'dossier 2026-77', agent: 'agent-audit', context: 'RSA', ...body },
+      { token: bearer });
+  const seal = () => t.app.get(AuditSealer).sealPending();
+
+  beforeAll(async () => {
+    simulator = await startSimulator({ population: 100 });
+    t = await startTestApp({ UPSTREAM_URL: simulator.url, AUDIT_CHECKPOINT_EVERY: '5', TOKEN_RATE_LIMIT_PER_MINUTE: '1000' });
+    api = client(t.url);
+    partner = await onboardPartner(t, { scopes: ['droits.ouverture', 'droits.c2s'] }, { rateLimitPerSecond: 1000 });
+    token = await partnerToken(t, partner);
+    auditor = await operatorToken(t);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await simulator?.close();
+  });
+
+  it('traces every lookup whatever its outcome, with who, which case, what and the pseudonymised person', async () => {
+    await lookup({ nir: '284057505612387' });
+    await lookup({ nir: '299011305520042' });
+    await lookup({ nir: '284057505612388' });
+    await lookup({ nir: '284057505612387', recipient: '73282932000074' });
+    simulator.setFaults({ errorRate: 1 });
+    await lookup({ nir: '284057505612387' });
+    simulator.setFaults({ errorRate: 0 });
+    await lookup({ identite: DUPONT });
+    expect(await seal()).toBeGreaterThanOrEqual(6);
+    const found = await api.get(`/admin/api/audit?partner=${partner.partnerId}&kind=lookup`, { token: auditor });
+    expect(found.status).toBe(200);
+    const entries = found.body.entries.slice(0, 6).reverse();
+    expect(entries.map((e: { outcome: string; http_status: number }) => `${e.outcome}:${e.http_status}`)).toEqual([
+      'ok:200', 'person_not_found:404', 'invalid:400', 'denied:403', 'upstream_error:502', 'ok:200']);
+    expect(entries[0]).toMatchObject({ kind: 'lookup', partner_id: partner.partnerId, recipient: SIRET_CCAS_LYON, agent: 'agent-audit',
+      context: 'RSA', object: 'dossier 2026-77', scopes_returned: ['droits.ouverture', 'droits.c2s'], request_id: expect.any(String),
+      upstream_ms: expect.any(Number), seq: expect.any(Number), hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    // One person, one reference, by NIR or by identity; never the NIR itself.
+    expect(entries[5].subject_ref).toBe(entries[0].subject_ref);
+    expect(entries[0].subject_ref).toMatch(/^[0-9a-f]{64}$/);
+    const everything = JSON.stringify(await t.sql('SELECT * FROM audit_log')) + JSON.stringify(await t.sql('SELECT * FROM audit_queue'));
+    expect(everything).not.toContain('284057505612387');
+    expect(everything).not.toContain('DUPONT');
+  });
+
+  it('lets auditors search by NIR, pseudonymised before the query', async () => {
+    const byNir = await api.get('/admin/api/audit?subject_nir=2%2084%2005%2075%20056%20123%2087', { token: auditor });
+    expect(byNir.status).toBe(200);
+    expect(byNir.body.entries.length).toBeGreaterThanOrEqual(3);
+    expect(byNir.body.entries.every((e: { subject_ref: string }) => e.subject_ref === byNir.body.entries[0].subject_ref)).toBe(true);
+    expect((await api.get('/admin/api/audit?subject_nir=123', { token: auditor })).status).toBe(400);
+  });
+
+  it('pages with a cursor', async () => {
+    const first = await api.get('/admin/api/audit?limit=2', { token: auditor });
+    expect(first.body.entries).toHaveLength(2);
+    const second = await api.get(`/admin/api/audit?limit=2&cursor=${first.body.next_cursor}`, { token: auditor });
+    expect(second.body.entries[0].seq).toBe(first.body.entries[1].seq - 1);
+    expect((await api.get('/admin/api/audit?cursor=forged', { token: auditor })).status).toBe(400);
+  });
+
+  it('shows a partner only its own accesses (BOLA)', async () => {
+    const other = await onboardPartner(t, { organisation: { name: 'CAF', siret: '21690123100011' }, recipients: ['21690123100011'],
+      scopes: ['droits.c2s'] });
+    const otherToken = await partnerToken(t, other);
+    await api.post('/v1/droits/recherche', { nir: '284057505612387', recipient: '21690123100011', object: 'autre', agent: 'caf-1' },
+      { token: otherToken });
+    await seal();
+    const mine = await api.get('/v1/me/accesses', { token });
+    expect(mine.status).toBe(200);
+    expect(mine.body.entries.length).toBeGreaterThan(0);
+    expect(mine.body.entries.every((e: { partner_id: string }) => e.partner_id === partner.partnerId)).toBe(true);
+    const theirs = await api.get('/v1/me/accesses', { token: otherToken });
+    expect(theirs.body.entries.map((e: { agent: string }) => e.agent)).toEqual(['caf-1']);
+    expect((await api.get(`/v1/me/accesses?partner=${partner.partnerId}`, { token: otherToken })).status).toBe(400);
+    expect((await api.get('/admin/api/audit', { token: otherToken })).status).toBe(401);
+  });
+
+  it('refuses the trail to operators without the auditor role, and traces auditors\' searches', async () => {
+    const admin = await operatorToken(t);
+    await api.post('/admin/api/operators', { email: 'ops2@dinsic.test', password: 'operator password 1', roles: ['operator'] }, { token: admin });
+    const operatorOnly = await operatorToken(t, { email: 'ops2@dinsic.test', password: 'operator password 1' });
+    expect((await api.get('/admin/api/audit', { token: operatorOnly })).status).toBe(403);
+    await seal();
+    const traced = await api.get('/admin/api/audit?kind=action', { token: auditor });
+    expect(traced.body.entries.some((e: { action: string }) => e.action === 'audit.searched')).toBe(true);
+    expect(traced.body.entries.some((e: { action: string }) => e.action === 'access_request.approved')).toBe(true);
+  });
+
+  it('answers 503 audit_unavailable, with no personal data, when the trail cannot take the entry', async () => {
+    await t.sql('REVOKE INSERT ON audit_queue FROM gateway_app');
+    try {
+      const answer = await lookup({ nir: '284057505612387' });
+      expect(answer.status).toBe(503);
+      expect(answer.body).toMatchObject({ code: 'audit_unavailable', retryable: true });
+      expect(answer.text).not.toMatch(/ouverture|DUPONT|c2s/);
+    } finally {
+      await t.sql('GRANT INSERT ON audit_queue TO gateway_app');
+    }
+    expect((await lookup({ nir: '284057505612387' })).status).toBe(200);
+  });
+
+  describe('append-only in the database', () => {
+    let asApp: Client;
+    beforeAll(async () => {
+      await lookup({ nir: '284057505612387' });
+      await seal();
+      asApp = new Client({ connectionString: t.databaseUrl, options: '-c role=gateway_app' });
+      await asApp.connect();
+    });
+    afterAll(() => asApp.end());
+
+    it.each(['UPDATE audit_log SET agent = $$x$$ WHERE seq = 1', 'DELETE FROM audit_log WHERE seq = 1', 'TRUNCATE audit_log',
+      'UPDATE audit_checkpoints SET hash = $$x$$', 'DELETE FROM audit_checkpoints', 'TRUNCATE audit_queue',
+      'DELETE FROM audit_queue', 'UPDATE audit_queue SET agent = $$x$$'])(
+      'refuses the application role: %s', async (statement) => {
+        await expect(asApp.query(statement)).rejects.toThrow(/permission denied/);
+      });
+
+    it.each(['UPDATE audit_log SET agent = $$x$$ WHERE seq = 1', 'DELETE FROM audit_log WHERE seq = 1', 'TRUNCATE audit_log',
+      'DELETE FROM audit_checkpoints', 'TRUNCATE audit_anchors'])('refuses even the owner: %s', async (statement) => {
+      await expect(t.sql(statement)).rejects.toThrow(/append-only/);
+    });
+
+    it('refuses the purge function\'s privilege to a role that only sets its flag', async () => {
+      await asApp.query(`SELECT set_config('audit.purge', 'on', false)`);
+      await expect(asApp.query('DELETE FROM audit_log WHERE seq = 1')).rejects.toThrow(/permission denied/);
+    });
+  });
+
+  it('seals a gapless chain, even when an earlier INSERT commits after a later one', async () => {
+    const slow = new Client({ connectionString: t.databaseUrl, options: '-c role=gateway_app' });
+    await slow.connect();
+    try {
+      await slow.query('BEGIN');
+      await slow.query(`INSERT INTO audit_queue (occurred_at, kind, outcome, action) VALUES (now(), 'action', 'ok', 'late')`);
+      await lookup({ nir: '192036912304577' }); // a later id, committed first
+      await seal();
+      await slow.query('COMMIT');
+      await seal();
+    } finally {
+      await slow.end();
+    }
+    const rows = await t.sql<{ seq: string; action: string | null }>('SELECT seq, action FROM audit_log ORDER BY seq');
+    expect(rows.map((r) => Number(r.seq))).toEqual(rows.map((_, i) => i + 1));
+    expect(rows.some((r) => r.action === 'late')).toBe(true);
+    expect(await t.sql('SELECT * FROM audit_queue')).toEqual([]);
+  });
+
+  it('publishes signed checkpoints anyone can check', async () => {
+    const latest = await api.get('/v1/audit/checkpoints/latest');
+    expect(latest.status).toBe(200);
+    expect(latest.body).toMatchObject({ seq: expect.any(Number), hash: expect.stringMatching(/^[0-9a-f]{64}$/), at: expect.any(String),
+      key_id: expect.any(String), signature: expect.any(String), public_key: expect.any(String) });
+    expect(checkpointSignatureValid(latest.body, latest.body.public_key)).toBe(true);
+    expect(checkpointSignatureValid({ ...latest.body, seq: latest.body.seq + 1 }, latest.body.public_key)).toBe(false);
+  });
+
+  describe('export and verification', () => {
+    let dir: string;
+    let exported: string;
+    beforeAll(async () => {
+      for (let i = 0; i < 6; i++) await lookup({ nir: '171122A00400106' });
+      await seal();
+      dir = mkdtempSync(join(tmpdir(), 'audit-export-'));
+      const answer = await api.get('/admin/api/audit/export?format=ndjson', { token: auditor });
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('content-type')).toMatch(/application\/x-ndjson/);
+      exported = answer.text;
+    });
+
+    const verifyFile = (text: string, extra: string[] = []) => {
+      const file = join(dir, `export-${Math.random()}.ndjson`);
+      writeFileSync(file, text);
+      try {
+        return { code: 0, result: JSON.parse(execFileSync('node', [CLI, 'audit:verify', file, ...extra], { encoding: 'utf8' })) };
+      } catch (error) {
+        const failure = error as { status: number; stdout: string };
+        return { code: failure.status, result: JSON.parse(failure.stdout) };
+      }
+    };
+
+    it('exports NDJSON with a header, the chain fields and the covering checkpoints, which verify offline', () => {
+      const lines = exported.trim().split('\n').map((l) => JSON.parse(l));
+      expect(lines[0]).toMatchObject({ type: 'header', format: 'api-droits-cnam-audit/1', contiguous: true });
+      const entries = lines.filter((l) => l.type === 'entry');
+      expect(entries[0]).toMatchObject({ seq: 1, prev_hash: '0'.repeat(64) });
+      expect(lines.some((l) => l.type === 'checkpoint')).toBe(true);
+      const { code, result } = verifyFile(exported);
+      expect(code).toBe(0);
+      expect(result).toMatchObject({ ok: true, checked: entries.length });
+      expect(result.checkpoints_checked).toBeGreaterThan(0);
+    });
+
+    it('names the first bad entry of a tampered export, and refuses a forged checkpoint', () => {
+      const lines = exported.trim().split('\n');
+      const index = lines.findIndex((l) => l.includes('"seq":3,'));
+      const tampered = [...lines];
+      tampered[index] = tampered[index].replace('"outcome":"', '"outcome":"x');
+      expect(verifyFile(tampered.join('\n'))).toMatchObject({ code: 1, result: { ok: false, first_bad_seq: 3 } });
+      const removed = lines.filter((_, i) => i !== index);
+      expect(verifyFile(removed.join('\n'))).toMatchObject({ code: 1, result: { ok: false, first_bad_seq: 3 } });
+      const forged = lines.map((l) => (l.includes('"type":"checkpoint"') ? l.replace(/"hash":"[0-9a-f]+"/, `"hash":"${'a'.repeat(64)}"`) : l));
+      expect(verifyFile(forged.join('\n'))).toMatchObject({ code: 1, result: { ok: false, problem: 'checkpoint signature is invalid' } });
+      const otherKey = 'MCowBQYDK2VwAyEA' + 'A'.repeat(43) + '=';
+      expect(verifyFile(exported, ['--public-key', otherKey]).result.ok).toBe(false);
+    });
+
+    it('exports CSV with the chain fields', async () => {
+      const csv = await api.get('/admin/api/audit/export?format=csv', { token: auditor });
+      expect(csv.headers.get('content-type')).toMatch(/text\/csv/);
+      const rows = csv.text.trim().split('\r\n');
+      expect(rows[0]).toBe('record_type,seq,occurred_at,kind,partner_id,recipient,agent,context,object,operator_id,action,target,detail,'
+        + 'subject_ref,scopes_returned,outcome,http_status,request_id,upstream_ms,prev_hash,hash,key_id,signature');
+      expect(rows.filter((r) => r.startsWith('entry,')).length).toBe(exported.split('"type":"entry"').length - 1);
+      expect(rows.some((r) => r.startsWith('checkpoint,'))).toBe(true);
+    });
+
+    it('verifies the database, and names the place of each kind of tampering', async () => {
+      const verify = async () => (await api.get('/admin/api/audit/verify', { token: auditor })).body;
+      expect(await verify()).toMatchObject({ ok: true });
+      // Tampering as a superuser, triggers bypassed.
+      const tamper = async (sql: string) => {
+        await t.sql(`BEGIN; SET LOCAL session_replication_role = replica; ${sql}; COMMIT;`);
+      };
+      await tamper(`CREATE TEMP TABLE saved AS SELECT * FROM audit_log`);
+      const restore = () => tamper('DELETE FROM audit_log; INSERT INTO audit_log SELECT * FROM saved');
+
+      await tamper(`UPDATE audit_log SET agent = 'intrus' WHERE seq = 4`);
+      expect(await verify()).toMatchObject({ ok: false, first_bad_seq: 4 });
+      await restore();
+
+      await tamper('DELETE FROM audit_log WHERE seq = 5');
+      expect(await verify()).toMatchObject({ ok: false, first_bad_seq: 5 });
+      await restore();
+
+      await tamper(`UPDATE audit_log SET seq = -seq WHERE seq IN (6, 7); UPDATE audit_log SET seq = CASE seq WHEN -6 THEN 7 ELSE 6 END WHERE seq IN (-6, -7)`);
+      expect(await verify()).toMatchObject({ ok: false, first_bad_seq: 6 });
+      await restore();
+
+      await tamper(`UPDATE audit_checkpoints SET hash = (SELECT hash FROM audit_log WHERE seq = 1) WHERE seq = (SELECT max(seq) FROM audit_checkpoints)`);
+      expect(await verify()).toMatchObject({ ok: false, problem: 'checkpoint signature is invalid' });
+    });
+  });
+});
+
+describe('audit retention', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ AUDIT_CHECKPOINT_EVERY: '3' });
+  });
+  afterAll(() => t?.close());
+
+  it('purges whole sealed segments only, leaves a signed anchor, and the rest of the chain still verifies', async () => {
+    const api = client(t.url);
+    const auditor = await operatorToken(t);
+    for (let i = 0; i < 4; i++) {
+      const submitted = await api.post('/v1/access-requests', accessRequestBody());
+      await api.post(`/admin/api/access-requests/${submitted.body.id}/reject`, { reason: 'pièces manquantes' }, { token: auditor });
+    }
+    await t.app.get(AuditSealer).sealPending();
+    const before = await t.sql<{ count: string }>('SELECT count(*) FROM audit_log');
+    const removed = await t.app.get(AuditService).purgeExpired(new Date(Date.now() + 86_400_000));
+    expect(removed).toBeGreaterThan(0);
+    const [anchor] = await t.sql<{ seq: string }>('SELECT seq FROM audit_anchors');
+    const [{ min }] = await t.sql<{ min: string }>('SELECT min(seq) AS min FROM audit_log');
+    expect(Number(removed)).toBe(Number(anchor.seq));
+    expect(min === null || Number(min) === Number(anchor.seq) + 1).toBe(true);
+    expect(Number((await t.sql<{ count: string }>('SELECT count(*) FROM audit_log'))[0].count)).toBe(Number(before[0].count) - removed);
+
+    for (let i = 0; i < 2; i++) await api.get('/admin/api/audit', { token: auditor });
+    await t.app.get(AuditSealer).sealPending();
+    const verified = await api.get('/admin/api/audit/verify', { token: auditor });
+    expect(verified.body).toMatchObject({ ok: true });
+    expect(verified.body.checked).toBeGreaterThan(0);
+    expect(await t.app.get(AuditService).purgeExpired()).toBe(0);
+  });
+});
