@@ -2,10 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbeddedPostgres } from '../src/common/database/embedded-postgres';
+import { benchAudit } from './audit.bench';
 import { benchLookup } from './lookup.bench';
 
+const adminUrl = (url: string) => Object.assign(new URL(url), { pathname: '/postgres' }).toString();
+
 /**
- * `npm run bench [-- --quick]`: measures ratios within one run on this machine and prints them, ending with
+ * `npm run bench [-- --quick] [-- --only=audit|lookup]`: measures ratios within one run on this machine and prints them, ending with
  * one JSON line per benchmark. Uses DATABASE_URL when set, else a throw-away embedded PostgreSQL.
  */
 async function main(): Promise<void> {
@@ -21,8 +24,11 @@ async function main(): Promise<void> {
     stopDatabase = database.stop;
   }
   try {
-    const lookup = await benchLookup({ databaseUrl, quick, connections: 64 });
-    console.log(JSON.stringify(lookup));
+    const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice(7);
+    const results = [];
+    if (!only || only === 'audit') results.push(await benchAudit({ databaseUrl: adminUrl(databaseUrl), quick }));
+    if (!only || only === 'lookup') results.push(await benchLookup({ databaseUrl, quick, connections: 64 }));
+    for (const result of results) console.log(JSON.stringify(result));
   } finally {
     await stopDatabase();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });

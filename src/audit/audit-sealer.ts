@@ -2,7 +2,6 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import { Clock } from '../common/clock';
 import { APP_CONFIG, AppConfig } from '../common/config/config';
 import { Database, Transaction } from '../common/database/database';
-import { QUEUE_COLUMNS } from './audit-queue';
 import { chainHash, GENESIS_HASH, SealedEntry } from './chain';
 import { CheckpointKeys } from './checkpoint-keys';
 
@@ -11,7 +10,7 @@ const BATCH = 5000;
 
 /**
  * Seals queued entries into the chain: one sealer at a time across all instances (a transaction-scoped
- * advisory lock), pending entries taken as a queue (audit_take: DELETE … RETURNING, never an `id >` cursor, so an entry
+ * advisory lock), pending entries taken as a queue (the oldest ids still queued, moved by audit_seal; never an `id >` cursor, so an entry
  * whose INSERT commits late is simply sealed in a later round), seq gapless, hash = SHA-256(prev ‖ entry).
  * Signs a checkpoint every AUDIT_CHECKPOINT_EVERY entries or AUDIT_CHECKPOINT_SECONDS seconds.
  */
@@ -68,24 +67,31 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
     const [{ locked }] = await this.db.rows<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [SEALER_LOCK], tx);
     if (!locked) return -1;
     const head = await this.head(tx);
-    const taken = await this.db.rows<Record<string, unknown> & { id: string }>(
-      `SELECT id, ${QUEUE_COLUMNS} FROM audit_take($1)`, [BATCH], tx);
+    // Read the oldest queued entries (one sealer at a time: no row locks needed), in the chain's own encoding.
+    const taken = await this.db.rows<SealedEntry & { id: string }>(
+      `SELECT id::text AS id, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at, kind,
+         partner_id, recipient, agent, context, object, operator_id, action, target, detail, subject_ref,
+         array_to_json(scopes_returned)::text AS scopes_returned, outcome, http_status, request_id, upstream_ms
+       FROM audit_queue ORDER BY id LIMIT $1`, [BATCH], tx);
     const now = this.clock.now();
     if (taken.length > 0) {
-      taken.sort((a, b) => Number(a.id) - Number(b.id));
       let { seq, hash } = head;
-      const sealed: (SealedEntry & { sealed_at: Date })[] = [];
-      for (const { id: _id, ...row } of taken) {
-        seq += 1;
-        const entry = { ...row, seq } as unknown as SealedEntry;
+      const ids: string[] = [];
+      const seqs: number[] = [];
+      const prevHashes: string[] = [];
+      const hashes: string[] = [];
+      for (const entry of taken) {
+        const scopes = entry.scopes_returned as unknown as string | null;
+        entry.scopes_returned = scopes === null ? null : JSON.parse(scopes);
+        entry.seq = ++seq;
         const entryHash = chainHash(hash, entry);
-        sealed.push({ ...entry, occurred_at: new Date(entry.occurred_at), prev_hash: hash, hash: entryHash, sealed_at: now });
+        ids.push(entry.id);
+        seqs.push(seq);
+        prevHashes.push(hash);
+        hashes.push(entryHash);
         hash = entryHash;
       }
-      await this.db.rows(
-        `INSERT INTO audit_log (seq, ${QUEUE_COLUMNS}, sealed_at, prev_hash, hash)
-         SELECT r.seq, ${QUEUE_COLUMNS.split(', ').map((c) => `r.${c}`).join(', ')}, r.sealed_at, r.prev_hash, r.hash
-         FROM jsonb_populate_recordset(NULL::audit_log, $1::jsonb) AS r`, [JSON.stringify(sealed)], tx);
+      await this.db.rows('SELECT audit_seal($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5)', [ids, seqs, prevHashes, hashes, now], tx);
       head.seq = seq;
       head.hash = hash;
     }

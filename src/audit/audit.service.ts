@@ -4,7 +4,7 @@ import { Clock } from '../common/clock';
 import { APP_CONFIG, AppConfig } from '../common/config/config';
 import { ValidationFailed } from '../common/errors/domain-errors';
 import { AuditFilter, AuditRepository } from './audit.repository';
-import { ENTRY_FIELDS, GENESIS_HASH, SealedEntry, VerificationResult, verifier } from './chain';
+import { Checkpoint, ENTRY_FIELDS, GENESIS_HASH, SealedEntry, VerificationResult, verifier } from './chain';
 import { CheckpointKeys } from './checkpoint-keys';
 
 const PAGE = 5000;
@@ -77,18 +77,39 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
-   * Streams the entries of the range in chain order (pages of 5,000: constant memory), then the checkpoints
-   * that cover it. NDJSON: a header line, `entry` lines, `checkpoint` lines. CSV: one row per record.
+   * The range in chain order, page by page (constant memory), each checkpoint right after the entry it seals,
+   * then the first checkpoint beyond the range (which covers its last entries). The next page is fetched while
+   * the current one is processed.
    */
+  private async *walk(filter: AuditFilter): AsyncGenerator<{ entry?: SealedEntry; checkpoint?: Checkpoint }> {
+    let next = this.repository.page(filter, 0, PAGE);
+    let last: number | undefined;
+    for (;;) {
+      const page = await next;
+      if (page.length === PAGE) next = this.repository.page(filter, Number(page[page.length - 1].seq), PAGE);
+      if (page.length === 0) break;
+      const checkpoints = await this.repository.checkpoints(Number(page[0].seq), Number(page[page.length - 1].seq));
+      let c = 0;
+      for (const entry of page) {
+        yield { entry };
+        while (c < checkpoints.length && checkpoints[c].seq === Number(entry.seq)) yield { checkpoint: checkpoints[c++] };
+      }
+      last = Number(page[page.length - 1].seq);
+      if (page.length < PAGE) break;
+    }
+    if (last !== undefined) {
+      for (const checkpoint of await this.repository.checkpoints(last + 1, Number.MAX_SAFE_INTEGER, 1)) yield { checkpoint };
+    }
+  }
+
+  /** Streams an export: NDJSON (a header line, `entry` and `checkpoint` lines) or CSV (one row per record). */
   export(filter: AuditFilter, format: 'ndjson' | 'csv'): Readable {
-    const repository = this.repository;
     const publicKeys = this.keys.publicKeys();
     const contiguous = !filter.partnerId && !filter.agent && !filter.subjectRef && !filter.kind;
+    const repository = this.repository;
+    const walk = this.walk(filter);
     async function* lines(): AsyncGenerator<string> {
       const anchor = await repository.anchor();
-      let first: number | undefined;
-      let last = 0;
-      let after = 0;
       if (format === 'ndjson') {
         yield JSON.stringify({ type: 'header', format: EXPORT_FORMAT, contiguous, public_keys: publicKeys,
           anchor: anchor ?? null, filter: { partner: filter.partnerId ?? null, from: filter.from?.toISOString() ?? null,
@@ -96,28 +117,19 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
       } else {
         yield ['record_type', ...ENTRY_FIELDS, 'prev_hash', 'hash', 'key_id', 'signature'].join(',') + '\r\n';
       }
-      for (;;) {
-        const page = await repository.page(filter, after, PAGE);
-        for (const entry of page) {
+      for await (const { entry, checkpoint } of walk) {
+        if (entry) {
           const shown = presentEntry(entry);
-          first ??= Number(entry.seq);
-          last = Number(entry.seq);
           yield format === 'ndjson'
             ? JSON.stringify({ type: 'entry', ...shown }) + '\n'
             : ['entry', ...ENTRY_FIELDS.map((f) => csvField(f === 'scopes_returned' ? (entry.scopes_returned ?? []).join(' ') || null : shown[f])),
               shown.prev_hash, shown.hash, '', ''].join(',') + '\r\n';
+        } else if (checkpoint) {
+          yield format === 'ndjson'
+            ? JSON.stringify({ type: 'checkpoint', ...checkpoint }) + '\n'
+            : ['checkpoint', checkpoint.seq, checkpoint.at, ...ENTRY_FIELDS.slice(2).map(() => ''), '', checkpoint.hash,
+              checkpoint.key_id, checkpoint.signature].join(',') + '\r\n';
         }
-        if (page.length < PAGE) break;
-        after = Number(page[page.length - 1].seq);
-      }
-      if (first === undefined) return;
-      // The checkpoints inside the range, and the first one after it, which covers its last entries.
-      const covering = [...await repository.checkpoints(first, last), ...await repository.checkpoints(last + 1, Number.MAX_SAFE_INTEGER, 1)];
-      for (const checkpoint of covering) {
-        yield format === 'ndjson'
-          ? JSON.stringify({ type: 'checkpoint', ...checkpoint }) + '\n'
-          : ['checkpoint', checkpoint.seq, checkpoint.at, ...ENTRY_FIELDS.slice(2).map(() => ''), '', checkpoint.hash,
-            checkpoint.key_id, checkpoint.signature].join(',') + '\r\n';
       }
     }
     return Readable.from(lines(), { objectMode: false });
@@ -127,45 +139,24 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
   async verify(from?: Date, to?: Date): Promise<VerificationResult> {
     const anchor = await this.repository.anchor();
     let check: ReturnType<typeof verifier> | undefined;
-    let after = 0;
-    let first: number | undefined;
-    let last = 0;
-    for (;;) {
-      const page = await this.repository.page({ from, to }, after, PAGE);
-      for (const entry of page) {
-        if (!check) {
-          // From the start of the chain the first prev_hash is known; from inside it, it is taken as given.
-          const startHash = from ? entry.prev_hash : anchor?.hash ?? GENESIS_HASH;
-          check = verifier({ startHash, publicKey: undefined });
-          first = Number(entry.seq);
-          if (!from && Number(entry.seq) !== (anchor?.seq ?? 0) + 1) {
-            return { ok: false, checked: 0, checkpoints_checked: 0, first_bad_seq: (anchor?.seq ?? 0) + 1, problem: 'the chain does not start where it should' };
-          }
+    for await (const { entry, checkpoint } of this.walk({ from, to })) {
+      if (entry && !check) {
+        // From the start of the chain the first prev_hash is known; from inside it, it is taken as given.
+        if (!from && Number(entry.seq) !== (anchor?.seq ?? 0) + 1) {
+          return { ok: false, checked: 0, checkpoints_checked: 0, first_bad_seq: (anchor?.seq ?? 0) + 1,
+            problem: 'the chain does not start where it should' };
         }
-        check.entry(entry);
-        last = Number(entry.seq);
+        check = verifier({ startHash: from ? entry.prev_hash : anchor?.hash ?? GENESIS_HASH });
       }
-      if (page.length < PAGE) break;
-      after = Number(page[page.length - 1].seq);
-    }
-    if (!check || first === undefined) return { ok: true, checked: 0, checkpoints_checked: 0 };
-    const result = check.result();
-    if (!result.ok) return result;
-    // Checkpoints: each signature against its key, each hash against the chain.
-    let checkpointsChecked = 0;
-    for (const checkpoint of await this.repository.checkpoints(first, last)) {
-      const key = this.keys.publicKey(checkpoint.key_id);
-      const single = verifier({ publicKey: key });
-      single.checkpoint(checkpoint);
-      const checked = single.result();
-      if (!key || !checked.ok) return { ...result, ok: false, first_bad_seq: checkpoint.seq, problem: 'checkpoint signature is invalid' };
-      const entry = (await this.repository.page({}, checkpoint.seq - 1, 1))[0];
-      if (!entry || Number(entry.seq) !== checkpoint.seq || entry.hash !== checkpoint.hash) {
-        return { ...result, ok: false, first_bad_seq: checkpoint.seq, problem: 'checkpoint hash does not match the chain' };
+      if (entry) check!.entry(entry);
+      else if (checkpoint && check) {
+        const key = this.keys.publicKey(checkpoint.key_id);
+        if (!key) return { ...check.result(), ok: false, first_bad_seq: checkpoint.seq, problem: 'checkpoint signed by an unknown key' };
+        check.checkpoint(checkpoint, key);
       }
-      checkpointsChecked++;
+      if (check?.failed()) return check.result();
     }
-    return { ...result, checkpoints_checked: checkpointsChecked };
+    return check ? check.result() : { ok: true, checked: 0, checkpoints_checked: 0 };
   }
 
   /** Applies the retention period: whole sealed segments older than AUDIT_RETENTION_MONTHS go. */

@@ -80,5 +80,11 @@ describe('audit chain', () => {
     const wrongKey = verify(entries, { publicKey });
     wrongKey.checkpoint({ ...good, signature: sign(null, Buffer.from(checkpointPayload(good)), otherKey).toString('base64url') });
     expect(wrongKey.result()).toMatchObject({ ok: false, problem: 'checkpoint signature is invalid' });
+
+    // A validly signed checkpoint of another chain: the signature holds, the hash does not match.
+    const otherChain = { seq: 10, hash: 'b'.repeat(64), at, key_id: 'k' };
+    const mismatch = verify(entries, { publicKey });
+    mismatch.checkpoint({ ...otherChain, signature: sign(null, Buffer.from(checkpointPayload(otherChain)), privateKey).toString('base64url') });
+    expect(mismatch.result()).toMatchObject({ ok: false, first_bad_seq: 10, problem: 'checkpoint hash does not match the chain' });
   });
 });

@@ -59,19 +59,29 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
-const isoUtc = (value: Date | string) => new Date(value).toISOString();
+const CANONICAL_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
+/** ISO 8601 UTC with milliseconds; a string already in that form is kept as it is (the database gives it so). */
+const isoUtc = (value: Date | string) =>
+  typeof value === 'string' && CANONICAL_ISO.test(value) ? value : new Date(value).toISOString();
+
+const NUMERIC = new Set<string>(['seq', 'http_status', 'upstream_ms']);
+
+/** Built as a string, field by field: the same text as JSON.stringify of the ordered object, without the object. */
 export function canonical(entry: AuditEntry): string {
-  const ordered: Record<string, unknown> = {};
-  for (const field of ENTRY_FIELDS) {
+  let out = '{';
+  for (let i = 0; i < ENTRY_FIELDS.length; i++) {
+    const field = ENTRY_FIELDS[i];
     const value = entry[field];
-    if (value === undefined || value === null) ordered[field] = null;
-    else if (field === 'occurred_at') ordered[field] = isoUtc(value as Date | string);
-    else if (field === 'seq' || field === 'http_status' || field === 'upstream_ms') ordered[field] = Number(value);
-    else if (field === 'detail') ordered[field] = sortKeys(value);
-    else ordered[field] = value;
+    let encoded: string;
+    if (value === undefined || value === null) encoded = 'null';
+    else if (field === 'occurred_at') encoded = `"${isoUtc(value as Date | string)}"`;
+    else if (NUMERIC.has(field)) encoded = String(Number(value));
+    else if (field === 'detail') encoded = JSON.stringify(sortKeys(value));
+    else encoded = JSON.stringify(value);
+    out += `${i === 0 ? '' : ','}"${field}":${encoded}`;
   }
-  return JSON.stringify(ordered);
+  return `${out}}`;
 }
 
 export function chainHash(prevHash: string, entry: AuditEntry): string {
@@ -101,15 +111,15 @@ export interface VerificationResult {
 
 /**
  * Verifies a run of sealed entries in seq order: gapless seq, each prev_hash the previous hash (the first one
- * `startHash` when known), each hash recomputed; then each checkpoint's signature and its hash against the entry
- * at its seq. Names the first bad entry. Streams: feed entries one by one through `verifier()`.
+ * `startHash` when known), each hash recomputed; checkpoints are fed in seq order between the entries (right
+ * after the entry they seal) and checked against it and, given a public key, their signature. Constant memory:
+ * an export of millions of entries streams through it. Names the first bad entry.
  */
 export function verifier(options: { startHash?: string; publicKey?: KeyObject | string }) {
   let previous: { seq: number; hash: string } | undefined;
   let checked = 0;
+  let checkpointsChecked = 0;
   let failure: { seq: number; problem: string } | undefined;
-  const hashes = new Map<number, string>();
-  const checkpoints: Checkpoint[] = [];
   return {
     entry(entry: SealedEntry): void {
       if (failure) return;
@@ -129,28 +139,28 @@ export function verifier(options: { startHash?: string; publicKey?: KeyObject | 
         return;
       }
       previous = { seq, hash: entry.hash };
-      hashes.set(seq, entry.hash);
     },
-    checkpoint(checkpoint: Checkpoint): void {
-      checkpoints.push(checkpoint);
+    /** `key` overrides the verifier's public key for this checkpoint (keys are looked up by key_id). */
+    checkpoint(checkpoint: Checkpoint, key?: KeyObject | string): void {
+      if (failure) return;
+      const seq = Number(checkpoint.seq);
+      const publicKey = key ?? options.publicKey;
+      if (publicKey && !checkpointSignatureValid(checkpoint, publicKey)) {
+        failure = { seq, problem: 'checkpoint signature is invalid' };
+        return;
+      }
+      // A checkpoint right after its entry is checked against it; one beyond the entries seen (the one that
+      // covers the end of a range) can only have its signature checked.
+      if (previous && seq === previous.seq && checkpoint.hash !== previous.hash) {
+        failure = { seq, problem: 'checkpoint hash does not match the chain' };
+        return;
+      }
+      checkpointsChecked++;
+    },
+    failed(): boolean {
+      return failure !== undefined;
     },
     result(): VerificationResult {
-      let checkpointsChecked = 0;
-      if (!failure) {
-        for (const checkpoint of checkpoints) {
-          const seq = Number(checkpoint.seq);
-          if (options.publicKey && !checkpointSignatureValid(checkpoint, options.publicKey)) {
-            failure = { seq, problem: 'checkpoint signature is invalid' };
-            break;
-          }
-          const hash = hashes.get(seq);
-          if (hash !== undefined && hash !== checkpoint.hash) {
-            failure = { seq, problem: 'checkpoint hash does not match the chain' };
-            break;
-          }
-          checkpointsChecked++;
-        }
-      }
       return failure
         ? { ok: false, checked, checkpoints_checked: checkpointsChecked, first_bad_seq: failure.seq, problem: failure.problem }
         : { ok: true, checked, checkpoints_checked: checkpointsChecked };
