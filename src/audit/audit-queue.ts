@@ -1,26 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { Database, Transaction } from '../common/database/database';
+import { AuditEntry } from './chain';
 
 /** An entry as written, before the sealer gives it a seq and a hash. */
-export interface NewAuditEntry {
-  occurred_at: Date;
-  kind: 'lookup' | 'action';
-  partner_id?: string | null;
-  recipient?: string | null;
-  agent?: string | null;
-  context?: string | null;
-  object?: string | null;
-  operator_id?: string | null;
-  action?: string | null;
-  target?: string | null;
-  detail?: Record<string, unknown> | null;
-  subject_ref?: string | null;
-  scopes_returned?: string[] | null;
-  outcome: string;
-  http_status?: number | null;
-  request_id?: string | null;
-  upstream_ms?: number | null;
-}
+export type NewAuditEntry = Omit<AuditEntry, 'seq' | 'occurred_at'> & { occurred_at: Date };
 
 export const QUEUE_COLUMNS = 'occurred_at, kind, partner_id, recipient, agent, context, object, operator_id, action, target, '
   + 'detail, subject_ref, scopes_returned, outcome, http_status, request_id, upstream_ms';
