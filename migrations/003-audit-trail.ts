@@ -64,7 +64,7 @@ export class AuditTrail1763900000003 implements MigrationInterface {
       );
       CREATE INDEX audit_log_partner ON audit_log (partner_id, seq);
       CREATE INDEX audit_log_subject ON audit_log (subject_ref, seq);
-      CREATE INDEX audit_log_time ON audit_log (occurred_at);
+      CREATE INDEX audit_log_time ON audit_log USING brin (occurred_at);
 
       CREATE TABLE audit_checkpoints (
         seq        bigint PRIMARY KEY,

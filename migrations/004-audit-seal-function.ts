@@ -14,18 +14,23 @@ export class AuditSealFunction1763900000004 implements MigrationInterface {
       RETURNS integer LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $fn$
       DECLARE moved integer;
       BEGIN
+        WITH taken AS (
+          DELETE FROM audit_queue q USING unnest(ids, seqs, prev_hashes, hashes) AS u(id, seq, prev_hash, hash)
+          WHERE q.id = u.id
+          RETURNING u.seq, q.occurred_at, q.kind, q.partner_id, q.recipient, q.agent, q.context, q.object, q.operator_id,
+                    q.action, q.target, q.detail, q.subject_ref, q.scopes_returned, q.outcome, q.http_status, q.request_id,
+                    q.upstream_ms, u.prev_hash, u.hash
+        )
         INSERT INTO audit_log (seq, occurred_at, kind, partner_id, recipient, agent, context, object, operator_id, action, target,
           detail, subject_ref, scopes_returned, outcome, http_status, request_id, upstream_ms, sealed_at, prev_hash, hash)
-        SELECT u.seq, date_trunc('milliseconds', q.occurred_at), q.kind, q.partner_id, q.recipient, q.agent, q.context, q.object,
-               q.operator_id, q.action, q.target, q.detail, q.subject_ref, q.scopes_returned, q.outcome, q.http_status,
-               q.request_id, q.upstream_ms, sealed, u.prev_hash, u.hash
-        FROM unnest(ids, seqs, prev_hashes, hashes) AS u(id, seq, prev_hash, hash) JOIN audit_queue q ON q.id = u.id
-        ORDER BY u.seq;
+        SELECT seq, date_trunc('milliseconds', occurred_at), kind, partner_id, recipient, agent, context, object, operator_id,
+               action, target, detail, subject_ref, scopes_returned, outcome, http_status, request_id, upstream_ms, sealed,
+               prev_hash, hash
+        FROM taken ORDER BY seq;
         GET DIAGNOSTICS moved = ROW_COUNT;
         IF moved <> cardinality(ids) THEN
           RAISE EXCEPTION 'audit_seal: % of % queued entries found', moved, cardinality(ids);
         END IF;
-        DELETE FROM audit_queue WHERE id = ANY(ids);
         RETURN moved;
       END $fn$;
       DROP FUNCTION audit_take(integer);

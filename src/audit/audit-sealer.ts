@@ -53,26 +53,34 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async sealAll(): Promise<number> {
     let total = 0;
+    // Within one run, later batches start after the last id taken, so that they do not re-scan the index entries
+    // of rows just moved. Each run starts from the beginning of the queue again, so an entry whose INSERT
+    // committed late (a lower id, seen only now) is sealed by the next run, never skipped.
+    let after: string | undefined;
     for (;;) {
-      const sealed = await this.db.transaction((tx) => this.sealBatch(tx));
-      if (sealed < 0) return total; // another instance holds the sealer lock
-      total += sealed;
-      if (sealed < BATCH) break;
+      const batch = await this.db.transaction((tx) => this.sealBatch(tx, after));
+      if (batch.sealed < 0) return total; // another instance holds the sealer lock
+      total += batch.sealed;
+      after = batch.lastId;
+      if (batch.sealed < BATCH) break;
     }
     this.lastSealedAt = Date.now();
     return total;
   }
 
-  private async sealBatch(tx: Transaction): Promise<number> {
+  private async sealBatch(tx: Transaction, after: string | undefined): Promise<{ sealed: number; lastId?: string }> {
     const [{ locked }] = await this.db.rows<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [SEALER_LOCK], tx);
-    if (!locked) return -1;
+    if (!locked) return { sealed: -1 };
+    // Safe without waiting for the WAL flush: if a crash loses this commit, the entries are still queued and the
+    // next run seals them again, in the same order, to the same hashes.
+    await this.db.rows(`SET LOCAL synchronous_commit = off`, [], tx);
     const head = await this.head(tx);
     // Read the oldest queued entries (one sealer at a time: no row locks needed), in the chain's own encoding.
     const taken = await this.db.rows<SealedEntry & { id: string }>(
       `SELECT id::text AS id, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at, kind,
          partner_id, recipient, agent, context, object, operator_id, action, target, detail, subject_ref,
          array_to_json(scopes_returned)::text AS scopes_returned, outcome, http_status, request_id, upstream_ms
-       FROM audit_queue ORDER BY id LIMIT $1`, [BATCH], tx);
+       FROM audit_queue WHERE audit_queue.id > $2 ORDER BY audit_queue.id LIMIT $1`, [BATCH, after ?? '0'], tx);
     const now = this.clock.now();
     if (taken.length > 0) {
       let { seq, hash } = head;
@@ -96,7 +104,7 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
       head.hash = hash;
     }
     await this.checkpointIfDue(head, now, tx);
-    return taken.length;
+    return { sealed: taken.length, lastId: taken[taken.length - 1]?.id };
   }
 
   /** The last sealed entry (or the anchor a purge left, or the genesis). */
