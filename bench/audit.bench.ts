@@ -52,7 +52,7 @@ async function freshDatabase(adminUrl: string, name: string): Promise<string> {
  * 2,000 entries per second with the sealer on its normal interval.
  */
 export async function benchAudit(options: { databaseUrl: string; quick: boolean }): Promise<Record<string, unknown>> {
-  const seconds = options.quick ? 2 : 4;
+  const seconds = options.quick ? 1 : 4;
   const url = await freshDatabase(options.databaseUrl, 'bench_audit');
   const dataSource = await createDataSource(url, 40).initialize();
   try {
@@ -82,7 +82,7 @@ export async function benchAudit(options: { databaseUrl: string; quick: boolean 
     // Seal lag: 2,000 entries/s for a while, the sealer on its 250 ms interval, the oldest pending entry sampled.
     sealer.onApplicationBootstrap();
     let maxLag = 0;
-    const lagSeconds = options.quick ? 3 : 6;
+    const lagSeconds = options.quick ? 2 : 6;
     const sampler = setInterval(() => void db.one<{ lag: number | null }>(
       'SELECT EXTRACT(EPOCH FROM clock_timestamp() - min(occurred_at))::float8 AS lag FROM audit_queue')
       .then((row) => (maxLag = Math.max(maxLag, row?.lag ?? 0))), 100);

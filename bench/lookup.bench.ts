@@ -47,7 +47,7 @@ export interface LookupBenchOptions {
  */
 export async function benchLookup(options: LookupBenchOptions): Promise<Record<string, unknown>> {
   const seconds = options.quick ? 2 : 5;
-  const warmup = options.quick ? 3 : 5;
+  const warmup = options.quick ? 2 : 5;
   const children: ChildProcess[] = [];
   try {
     const simulatorPort = await freePort();
@@ -61,7 +61,7 @@ export async function benchLookup(options: LookupBenchOptions): Promise<Record<s
     children.push(await startProcess(join(DIST, 'src/main.js'), {
       DATABASE_URL: options.databaseUrl, UPSTREAM_URL: upstream, PORT: String(gatewayPort), LOG_LEVEL: 'info',
       BOOTSTRAP_OPERATOR_EMAIL: operator.email, BOOTSTRAP_OPERATOR_PASSWORD: operator.password,
-      SECRET_KEY: 'ab'.repeat(32), UPSTREAM_CONNECTIONS: '128',
+      SECRET_KEY: 'ab'.repeat(32), UPSTREAM_CONNECTIONS: '128', AUDIT_SEAL_INTERVAL_MS: process.env.BENCH_SEAL_MS ?? '250',
       // The same runtime flag as npm start and the Docker image (docs/decisions.md).
       NODE_OPTIONS: process.env.GATEWAY_NODE_OPTIONS ?? '--max-semi-space-size=32',
     }, /Gateway ready on/));
@@ -75,7 +75,7 @@ export async function benchLookup(options: LookupBenchOptions): Promise<Record<s
     };
     // The machine is shared by the load generator, the upstream and the target, and a VM's speed drifts:
     // targets are measured in alternation, several rounds, and each figure is the median over rounds.
-    const rounds = options.quick ? 3 : 5;
+    const rounds = options.quick ? 2 : 5;
     await drive({ ...targets.gateway, connections: options.connections, seconds: warmup });
     await drive({ ...targets.minimal_proxy, connections: options.connections, seconds: warmup });
     const direct = await drive({ ...targets.direct, connections: options.connections, seconds });
