@@ -229,13 +229,23 @@ describe('audit trail (DESIGN §5)', () => {
       expect(verifyFile(exported, ['--public-key', otherKey]).result.ok).toBe(false);
     });
 
+    it('neutralises spreadsheet formulas in the CSV export, not in the verified NDJSON', async () => {
+      await lookup({ nir: '171122A00400106', object: '=HYPERLINK("http://evil")' });
+      await seal();
+      const csv = await api.get('/admin/api/audit/export?format=csv', { token: auditor });
+      expect(csv.text).toContain(`"'=HYPERLINK(""http://evil"")"`);
+      const ndjson = await api.get('/admin/api/audit/export', { token: auditor });
+      expect(ndjson.text).toContain('"object":"=HYPERLINK(\\"http://evil\\")"');
+    });
+
     it('exports CSV with the chain fields', async () => {
       const csv = await api.get('/admin/api/audit/export?format=csv', { token: auditor });
       expect(csv.headers.get('content-type')).toMatch(/text\/csv/);
       const rows = csv.text.trim().split('\r\n');
       expect(rows[0]).toBe('record_type,seq,occurred_at,kind,partner_id,recipient,agent,context,object,operator_id,action,target,detail,'
         + 'subject_ref,scopes_returned,outcome,http_status,request_id,upstream_ms,prev_hash,hash,key_id,signature');
-      expect(rows.filter((r) => r.startsWith('entry,')).length).toBe(exported.split('"type":"entry"').length - 1);
+      const ndjson = (await api.get('/admin/api/audit/export', { token: auditor })).text;
+      expect(rows.filter((r) => r.startsWith('entry,')).length).toBe(ndjson.split('"type":"entry"').length - 1);
       expect(rows.some((r) => r.startsWith('checkpoint,'))).toBe(true);
     });
 

@@ -32,9 +32,15 @@ function decodeCursor(cursor: string | undefined): number | undefined {
   return Number(match[1]);
 }
 
+/**
+ * One CSV field (RFC 4180). Text a partner typed that starts like a formula (=, +, -, @) is prefixed with an
+ * apostrophe so that a spreadsheet opening the export does not run it (CSV injection); the NDJSON export,
+ * the one verified, keeps every value as it is.
+ */
 function csvField(value: unknown): string {
   if (value === null || value === undefined) return '';
-  const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  let text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
