@@ -9,6 +9,8 @@ export interface AuditFilter {
   from?: Date;
   to?: Date;
   kind?: 'lookup' | 'action';
+  fromSeq?: number;
+  toSeq?: number;
 }
 
 // occurred_at as canonical ISO text: the chain's own encoding, and no date parsing per row.
@@ -36,6 +38,8 @@ function where(filter: AuditFilter, params: unknown[]): string {
   if (filter.subjectRef) add('subject_ref = ?', filter.subjectRef);
   if (filter.from) add('occurred_at >= ?', filter.from);
   if (filter.to) add('occurred_at < ?', filter.to);
+  if (filter.fromSeq !== undefined) add('audit_log.seq >= ?', filter.fromSeq);
+
   if (filter.kind) add('kind = ?', filter.kind);
   return clauses.length ? clauses.join(' AND ') : 'TRUE';
 }
@@ -57,12 +61,28 @@ export class AuditRepository {
 
   /** In chain order, after a seq: the export and the verification page through the chain with this. */
   page(filter: AuditFilter, afterSeq: number, limit: number): Promise<SealedEntry[]> {
+    // toSeq bounds the LIMIT, not the WHERE clause, so that the plan stays an index scan on an unanalysed table.
+    if (filter.toSeq !== undefined) limit = Math.min(limit, filter.toSeq - afterSeq);
+    if (limit <= 0) return Promise.resolve([]);
     const params: unknown[] = [];
     const condition = where(filter, params);
     params.push(afterSeq, limit);
     return this.db.rows<SealedEntry>(
       `SELECT ${COLUMNS} FROM audit_log WHERE ${condition} AND audit_log.seq > $${params.length - 1} ORDER BY audit_log.seq LIMIT $${params.length}`, params)
       .then(decode);
+  }
+
+  /**
+   * The seq range that holds the entries of a time range. occurred_at is not strictly increasing along the
+   * chain (a lookup is timed when it starts, sealed when its entry is written), so a time range is verified and
+   * exported as the contiguous seq range from its first to its last entry.
+   */
+  async seqRange(from?: Date, to?: Date): Promise<{ first: number; last: number } | undefined> {
+    const row = await this.db.one<{ first: number | null; last: number | null }>(
+      `SELECT min(seq)::float8 AS first, max(seq)::float8 AS last FROM audit_log
+       WHERE ($1::timestamptz IS NULL OR occurred_at >= $1) AND ($2::timestamptz IS NULL OR occurred_at < $2)`,
+      [from ?? null, to ?? null]);
+    return row?.first == null || row.last == null ? undefined : { first: row.first, last: row.last };
   }
 
   checkpoints(fromSeq: number, toSeq: number, limit = 1_000_000): Promise<Checkpoint[]> {

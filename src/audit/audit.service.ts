@@ -1,13 +1,35 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
 import { Clock } from '../common/clock';
 import { APP_CONFIG, AppConfig } from '../common/config/config';
 import { ValidationFailed } from '../common/errors/domain-errors';
 import { AuditFilter, AuditRepository } from './audit.repository';
 import { Checkpoint, ENTRY_FIELDS, GENESIS_HASH, SealedEntry, VerificationResult, verifier } from './chain';
 import { CheckpointKeys } from './checkpoint-keys';
+import { SegmentResult, SegmentTask, verifySegment } from './verify-segment';
+import { APPLICATION_ROLE } from '../common/database/data-source';
 
 const PAGE = 5000;
+/** Ranges at least this long are verified in parallel segments. */
+const PARALLEL_FROM = 50_000;
+const SEGMENT_WORKER = join(__dirname, 'verify-segment.js');
+
+/** Runs one segment in a worker thread (compiled build), or in this thread (tests run the TypeScript sources). */
+function runSegment(task: SegmentTask): Promise<SegmentResult> {
+  if (!existsSync(SEGMENT_WORKER)) return verifySegment(task);
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(SEGMENT_WORKER, { workerData: task });
+    worker.once('message', (result: SegmentResult) => {
+      resolve(result);
+      void worker.terminate();
+    });
+    worker.once('error', reject);
+  });
+}
 export const EXPORT_FORMAT = 'api-droits-cnam-audit/1';
 
 /** The shape of an entry in answers and exports: the chain fields, seq as a number. */
@@ -113,9 +135,16 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
     const publicKeys = this.keys.publicKeys();
     const contiguous = !filter.partnerId && !filter.agent && !filter.subjectRef && !filter.kind;
     const repository = this.repository;
-    const walk = this.walk(filter);
+    const self = this;
     async function* lines(): AsyncGenerator<string> {
       const anchor = await repository.anchor();
+      // A time range of the whole chain is exported as its contiguous seq range, so that it verifies.
+      let range = filter;
+      if (contiguous && (filter.from || filter.to)) {
+        const seqs = await repository.seqRange(filter.from, filter.to);
+        range = seqs ? { fromSeq: seqs.first, toSeq: seqs.last } : { fromSeq: 1, toSeq: 0 };
+      }
+      const walk = self.walk(range);
       if (format === 'ndjson') {
         yield JSON.stringify({ type: 'header', format: EXPORT_FORMAT, contiguous, public_keys: publicKeys,
           anchor: anchor ?? null, filter: { partner: filter.partnerId ?? null, from: filter.from?.toISOString() ?? null,
@@ -141,28 +170,39 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
     return Readable.from(lines(), { objectMode: false });
   }
 
-  /** Recomputes the chain over a time range (all of it by default) and checks the checkpoints in it. */
+  /**
+   * Recomputes the chain over a time range (all of it by default) and checks the checkpoints in it. A long
+   * range is cut into segments verified in parallel worker threads; the junctions between them are checked here.
+   */
   async verify(from?: Date, to?: Date): Promise<VerificationResult> {
-    const anchor = await this.repository.anchor();
-    let check: ReturnType<typeof verifier> | undefined;
-    for await (const { entry, checkpoint } of this.walk({ from, to })) {
-      if (entry && !check) {
-        // From the start of the chain the first prev_hash is known; from inside it, it is taken as given.
-        if (!from && Number(entry.seq) !== (anchor?.seq ?? 0) + 1) {
-          return { ok: false, checked: 0, checkpoints_checked: 0, first_bad_seq: (anchor?.seq ?? 0) + 1,
-            problem: 'the chain does not start where it should' };
-        }
-        check = verifier({ startHash: from ? entry.prev_hash : anchor?.hash ?? GENESIS_HASH });
-      }
-      if (entry) check!.entry(entry);
-      else if (checkpoint && check) {
-        const key = this.keys.publicKey(checkpoint.key_id);
-        if (!key) return { ...check.result(), ok: false, first_bad_seq: checkpoint.seq, problem: 'checkpoint signed by an unknown key' };
-        check.checkpoint(checkpoint, key);
-      }
-      if (check?.failed()) return check.result();
+    const [anchor, range] = await Promise.all([this.repository.anchor(), this.repository.seqRange(from, to)]);
+    if (!range) return { ok: true, checked: 0, checkpoints_checked: 0 };
+    const expectedFirst = (anchor?.seq ?? 0) + 1;
+    if (!from && range.first !== expectedFirst) {
+      return { ok: false, checked: 0, checkpoints_checked: 0, first_bad_seq: expectedFirst, problem: 'the chain does not start where it should' };
     }
-    return check ? check.result() : { ok: true, checked: 0, checkpoints_checked: 0 };
+    const count = range.last - range.first + 1;
+    const parts = count >= PARALLEL_FROM ? Math.min(availableParallelism(), 4) : 1;
+    const size = Math.ceil(count / parts);
+    const tasks = Array.from({ length: parts }, (_, i) => ({
+      databaseUrl: this.config.databaseUrl!, role: APPLICATION_ROLE, publicKeys: this.keys.publicKeys(),
+      fromSeq: range.first + i * size, toSeq: Math.min(range.last, range.first + (i + 1) * size - 1),
+    }));
+    const results = await Promise.all(tasks.map((task) => runSegment(task)));
+    let checked = 0;
+    let checkpointsChecked = 0;
+    for (let i = 0; i < results.length; i++) {
+      const result = results[i];
+      checked += result.checked;
+      checkpointsChecked += result.checkpoints_checked;
+      if (!result.ok) return { ok: false, checked, checkpoints_checked: checkpointsChecked, first_bad_seq: result.first_bad_seq, problem: result.problem };
+      const expectedPrev = i > 0 ? results[i - 1].lastHash : from ? undefined : anchor?.hash ?? GENESIS_HASH;
+      if (expectedPrev !== undefined && result.firstPrevHash !== undefined && result.firstPrevHash !== expectedPrev) {
+        return { ok: false, checked, checkpoints_checked: checkpointsChecked, first_bad_seq: result.firstSeq,
+          problem: 'prev_hash does not match the previous entry' };
+      }
+    }
+    return { ok: true, checked, checkpoints_checked: checkpointsChecked };
   }
 
   /** Applies the retention period: whole sealed segments older than AUDIT_RETENTION_MONTHS go. */
