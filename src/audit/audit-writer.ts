@@ -4,6 +4,11 @@ import { AuditQueue, NewAuditEntry } from './audit-queue';
 
 /** Most entries one INSERT carries. */
 const MAX_BATCH = 1000;
+/**
+ * INSERTs in flight at once. With one, a request arriving during a commit waits for that commit and then its
+ * own (two WAL flushes); with two, the next batch starts while the previous one is flushing.
+ */
+const MAX_IN_FLIGHT = 2;
 
 export class AuditUnavailable extends DomainError {
   readonly status = 503;
@@ -18,15 +23,15 @@ export class AuditUnavailable extends DomainError {
 }
 
 /**
- * Group commit: callers queue their entries; one writer inserts everything queued with a single multi-row
- * INSERT and releases all of them once it is committed. While one INSERT runs, the next batch gathers, so the
- * cost per entry falls as load rises, and an entry is durable before its caller goes on.
+ * Group commit: callers queue their entries; a writer inserts everything queued with a single multi-row
+ * INSERT and releases all of them once it is committed (at most two INSERTs in flight). While they run, the next
+ * batch gathers, so the cost per entry falls as load rises, and an entry is durable before its caller goes on.
  */
 @Injectable()
 export class AuditWriter {
   private readonly logger = new Logger(AuditWriter.name);
   private pending: { entry: NewAuditEntry; done: (error?: unknown) => void }[] = [];
-  private writing = false;
+  private inFlight = 0;
 
   constructor(private readonly queue: AuditQueue) {}
 
@@ -34,7 +39,7 @@ export class AuditWriter {
   append(entry: NewAuditEntry): Promise<void> {
     return new Promise((resolve, reject) => {
       this.pending.push({ entry, done: (error) => (error ? reject(new AuditUnavailable()) : resolve()) });
-      if (!this.writing) void this.drain();
+      if (this.inFlight < MAX_IN_FLIGHT) void this.drain();
     });
   }
 
@@ -44,7 +49,7 @@ export class AuditWriter {
   }
 
   private async drain(): Promise<void> {
-    this.writing = true;
+    this.inFlight++;
     try {
       while (this.pending.length > 0) {
         const batch = this.pending.splice(0, MAX_BATCH);
@@ -57,7 +62,7 @@ export class AuditWriter {
         }
       }
     } finally {
-      this.writing = false;
+      this.inFlight--;
     }
   }
 }
