@@ -4,13 +4,16 @@ import { IsIn, IsInt, IsISO8601, IsOptional, IsString, IsUUID, Matches, Max, Max
 
 const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value);
 
-export class AccessesQuery {
+/** from (inclusive) and to (exclusive), ISO 8601 dates or date-times. */
+export class TimeRangeQuery {
   @ApiPropertyOptional({ example: '2026-11-01' }) @IsOptional() @IsISO8601({ strict: true }, { message: 'must be an ISO 8601 date or date-time' })
   from?: string;
 
   @ApiPropertyOptional({ example: '2026-12-01' }) @IsOptional() @IsISO8601({ strict: true }, { message: 'must be an ISO 8601 date or date-time' })
   to?: string;
+}
 
+export class AccessesQuery extends TimeRangeQuery {
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(100)
   agent?: string;
 
@@ -33,13 +36,7 @@ export class AuditQuery extends AccessesQuery {
   kind?: 'lookup' | 'action';
 }
 
-export class ExportQuery {
-  @ApiPropertyOptional() @IsOptional() @IsISO8601({ strict: true }, { message: 'must be an ISO 8601 date or date-time' })
-  from?: string;
-
-  @ApiPropertyOptional() @IsOptional() @IsISO8601({ strict: true }, { message: 'must be an ISO 8601 date or date-time' })
-  to?: string;
-
+export class ExportQuery extends TimeRangeQuery {
   @ApiPropertyOptional() @IsOptional() @IsUUID('all', { message: 'must be a partner id' })
   partner?: string;
 
@@ -47,10 +44,4 @@ export class ExportQuery {
   format?: 'ndjson' | 'csv';
 }
 
-export class VerifyQuery {
-  @ApiPropertyOptional() @IsOptional() @IsISO8601({ strict: true }, { message: 'must be an ISO 8601 date or date-time' })
-  from?: string;
-
-  @ApiPropertyOptional() @IsOptional() @IsISO8601({ strict: true }, { message: 'must be an ISO 8601 date or date-time' })
-  to?: string;
-}
+export class VerifyQuery extends TimeRangeQuery {}
