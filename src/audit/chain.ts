@@ -69,10 +69,19 @@ const NUMERIC = new Set<string>(['seq', 'http_status', 'upstream_ms']);
 
 /** Built as a string, field by field: the same text as JSON.stringify of the ordered object, without the object. */
 export function canonical(entry: AuditEntry): string {
+  return encode((i) => entry[ENTRY_FIELDS[i]]);
+}
+
+/** The same encoding from a database row in array form, its values in ENTRY_FIELDS order. */
+export function canonicalRow(row: unknown[]): string {
+  return encode((i) => row[i]);
+}
+
+function encode(valueAt: (index: number) => unknown): string {
   let out = '{';
   for (let i = 0; i < ENTRY_FIELDS.length; i++) {
     const field = ENTRY_FIELDS[i];
-    const value = entry[field];
+    const value = valueAt(i);
     let encoded: string;
     if (value === undefined || value === null) encoded = 'null';
     else if (field === 'occurred_at') encoded = `"${isoUtc(value as Date | string)}"`;
@@ -84,8 +93,8 @@ export function canonical(entry: AuditEntry): string {
   return `${out}}`;
 }
 
-export function chainHash(prevHash: string, entry: AuditEntry): string {
-  return createHash('sha256').update(prevHash).update(canonical(entry)).digest('hex');
+export function chainHash(prevHash: string, entry: AuditEntry | unknown[]): string {
+  return createHash('sha256').update(prevHash).update(Array.isArray(entry) ? canonicalRow(entry) : canonical(entry)).digest('hex');
 }
 
 export function checkpointPayload(checkpoint: Pick<Checkpoint, 'seq' | 'hash' | 'at'>): string {
@@ -121,8 +130,12 @@ export function verifier(options: { startHash?: string; publicKey?: KeyObject | 
   let checkpointsChecked = 0;
   let failure: { seq: number; problem: string } | undefined;
   return {
-    entry(entry: SealedEntry): void {
+    /** A sealed entry, as an object or as a row array (ENTRY_FIELDS values, then prev_hash, then hash). */
+    entry(input: SealedEntry | unknown[]): void {
       if (failure) return;
+      const entry = Array.isArray(input)
+        ? { seq: input[0] as number, prev_hash: input[ENTRY_FIELDS.length] as string, hash: input[ENTRY_FIELDS.length + 1] as string }
+        : input;
       const seq = Number(entry.seq);
       checked++;
       if (previous && seq !== previous.seq + 1) {
@@ -134,7 +147,7 @@ export function verifier(options: { startHash?: string; publicKey?: KeyObject | 
         failure = { seq, problem: 'prev_hash does not match the previous entry' };
         return;
       }
-      if (chainHash(entry.prev_hash, entry) !== entry.hash) {
+      if (chainHash(entry.prev_hash, Array.isArray(input) ? input : (entry as SealedEntry)) !== entry.hash) {
         failure = { seq, problem: 'hash does not match the entry' };
         return;
       }

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { parentPort, workerData } from 'node:worker_threads';
-import { Checkpoint, SealedEntry, verifier } from './chain';
+import { Checkpoint, ENTRY_FIELDS, verifier } from './chain';
 
 /** One segment of the chain, [fromSeq, toSeq], verified on its own; the caller checks the junctions. */
 export interface SegmentTask {
@@ -24,6 +24,7 @@ export interface SegmentResult {
 }
 
 const PAGE = 5000;
+// In ENTRY_FIELDS order, then prev_hash and hash.
 const COLUMNS = `seq::float8 AS seq, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at, kind,
   partner_id, recipient, agent, context, object, operator_id, action, target, detail, subject_ref,
   array_to_json(scopes_returned)::text AS scopes_returned, outcome, http_status, request_id, upstream_ms, prev_hash, hash`;
@@ -37,27 +38,32 @@ export async function verifySegment(task: SegmentTask): Promise<SegmentResult> {
       `SELECT seq::float8 AS seq, hash, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at, key_id, signature
        FROM audit_checkpoints WHERE seq BETWEEN $1 AND $2 ORDER BY seq`, [task.fromSeq, task.toSeq])).rows;
     let check: ReturnType<typeof verifier> | undefined;
-    let first: SealedEntry | undefined;
-    let last: SealedEntry | undefined;
+    let first: unknown[] | undefined;
+    let last: unknown[] | undefined;
+    const SEQ = 0;
+    const SCOPES = ENTRY_FIELDS.indexOf('scopes_returned');
+    const PREV = ENTRY_FIELDS.length;
+    const HASH = ENTRY_FIELDS.length + 1;
     let c = 0;
     for (let after = task.fromSeq - 1; after < task.toSeq;) {
       // No upper bound in the WHERE clause: with one, a table not yet analysed gets a bitmap scan and a sort of the
       // whole rest of the range per page; the LIMIT alone keeps the plan an index scan.
-      const page = (await client.query<SealedEntry>(
-        `SELECT ${COLUMNS} FROM audit_log WHERE audit_log.seq > $1 ORDER BY audit_log.seq LIMIT $2`,
-        [after, Math.min(PAGE, task.toSeq - after)])).rows;
+      // Rows as arrays, in ENTRY_FIELDS order then prev_hash, hash: no object per row.
+      const page = (await client.query<unknown[]>({
+        text: `SELECT ${COLUMNS} FROM audit_log WHERE audit_log.seq > $1 ORDER BY audit_log.seq LIMIT $2`,
+        values: [after, Math.min(PAGE, task.toSeq - after)], rowMode: 'array' })).rows;
       for (const entry of page) {
-        const scopes = entry.scopes_returned as unknown as string | null;
-        entry.scopes_returned = scopes === null ? null : JSON.parse(scopes);
+        const scopes = entry[SCOPES] as string | null;
+        entry[SCOPES] = scopes === null ? null : JSON.parse(scopes);
         if (!check) {
           first = entry;
-          check = verifier({ startHash: entry.prev_hash });
-          if (Number(entry.seq) !== task.fromSeq) {
-            return { ok: false, checked: 0, checkpoints_checked: 0, first_bad_seq: task.fromSeq, problem: `seq gap before ${entry.seq}` };
+          check = verifier({ startHash: entry[PREV] as string });
+          if (Number(entry[SEQ]) !== task.fromSeq) {
+            return { ok: false, checked: 0, checkpoints_checked: 0, first_bad_seq: task.fromSeq, problem: `seq gap before ${entry[SEQ]}` };
           }
         }
         check.entry(entry);
-        while (c < checkpoints.length && checkpoints[c].seq === Number(entry.seq)) {
+        while (c < checkpoints.length && checkpoints[c].seq === Number(entry[SEQ])) {
           const key = task.publicKeys[checkpoints[c].key_id];
           if (!key) return { ...check.result(), ok: false, first_bad_seq: checkpoints[c].seq, problem: 'checkpoint signed by an unknown key' };
           check.checkpoint(checkpoints[c++], key);
@@ -66,11 +72,11 @@ export async function verifySegment(task: SegmentTask): Promise<SegmentResult> {
         last = entry;
       }
       if (page.length === 0) break;
-      after = Number(page[page.length - 1].seq);
+      after = Number(page[page.length - 1][SEQ]);
     }
     if (!check) return { ok: true, checked: 0, checkpoints_checked: 0 };
-    return { ...check.result(), firstSeq: Number(first!.seq), firstPrevHash: first!.prev_hash, lastSeq: Number(last!.seq),
-      lastHash: last!.hash };
+    return { ...check.result(), firstSeq: Number(first![SEQ]), firstPrevHash: first![PREV] as string,
+      lastSeq: Number(last![SEQ]), lastHash: last![HASH] as string };
   } finally {
     await client.end();
   }
