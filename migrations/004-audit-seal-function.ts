@@ -16,7 +16,8 @@ export class AuditSealFunction1763900000004 implements MigrationInterface {
       BEGIN
         WITH taken AS (
           DELETE FROM audit_queue q USING unnest(ids, seqs, prev_hashes, hashes) AS u(id, seq, prev_hash, hash)
-          WHERE q.id = u.id
+          -- ids come sorted: the range lets the planner read just those rows by index, not scan the whole queue.
+          WHERE q.id = u.id AND q.id BETWEEN ids[1] AND ids[cardinality(ids)]
           RETURNING u.seq, q.occurred_at, q.kind, q.partner_id, q.recipient, q.agent, q.context, q.object, q.operator_id,
                     q.action, q.target, q.detail, q.subject_ref, q.scopes_returned, q.outcome, q.http_status, q.request_id,
                     q.upstream_ms, u.prev_hash, u.hash
