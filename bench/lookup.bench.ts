@@ -61,7 +61,7 @@ export async function benchLookup(options: LookupBenchOptions): Promise<Record<s
     children.push(await startProcess(join(DIST, 'src/main.js'), {
       DATABASE_URL: options.databaseUrl, UPSTREAM_URL: upstream, PORT: String(gatewayPort), LOG_LEVEL: 'info',
       BOOTSTRAP_OPERATOR_EMAIL: operator.email, BOOTSTRAP_OPERATOR_PASSWORD: operator.password,
-      SECRET_KEY: 'ab'.repeat(32), UPSTREAM_CONNECTIONS: '128', AUDIT_SEAL_INTERVAL_MS: process.env.BENCH_SEAL_MS ?? '250',
+      SECRET_KEY: 'ab'.repeat(32), UPSTREAM_CONNECTIONS: '128',
       // The same runtime flag as npm start and the Docker image (docs/decisions.md).
       NODE_OPTIONS: process.env.GATEWAY_NODE_OPTIONS ?? '--max-semi-space-size=32',
     }, /Gateway ready on/));

@@ -2,8 +2,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * The tamper-evident audit trail (DESIGN §5).
- * - audit_queue: entries as they are written (durable before the answer), taken by the sealer through
- *   audit_take(); the application role may only INSERT there.
+ * - audit_queue: entries as they are written (durable before the answer), moved into the chain by the
+ *   sealer through audit_seal() (migration 004); the application role may only INSERT there.
  * - audit_log: the sealed chain; append-only for everyone: the application role has no UPDATE, DELETE or
  *   TRUNCATE grant, and triggers refuse them for any role, but the retention purge function.
  * - audit_checkpoints (signed), audit_anchors (left by purges), audit_keys (Ed25519, encrypted private key).
@@ -131,13 +131,6 @@ export class AuditTrail1763900000003 implements MigrationInterface {
         RETURN removed;
       END $fn$;
 
-      -- The sealer takes the oldest queued entries through this function: the application role itself has no
-      -- DELETE on the queue. Only one sealer runs at a time (advisory lock), so no row locks are needed.
-      CREATE FUNCTION audit_take(max_rows integer) RETURNS SETOF audit_queue LANGUAGE sql SECURITY DEFINER
-      SET search_path = public AS $fn$
-        DELETE FROM audit_queue WHERE id IN (SELECT id FROM audit_queue ORDER BY id LIMIT max_rows) RETURNING *;
-      $fn$;
-
       -- The interim action log of the foundation moves into the trail.
       INSERT INTO audit_queue (occurred_at, kind, partner_id, operator_id, action, target, detail, outcome)
       SELECT occurred_at, 'action', partner_id, operator_id, action, target_type || COALESCE(':' || target_id, ''),
@@ -151,8 +144,7 @@ export class AuditTrail1763900000003 implements MigrationInterface {
       REVOKE UPDATE, DELETE, TRUNCATE ON audit_log, audit_checkpoints, audit_anchors FROM gateway_app;
       REVOKE UPDATE, DELETE, TRUNCATE ON audit_queue FROM gateway_app;
       REVOKE ALL ON FUNCTION audit_purge(timestamptz) FROM PUBLIC;
-      REVOKE ALL ON FUNCTION audit_take(integer) FROM PUBLIC;
-      GRANT EXECUTE ON FUNCTION audit_purge(timestamptz), audit_take(integer) TO gateway_app;
+      GRANT EXECUTE ON FUNCTION audit_purge(timestamptz) TO gateway_app;
       ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO gateway_app;
       ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO gateway_app;
     `);

@@ -34,7 +34,6 @@ export class AuditSealFunction1763900000004 implements MigrationInterface {
         END IF;
         RETURN moved;
       END $fn$;
-      DROP FUNCTION audit_take(integer);
       REVOKE ALL ON FUNCTION audit_seal(bigint[], bigint[], text[], text[], timestamptz) FROM PUBLIC;
       GRANT EXECUTE ON FUNCTION audit_seal(bigint[], bigint[], text[], text[], timestamptz) TO gateway_app;
     `);

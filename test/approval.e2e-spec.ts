@@ -25,7 +25,9 @@ describe('operators review access requests (DESIGN §4)', () => {
     const listed = await api.get('/admin/api/access-requests?status=pending', { token: operator });
     expect(listed.status).toBe(200);
     expect(listed.body.map((r: { id: string }) => r.id)).toContain(id);
-    expect((await api.get('/admin/api/access-requests')).status).toBe(401);
+    const anonymous = await api.get('/admin/api/access-requests');
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.body.code).toBe('session_missing');
     const bad = await api.get('/admin/api/access-requests?status=maybe', { token: operator });
     expect(bad.status).toBe(400);
     expect(bad.body.errors[0].field).toBe('status');

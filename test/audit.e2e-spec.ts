@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -238,6 +238,8 @@ describe('audit trail (DESIGN §5)', () => {
       expect(verifyFile(removed.join('\n'))).toMatchObject({ code: 1, result: { ok: false, first_bad_seq: 3 } });
       const forged = lines.map((l) => (l.includes('"type":"checkpoint"') ? l.replace(/"hash":"[0-9a-f]+"/, `"hash":"${'a'.repeat(64)}"`) : l));
       expect(verifyFile(forged.join('\n'))).toMatchObject({ code: 1, result: { ok: false, problem: 'checkpoint signature is invalid' } });
+      const unknownKey = lines.map((l) => (l.includes('"type":"checkpoint"') ? l.replace(/"key_id":"[^"]+"/, '"key_id":"unknown"') : l));
+      expect(verifyFile(unknownKey.join('\n'))).toMatchObject({ code: 1, result: { ok: false, problem: 'checkpoint signed by an unknown key' } });
       const otherKey = 'MCowBQYDK2VwAyEA' + 'A'.repeat(43) + '=';
       expect(verifyFile(exported, ['--public-key', otherKey]).result.ok).toBe(false);
     });

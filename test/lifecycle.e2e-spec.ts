@@ -60,6 +60,7 @@ describe("partners' lifecycle (DESIGN §3.3, §3.5, §4)", () => {
     expect(reactivate.status).toBe(409);
     const rotate = await api.post(`/admin/api/partners/${partner.partnerId}/credentials`, undefined, { token: partner.operator });
     expect(rotate.status).toBe(409);
+    expect(rotate.body.code).toBe('partner_closed');
     const [secrets] = await t.sql<{ open: string }>(
       `SELECT count(*) AS open FROM partner_secrets WHERE partner_id = $1 AND (valid_until IS NULL OR valid_until > now() + interval '1 minute')`,
       [partner.partnerId]);
@@ -124,7 +125,9 @@ describe("partners' lifecycle (DESIGN §3.3, §3.5, §4)", () => {
       const cancelled = await api.delete('/v1/me/disengagement', { token });
       expect(cancelled.status).toBe(200);
       expect(cancelled.body.disengagement).toBeNull();
-      expect((await api.delete('/v1/me/disengagement', { token })).status).toBe(404);
+      const none = await api.delete('/v1/me/disengagement', { token });
+      expect(none.status).toBe(404);
+      expect(none.body.code).toBe('not_found');
       t.clock.advance(16 * DAY);
       await t.app.get(PartnersService).applyDueDisengagements();
       const [row] = await t.sql('SELECT status FROM partners WHERE id = $1', [partner.partnerId]);

@@ -70,6 +70,7 @@ describe('operators: sessions and roles (DESIGN §4)', () => {
     expect(created.body).toMatchObject({ email: auditor.email, roles: ['auditor'] });
     const duplicate = await api.post('/admin/api/operators', auditor, { token: admin });
     expect(duplicate.status).toBe(409);
+    expect(duplicate.body.code).toBe('operator_exists');
     const badRole = await api.post('/admin/api/operators', { ...auditor, email: 'x@dinsic.test', roles: ['root'] }, { token: admin });
     expect(badRole.status).toBe(400);
     expect(badRole.body.errors[0].field).toBe('roles');

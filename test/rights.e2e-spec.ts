@@ -223,6 +223,12 @@ describe('rights lookup (DESIGN §3.4)', () => {
     const past = await api.post('/admin/api/maintenance-windows', { start: '2020-01-01T00:00:00Z', end: '2020-01-02T00:00:00Z',
       reason: 'trop tard' }, { token: partner.operator });
     expect(past.status).toBe(400);
+    expect(past.body.errors[0].field).toBe('start');
+    const start2 = new Date(t.clock.now().getTime() + 3600_000).toISOString();
+    const backwards = await api.post('/admin/api/maintenance-windows', { start: start2, end: start.toISOString(), reason: 'à l\'envers' },
+      { token: partner.operator });
+    expect(backwards.status).toBe(400);
+    expect(backwards.body).toMatchObject({ code: 'invalid_request', errors: [{ field: 'end', reason: 'must be after start' }] });
   });
 });
 

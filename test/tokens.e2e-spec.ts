@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
+import { createLocalJWKSet, decodeProtectedHeader, generateKeyPair, jwtVerify, SignJWT } from 'jose';
 import { SigningKeys } from '../src/auth/signing-keys';
 import { basic, onboardPartner, OnboardedPartner, partnerToken, requestToken } from './support/factories';
 import { client } from './support/http';

@@ -21,7 +21,6 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(AuditSealer.name);
   private timer?: NodeJS.Timeout;
   private running?: Promise<number>;
-  private lastSealedAt = Date.now();
 
   constructor(
     private readonly db: Database,
@@ -40,11 +39,6 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     clearInterval(this.timer);
     await this.running?.catch(() => undefined);
-  }
-
-  /** Seconds since this instance last sealed or found nothing to seal (for metrics). */
-  lagSeconds(): number {
-    return (Date.now() - this.lastSealedAt) / 1000;
   }
 
   /** Seals everything pending now; returns how many entries were sealed. */
@@ -66,7 +60,6 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
       after = batch.lastId;
       if (batch.sealed < BATCH) break;
     }
-    this.lastSealedAt = Date.now();
     return total;
   }
 

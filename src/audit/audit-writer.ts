@@ -43,11 +43,6 @@ export class AuditWriter {
     });
   }
 
-  /** Entries waiting for the writer (for metrics). */
-  backlog(): number {
-    return this.pending.length;
-  }
-
   private async drain(): Promise<void> {
     this.inFlight++;
     try {

@@ -8,7 +8,7 @@ import { Clock } from '../common/clock';
 import { APP_CONFIG, AppConfig } from '../common/config/config';
 import { ValidationFailed } from '../common/errors/domain-errors';
 import { AuditFilter, AuditRepository } from './audit.repository';
-import { Checkpoint, ENTRY_FIELDS, GENESIS_HASH, SealedEntry, VerificationResult, verifier } from './chain';
+import { Checkpoint, ENTRY_FIELDS, GENESIS_HASH, SealedEntry, VerificationResult } from './chain';
 import { CheckpointKeys } from './checkpoint-keys';
 import { SegmentResult, SegmentTask, verifySegment } from './verify-segment';
 import { APPLICATION_ROLE } from '../common/database/data-source';
@@ -80,6 +80,7 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
   ) {}
 
   onApplicationBootstrap(): void {
+    // Manual sealing (AUDIT_SEAL_INTERVAL_MS=0, tests) also means manual retention: nothing moves on its own.
     if (this.config.audit.sealIntervalMs === 0) return;
     this.timer = setInterval(() => void this.purgeExpired().catch((error) =>
       this.logger.warn(`audit retention purge failed: ${(error as Error).name}`)), 3600_000);

@@ -20,17 +20,6 @@ export interface ProblemAnswer {
 
 const problemType = (code: string) => `urn:api-droits-cnam:problem:${code}`;
 
-/** Fastify's own errors (body parsing, content type, size) by code: status, problem code, safe detail. */
-const FASTIFY_ERRORS: Record<string, [number, string, string]> = {
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'unsupported_media_type', 'Unsupported Content-Type; send application/json.'],
-  FST_ERR_CTP_BODY_TOO_LARGE: [413, 'payload_too_large', 'The request body is too large.'],
-  FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'malformed_body', 'The JSON body is empty.'],
-  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'malformed_body', 'The body is not valid JSON.'],
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'malformed_body', 'Content-Length does not match the body.'],
-  FST_ERR_BAD_URL: [400, 'bad_url', 'The URL is malformed.'],
-  FST_ERR_ASYNC_CONSTRAINT: [400, 'bad_request', 'The request is malformed.'],
-};
-
 const HTTP_CODES: Record<number, string> = {
   400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed',
   406: 'not_acceptable', 408: 'request_timeout', 409: 'conflict', 413: 'payload_too_large',
@@ -55,17 +44,10 @@ export function toProblem(error: unknown, requestId: string | undefined): Proble
     }
     return { body, headers: error.headers, contentType: 'application/problem+json' };
   }
-  const fastifyCode = (error as { code?: unknown })?.code;
-  if (typeof fastifyCode === 'string' && FASTIFY_ERRORS[fastifyCode]) {
-    const [status, code, detail] = FASTIFY_ERRORS[fastifyCode];
-    return simple(status, code, detail, requestId);
-  }
-  if (error instanceof SyntaxError && (error as { statusCode?: number }).statusCode === 400) {
-    return simple(400, 'malformed_body', 'The body is not valid JSON.', requestId);
-  }
   if (error instanceof HttpException) {
     const status = error.getStatus();
-    // Nest wraps Fastify's body-parsing errors (invalid JSON, empty body) in 400 HttpExceptions.
+    // Nest wraps Fastify's own errors (body parsing, size) in HttpExceptions with their status; a 400 there is a
+    // body that is not JSON.
     if (status === 400) return simple(400, 'malformed_body', 'The body is not valid JSON.', requestId);
     const code = HTTP_CODES[status] ?? (status >= 500 ? 'internal_error' : 'bad_request');
     const detail = status === 404 ? 'No such resource.' : status === 413 ? 'The request body is too large.'
