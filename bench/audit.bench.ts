@@ -84,7 +84,7 @@ export async function benchAudit(options: { databaseUrl: string; quick: boolean 
     let maxLag = 0;
     const lagSeconds = options.quick ? 2 : 6;
     const sampler = setInterval(() => void db.one<{ lag: number | null }>(
-      'SELECT EXTRACT(EPOCH FROM clock_timestamp() - min(occurred_at))::float8 AS lag FROM audit_queue')
+      'SELECT EXTRACT(EPOCH FROM clock_timestamp() - min(occurred_at))::float8 AS lag FROM audit_pending p JOIN audit_entries e ON e.id = p.entry_id')
       .then((row) => (maxLag = Math.max(maxLag, row?.lag ?? 0))), 100);
     const until = Date.now() + lagSeconds * 1000;
     let sent = 0;

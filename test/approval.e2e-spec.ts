@@ -90,7 +90,7 @@ describe('operators review access requests (DESIGN §4)', () => {
     const id = await submit();
     await api.post(`/admin/api/access-requests/${id}/reject`, { reason: 'finalité non conforme' }, { token: operator });
     const [action] = await t.sql(
-      `SELECT a.kind, o.email, a.action, a.detail FROM audit_queue a JOIN operators o ON o.id = a.operator_id
+      `SELECT a.kind, o.email, a.action, a.detail FROM audit_entries a JOIN operators o ON o.id = a.operator_id
        WHERE a.target = $1`, [`access_request:${id}`]);
     expect(action).toMatchObject({ kind: 'action', email: OPERATOR.email, action: 'access_request.rejected',
       detail: { reason: 'finalité non conforme', actor_type: 'operator' } });

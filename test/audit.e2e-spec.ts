@@ -5,7 +5,11 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { startSimulator, Simulator } from '../simulator/server';
 import { checkpointSignatureValid } from '../src/audit/chain';
+import { AuditQueue } from '../src/audit/audit-queue';
 import { AuditSealer } from '../src/audit/audit-sealer';
+import { CheckpointKeys } from '../src/audit/checkpoint-keys';
+import { arrayLiteral } from '../src/common/database/array-literal';
+import { Database } from '../src/common/database/database';
 import { AuditService } from '../src/audit/audit.service';
 import { accessRequestBody, onboardPartner, OnboardedPartner, operatorToken, partnerToken, SIRET_CCAS_LYON } from './support/factories';
 import { client } from './support/http';
@@ -61,7 +65,7 @@ describe('audit trail (DESIGN §5)', () => {
     // One person, one reference, by NIR or by identity; never the NIR itself.
     expect(entries[5].subject_ref).toBe(entries[0].subject_ref);
     expect(entries[0].subject_ref).toMatch(/^[0-9a-f]{64}$/);
-    const everything = JSON.stringify(await t.sql('SELECT * FROM audit_log')) + JSON.stringify(await t.sql('SELECT * FROM audit_queue'));
+    const everything = JSON.stringify(await t.sql('SELECT * FROM audit_entries')) + JSON.stringify(await t.sql('SELECT * FROM audit_seals'));
     expect(everything).not.toContain('284057505612387');
     expect(everything).not.toContain('DUPONT');
   });
@@ -111,14 +115,14 @@ describe('audit trail (DESIGN §5)', () => {
   });
 
   it('answers 503 audit_unavailable, with no personal data, when the trail cannot take the entry', async () => {
-    await t.sql('REVOKE INSERT ON audit_queue FROM gateway_app');
+    await t.sql('REVOKE EXECUTE ON FUNCTION audit_append FROM gateway_app');
     try {
       const answer = await lookup({ nir: '284057505612387' });
       expect(answer.status).toBe(503);
       expect(answer.body).toMatchObject({ code: 'audit_unavailable', retryable: true });
       expect(answer.text).not.toMatch(/ouverture|DUPONT|c2s/);
     } finally {
-      await t.sql('GRANT INSERT ON audit_queue TO gateway_app');
+      await t.sql('GRANT EXECUTE ON FUNCTION audit_append TO gateway_app');
     }
     expect((await lookup({ nir: '284057505612387' })).status).toBe(200);
   });
@@ -133,30 +137,36 @@ describe('audit trail (DESIGN §5)', () => {
     });
     afterAll(() => asApp.end());
 
-    it.each(['UPDATE audit_log SET agent = $$x$$ WHERE seq = 1', 'DELETE FROM audit_log WHERE seq = 1', 'TRUNCATE audit_log',
-      'UPDATE audit_checkpoints SET hash = $$x$$', 'DELETE FROM audit_checkpoints', 'TRUNCATE audit_queue',
-      'DELETE FROM audit_queue', 'UPDATE audit_queue SET agent = $$x$$'])(
+    it.each(['UPDATE audit_entries SET agent = $$x$$', 'DELETE FROM audit_entries', 'TRUNCATE audit_entries',
+      'INSERT INTO audit_entries (occurred_at, kind, outcome) VALUES (now(), $$action$$, $$ok$$)', 'UPDATE audit_seals SET hash = $$x$$', 'DELETE FROM audit_seals WHERE seq = 1', 'TRUNCATE audit_seals',
+      'INSERT INTO audit_seals (seq, entry_id, sealed_at, prev_hash, hash) VALUES (999, 1, now(), $$x$$, $$x$$)',
+      'DELETE FROM audit_pending', 'TRUNCATE audit_pending', 'INSERT INTO audit_pending (entry_id) VALUES (999)',
+      'UPDATE audit_checkpoints SET hash = $$x$$', 'DELETE FROM audit_checkpoints'])(
       'refuses the application role: %s', async (statement) => {
         await expect(asApp.query(statement)).rejects.toThrow(/permission denied/);
       });
 
-    it.each(['UPDATE audit_log SET agent = $$x$$ WHERE seq = 1', 'DELETE FROM audit_log WHERE seq = 1', 'TRUNCATE audit_log',
+    it.each(['UPDATE audit_entries SET agent = $$x$$', 'DELETE FROM audit_entries', 'TRUNCATE audit_entries',
+      'UPDATE audit_seals SET hash = $$x$$ WHERE seq = 1', 'DELETE FROM audit_seals WHERE seq = 1', 'TRUNCATE audit_seals',
+      'UPDATE audit_pending SET entry_id = 0', 'DELETE FROM audit_pending', 'TRUNCATE audit_pending',
       'DELETE FROM audit_checkpoints', 'TRUNCATE audit_anchors'])('refuses even the owner: %s', async (statement) => {
       await expect(t.sql(statement)).rejects.toThrow(/append-only/);
     });
 
     it('refuses the purge function\'s privilege to a role that only sets its flag', async () => {
       await asApp.query(`SELECT set_config('audit.purge', 'on', false)`);
-      await expect(asApp.query('DELETE FROM audit_log WHERE seq = 1')).rejects.toThrow(/permission denied/);
+      await expect(asApp.query('DELETE FROM audit_entries')).rejects.toThrow(/permission denied/);
     });
   });
 
   it('seals a gapless chain, even when an earlier INSERT commits after a later one', async () => {
-    const slow = new Client({ connectionString: t.databaseUrl, options: '-c role=gateway_app' });
+    const slow = new Client({ connectionString: t.databaseUrl });
     await slow.connect();
     try {
       await slow.query('BEGIN');
-      await slow.query(`INSERT INTO audit_queue (occurred_at, kind, outcome, action) VALUES (now(), 'action', 'ok', 'late')`);
+      // As audit_append does it (this connection is the owner's, to write one row by hand).
+      await slow.query(`WITH added AS (INSERT INTO audit_entries (occurred_at, kind, outcome, action) VALUES (now(), 'action', 'ok', 'late')
+        RETURNING id) INSERT INTO audit_pending (entry_id) SELECT id FROM added`);
       await lookup({ nir: '192036912304577' }); // a later id, committed first
       await seal();
       await slow.query('COMMIT');
@@ -167,7 +177,28 @@ describe('audit trail (DESIGN §5)', () => {
     const rows = await t.sql<{ seq: string; action: string | null }>('SELECT seq, action FROM audit_log ORDER BY seq');
     expect(rows.map((r) => Number(r.seq))).toEqual(rows.map((_, i) => i + 1));
     expect(rows.some((r) => r.action === 'late')).toBe(true);
-    expect(await t.sql('SELECT * FROM audit_queue')).toEqual([]);
+    expect(await t.sql('SELECT * FROM audit_pending')).toEqual([]);
+  });
+
+  it('lets one sealer at a time run, across instances: two racing sealers leave one gapless chain', async () => {
+    await seal();
+    const queue = t.app.get(AuditQueue);
+    const batch = Array.from({ length: 2500 }, (_, i) => ({ occurred_at: new Date(), kind: 'action' as const, outcome: 'ok', action: `race-${i}` }));
+    await queue.insert(batch.slice(0, 1200));
+    await queue.insert(batch.slice(1200));
+    const other = new AuditSealer(t.app.get(Database), t.app.get(CheckpointKeys), t.clock, t.config);
+    const [first, second] = await Promise.all([seal(), other.sealPending()]);
+    expect(first + second).toBe(2500);
+    expect(await t.sql('SELECT * FROM audit_pending')).toEqual([]);
+    const [{ count, max }] = await t.sql<{ count: string; max: string }>('SELECT count(*), max(seq) FROM audit_seals');
+    expect(Number(count)).toBe(Number(max));
+    expect(await t.app.get(AuditService).verify()).toMatchObject({ ok: true, checked: Number(count) });
+  });
+
+  it('passes hostile values through the sealer\'s array literals unchanged', async () => {
+    const values = ['a b', 'x,y', '{z}', 'say "hi"', 'back\\slash', '', 'NULL', null, 'é\u0001'];
+    const [{ a }] = await t.sql<{ a: (string | null)[] }>('SELECT $1::text[] AS a', [arrayLiteral(values)]);
+    expect(a).toEqual(values);
   });
 
   it('publishes signed checkpoints anyone can check', async () => {
@@ -271,19 +302,25 @@ describe('audit trail (DESIGN §5)', () => {
       const tamper = async (sql: string) => {
         await t.sql(`BEGIN; SET LOCAL session_replication_role = replica; ${sql}; COMMIT;`);
       };
-      await tamper(`CREATE TEMP TABLE saved AS SELECT * FROM audit_log`);
-      const restore = () => tamper('DELETE FROM audit_log; INSERT INTO audit_log SELECT * FROM saved');
+      await tamper(`CREATE TEMP TABLE saved_entries AS SELECT * FROM audit_entries; CREATE TEMP TABLE saved_seals AS SELECT * FROM audit_seals`);
+      const restore = () => tamper('DELETE FROM audit_entries; INSERT INTO audit_entries SELECT * FROM saved_entries; '
+        + 'DELETE FROM audit_seals; INSERT INTO audit_seals SELECT * FROM saved_seals');
 
-      await tamper(`UPDATE audit_log SET agent = 'intrus' WHERE seq = 4`);
+      await tamper(`UPDATE audit_entries SET agent = 'intrus' WHERE id = (SELECT entry_id FROM audit_seals WHERE seq = 4)`);
       expect(await verify()).toMatchObject({ ok: false, first_bad_seq: 4 });
       await restore();
 
-      await tamper('DELETE FROM audit_log WHERE seq = 5');
+      await tamper('DELETE FROM audit_entries WHERE id = (SELECT entry_id FROM audit_seals WHERE seq = 5); DELETE FROM audit_seals WHERE seq = 5');
       expect(await verify()).toMatchObject({ ok: false, first_bad_seq: 5 });
       await restore();
 
-      await tamper(`UPDATE audit_log SET seq = -seq WHERE seq IN (6, 7); UPDATE audit_log SET seq = CASE seq WHEN -6 THEN 7 ELSE 6 END WHERE seq IN (-6, -7)`);
+      await tamper(`UPDATE audit_seals SET seq = -seq WHERE seq IN (6, 7); UPDATE audit_seals SET seq = CASE seq WHEN -6 THEN 7 ELSE 6 END WHERE seq IN (-6, -7)`);
       expect(await verify()).toMatchObject({ ok: false, first_bad_seq: 6 });
+      await restore();
+
+      // The seal's search copy of the partner, not hashed, would hide the entry from a search by partner.
+      await tamper(`UPDATE audit_seals SET partner_id = gen_random_uuid() WHERE seq = 3`);
+      expect(await verify()).toMatchObject({ ok: false, first_bad_seq: 3, problem: expect.stringMatching(/copy differs/) });
       await restore();
 
       await tamper(`UPDATE audit_checkpoints SET hash = (SELECT hash FROM audit_log WHERE seq = 1) WHERE seq = (SELECT max(seq) FROM audit_checkpoints)`);

@@ -79,7 +79,7 @@ describe('crash safety of the audit trail', () => {
     gateway = undefined;
     expect(served.length).toBeGreaterThan(100);
 
-    const traced = new Set((await sql.query(`SELECT request_id FROM audit_queue UNION ALL SELECT request_id FROM audit_log`)).rows
+    const traced = new Set((await sql.query(`SELECT request_id FROM audit_entries`)).rows
       .map((r) => r.request_id));
     expect(served.filter((id) => !traced.has(id))).toEqual([]);
 
@@ -92,10 +92,10 @@ describe('crash safety of the audit trail', () => {
     expect(await verifySealed()).toMatchObject({ ok: true });
 
     gateway = await startGateway(env);
-    for (let i = 0; i < 100 && (await sql.query('SELECT count(*)::int AS n FROM audit_queue')).rows[0].n > 0; i++) {
+    for (let i = 0; i < 100 && (await sql.query('SELECT count(*)::int AS n FROM audit_pending')).rows[0].n > 0; i++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    expect((await sql.query('SELECT count(*)::int AS n FROM audit_queue')).rows[0].n).toBe(0);
+    expect((await sql.query('SELECT count(*)::int AS n FROM audit_pending')).rows[0].n).toBe(0);
     const sealed = await verifySealed();
     expect(sealed).toMatchObject({ ok: true });
     expect(sealed.checked).toBeGreaterThanOrEqual(served.length);

@@ -113,7 +113,7 @@ describe("partners' lifecycle (DESIGN §3.3, §3.5, §4)", () => {
       expect(row).toEqual({ status: 'left', status_reason: 'disengagement' });
       const fresh = await requestToken(t, partner);
       expect(fresh.status).toBe(401);
-      const [action] = await t.sql(`SELECT detail->>'actor_type' AS actor_type FROM audit_queue WHERE partner_id = $1 AND action = 'partner.left'`, [partner.partnerId]);
+      const [action] = await t.sql(`SELECT detail->>'actor_type' AS actor_type FROM audit_entries WHERE partner_id = $1 AND action = 'partner.left'`, [partner.partnerId]);
       expect(action.actor_type).toBe('system');
       t.clock.set(new Date());
     });

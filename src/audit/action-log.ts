@@ -51,12 +51,10 @@ export class ActionLog {
   /** Recent actions, sealed or not yet, newest first. */
   list(filter: { partnerId?: string; limit?: number } = {}): Promise<RecordedAction[]> {
     return this.db.rows<RecordedAction>(
-      `SELECT seq, occurred_at, detail->>'actor_type' AS actor_type, operator_id, partner_id, action, target, detail
-       FROM (SELECT NULL::bigint AS seq, id AS ord, occurred_at, operator_id, partner_id, action, target, detail, kind FROM audit_queue
-             UNION ALL
-             SELECT seq, seq AS ord, occurred_at, operator_id, partner_id, action, target, detail, kind FROM audit_log) a
-       WHERE kind = 'action' AND ($1::uuid IS NULL OR partner_id = $1)
-       ORDER BY occurred_at DESC, seq DESC NULLS FIRST, ord DESC LIMIT $2`,
+      `SELECT s.seq, e.occurred_at, e.detail->>'actor_type' AS actor_type, e.operator_id, e.partner_id, e.action, e.target, e.detail
+       FROM audit_entries e LEFT JOIN audit_seals s ON s.entry_id = e.id
+       WHERE e.kind = 'action' AND ($1::uuid IS NULL OR e.partner_id = $1)
+       ORDER BY e.occurred_at DESC, e.id DESC LIMIT $2`,
       [filter.partnerId ?? null, filter.limit ?? 500]);
   }
 }

@@ -5,20 +5,10 @@ import { AuditEntry } from './chain';
 /** An entry as written, before the sealer gives it a seq and a hash. */
 export type NewAuditEntry = Omit<AuditEntry, 'seq' | 'occurred_at'> & { occurred_at: Date };
 
-export const QUEUE_COLUMNS = 'occurred_at, kind, partner_id, recipient, agent, context, object, operator_id, action, target, '
-  + 'detail, subject_ref, scopes_returned, outcome, http_status, request_id, upstream_ms';
-
-// One array per column, unnested into rows in arrival order: PostgreSQL parses typed arrays faster than it
-// populates records from JSON. scopes_returned travels space-joined (unnest would flatten an array of arrays).
-const INSERT_BATCH = `INSERT INTO audit_queue (${QUEUE_COLUMNS})
-  SELECT occurred_at, kind, partner_id, recipient, agent, context, object, operator_id, action, target, detail, subject_ref,
-         CASE WHEN scopes IS NULL THEN NULL WHEN scopes = '' THEN '{}'::text[] ELSE string_to_array(scopes, ' ') END,
-         outcome, http_status, request_id, upstream_ms
-  FROM unnest($1::timestamptz[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::uuid[],
-              $9::text[], $10::text[], $11::jsonb[], $12::text[], $13::text[], $14::text[], $15::int[], $16::text[], $17::int[])
-       WITH ORDINALITY AS r(occurred_at, kind, partner_id, recipient, agent, context, object, operator_id, action, target,
-                            detail, subject_ref, scopes, outcome, http_status, request_id, upstream_ms, n)
-  ORDER BY n`;
+// One array per column (migration 005's audit_append): PostgreSQL parses typed arrays faster than it populates
+// records from JSON. scopes_returned travels space-joined (unnest would flatten an array of arrays).
+const APPEND = `SELECT audit_append($1::timestamptz[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[],
+  $8::uuid[], $9::text[], $10::text[], $11::jsonb[], $12::text[], $13::text[], $14::text[], $15::int[], $16::text[], $17::int[])`;
 
 function columns(entries: NewAuditEntry[]): unknown[][] {
   const at = (e: NewAuditEntry, k: keyof NewAuditEntry) => e[k] ?? null;
@@ -34,8 +24,9 @@ function columns(entries: NewAuditEntry[]): unknown[][] {
 }
 
 /**
- * The audit queue: where entries become durable. One statement inserts a whole batch (one JSON parameter,
- * rows in arrival order), so that a group of lookups costs one round trip and one commit.
+ * Where entries become durable: audit_entries, written once and never moved, through audit_append(), which
+ * also queues their ids in audit_pending for the sealer. One statement appends a whole batch (rows in arrival
+ * order), so that a group of lookups costs one round trip and one commit.
  */
 @Injectable()
 export class AuditQueue {
@@ -43,12 +34,13 @@ export class AuditQueue {
 
   async insert(entries: NewAuditEntry[], tx?: Transaction): Promise<void> {
     const params = columns(entries);
-    if (tx) await this.db.rows(INSERT_BATCH, params, tx);
-    else await this.db.direct(INSERT_BATCH, params);
+    if (tx) await this.db.rows(APPEND, params, tx);
+    else await this.db.direct(APPEND, params);
   }
 
+  /** Entries not sealed yet. */
   async depth(): Promise<number> {
-    const row = await this.db.one<{ count: string }>('SELECT count(*) FROM audit_queue');
+    const row = await this.db.one<{ count: string }>('SELECT count(*) FROM audit_pending');
     return Number(row?.count ?? 0);
   }
 }

@@ -1,8 +1,10 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { PoolClient } from 'pg';
 import { Clock } from '../common/clock';
 import { APP_CONFIG, AppConfig } from '../common/config/config';
-import { Database, Transaction } from '../common/database/database';
-import { chainHash, GENESIS_HASH, SealedEntry } from './chain';
+import { Database } from '../common/database/database';
+import { arrayLiteral } from '../common/database/array-literal';
+import { chainHash, ENTRY_FIELDS, GENESIS_HASH } from './chain';
 import { CheckpointKeys } from './checkpoint-keys';
 
 const SEALER_LOCK = 4_711_001;
@@ -10,10 +12,33 @@ const SEALER_LOCK = 4_711_001;
 // the process with the request path), large enough to amortise the round trips.
 const BATCH = 2000;
 
+// Pending entries, oldest id first, as arrays in ENTRY_FIELDS order (no object per row); the first column carries
+// the entry id until the seq replaces it.
+const READ_PENDING = `SELECT e.id::text, to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), e.kind,
+    e.partner_id, e.recipient, e.agent, e.context, e.object, e.operator_id, e.action, e.target, e.detail, e.subject_ref,
+    array_to_json(e.scopes_returned)::text, e.outcome, e.http_status, e.request_id, e.upstream_ms
+  FROM audit_pending p JOIN audit_entries e ON e.id = p.entry_id
+  WHERE p.entry_id > $2 ORDER BY p.entry_id LIMIT $1`;
+const SEQ = 0;
+const PARTNER = ENTRY_FIELDS.indexOf('partner_id');
+const SUBJECT = ENTRY_FIELDS.indexOf('subject_ref');
+const SCOPES = ENTRY_FIELDS.indexOf('scopes_returned');
+
+interface Head { seq: number; hash: string }
+interface Sealing { firstSeq: number; firstPrev: string; ids: string[]; hashes: string[]; partners: unknown[]; subjects: unknown[] }
+
+/** A promise whose failure is reported where it is awaited, not as an unhandled rejection in between. */
+function settled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
 /**
- * Seals queued entries into the chain: one sealer at a time across all instances (a transaction-scoped
- * advisory lock), pending entries taken as a queue (the oldest ids still queued, moved by audit_seal; never an `id >` cursor, so an entry
- * whose INSERT commits late is simply sealed in a later round), seq gapless, hash = SHA-256(prev ‖ entry).
+ * Seals pending entries into the chain: one sealer at a time across all instances (a session advisory lock held
+ * for the run), pending entries taken as a queue (the oldest ids still in audit_pending, which audit_seal removes
+ * as it writes their seals; never an `id >` cursor across runs, so an entry whose INSERT commits late is simply
+ * sealed in a later run), seq gapless, hash = SHA-256(prev ‖ entry). Entries themselves never move.
+ * Pipelined: while one batch's seals commit on one connection, the next batch is read on another and hashed here.
  * Signs a checkpoint every AUDIT_CHECKPOINT_EVERY entries or AUDIT_CHECKPOINT_SECONDS seconds.
  */
 @Injectable()
@@ -41,84 +66,129 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
     await this.running?.catch(() => undefined);
   }
 
-  /** Seals everything pending now; returns how many entries were sealed. */
+  /** Seals everything pending now; returns how many entries were sealed (0 if another instance is sealing). */
   sealPending(): Promise<number> {
     this.running ??= this.sealAll().finally(() => (this.running = undefined));
     return this.running;
   }
 
   private async sealAll(): Promise<number> {
-    let total = 0;
-    // Within one run, later batches start after the last id taken, so that they do not re-scan the index entries
-    // of rows just moved. Each run starts from the beginning of the queue again, so an entry whose INSERT
-    // committed late (a lower id, seen only now) is sealed by the next run, never skipped.
-    let after: string | undefined;
-    for (;;) {
-      const batch = await this.db.transaction((tx) => this.sealBatch(tx, after));
-      if (batch.sealed < 0) return total; // another instance holds the sealer lock
-      total += batch.sealed;
-      after = batch.lastId;
-      if (batch.sealed < BATCH) break;
+    const reader = await this.db.session();
+    let broken = false;
+    try {
+      const { rows: [{ locked }] } = await reader.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [SEALER_LOCK]);
+      if (!locked) return 0;
+      try {
+        return await this.sealLocked(reader);
+      } finally {
+        await reader.query('SELECT pg_advisory_unlock($1)', [SEALER_LOCK]);
+      }
+    } catch (error) {
+      broken = true; // a connection that failed mid-run is dropped, and its session lock with it
+      throw error;
+    } finally {
+      reader.release(broken);
     }
-    return total;
   }
 
-  private async sealBatch(tx: Transaction, after: string | undefined): Promise<{ sealed: number; lastId?: string }> {
-    const [{ locked }] = await this.db.rows<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [SEALER_LOCK], tx);
-    if (!locked) return { sealed: -1 };
-    // Safe without waiting for the WAL flush: if a crash loses this commit, the entries are still queued and the
-    // next run seals them again, in the same order, to the same hashes.
-    await this.db.rows(`SET LOCAL synchronous_commit = off`, [], tx);
-    const head = await this.head(tx);
-    // Read the oldest queued entries (one sealer at a time: no row locks needed), in the chain's own encoding.
-    const taken = await this.db.rows<SealedEntry & { id: string }>(
-      `SELECT id::text AS id, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at, kind,
-         partner_id, recipient, agent, context, object, operator_id, action, target, detail, subject_ref,
-         array_to_json(scopes_returned)::text AS scopes_returned, outcome, http_status, request_id, upstream_ms
-       FROM audit_queue WHERE audit_queue.id > $2 ORDER BY audit_queue.id LIMIT $1`, [BATCH, after ?? '0'], tx);
-    const now = this.clock.now();
-    if (taken.length > 0) {
-      let { seq, hash } = head;
-      const ids: string[] = [];
-      const seqs: number[] = [];
-      const prevHashes: string[] = [];
-      const hashes: string[] = [];
-      for (const entry of taken) {
-        const scopes = entry.scopes_returned as unknown as string | null;
-        entry.scopes_returned = scopes === null ? null : JSON.parse(scopes);
-        entry.seq = ++seq;
-        const entryHash = chainHash(hash, entry);
-        ids.push(entry.id);
-        seqs.push(seq);
-        prevHashes.push(hash);
-        hashes.push(entryHash);
-        hash = entryHash;
+  private async sealLocked(reader: PoolClient): Promise<number> {
+    const writer = await this.db.session();
+    let broken = false;
+    let next: Promise<unknown[][]> | undefined;
+    let committing: Promise<void> = Promise.resolve();
+    try {
+      const head = await this.head(reader);
+      const lastCheckpoint = await this.lastCheckpoint(reader);
+      let total = 0;
+      next = settled(this.read(reader, '0'));
+      for (;;) {
+        const rows: unknown[][] = await next;
+        if (rows.length === 0) break;
+        const lastId = rows[rows.length - 1][SEQ] as string;
+        const sealing = this.chain(rows, head);
+        // Within a run, the next batch starts after the last id taken: the rows of the batch being committed are
+        // still pending until it commits. Each run starts from the beginning of the queue again.
+        next = rows.length < BATCH ? Promise.resolve([]) : settled(this.read(reader, lastId));
+        await committing; // the previous batch is in the chain before this one is written
+        committing = settled(this.commit(writer, sealing, { ...head }, lastCheckpoint));
+        total += rows.length;
       }
-      await this.db.rows('SELECT audit_seal($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5)', [ids, seqs, prevHashes, hashes, now], tx);
-      head.seq = seq;
-      head.hash = hash;
+      await committing;
+      if (total === 0) await this.commit(writer, undefined, head, lastCheckpoint);
+      return total;
+    } catch (error) {
+      broken = true;
+      throw error;
+    } finally {
+      await Promise.allSettled([next, committing]);
+      writer.release(broken);
     }
-    await this.checkpointIfDue(head, now, tx);
-    return { sealed: taken.length, lastId: taken[taken.length - 1]?.id };
+  }
+
+  private async read(reader: PoolClient, after: string): Promise<unknown[][]> {
+    return (await reader.query<unknown[]>({ text: READ_PENDING, values: [BATCH, after], rowMode: 'array' })).rows;
+  }
+
+  /** Gives each row its seq and hash, following on from head (which moves to the batch's last entry). */
+  private chain(rows: unknown[][], head: Head): Sealing {
+    const sealing: Sealing = { firstSeq: head.seq + 1, firstPrev: head.hash, ids: [], hashes: [], partners: [], subjects: [] };
+    for (const row of rows) {
+      const scopes = row[SCOPES] as string | null;
+      row[SCOPES] = scopes === null ? null : JSON.parse(scopes);
+      sealing.ids.push(row[SEQ] as string);
+      row[SEQ] = ++head.seq;
+      const entryHash = chainHash(head.hash, row);
+      sealing.hashes.push(entryHash);
+      sealing.partners.push(row[PARTNER]);
+      sealing.subjects.push(row[SUBJECT]);
+      head.hash = entryHash;
+    }
+    return sealing;
+  }
+
+  /** Writes one batch's seals, and a checkpoint if one is due at head, in one transaction. */
+  private async commit(writer: PoolClient, sealing: Sealing | undefined, head: Head, last: { seq: number; at: number }): Promise<void> {
+    const now = this.clock.now();
+    const due = head.seq > last.seq && (head.seq - last.seq >= this.config.audit.checkpointEvery
+      || last.seq === 0 || now.getTime() - last.at >= this.config.audit.checkpointSeconds * 1000);
+    if (!sealing && !due) return;
+    await writer.query('BEGIN');
+    try {
+      // Safe without waiting for the WAL flush: if a crash loses this commit, the entries are still pending and
+      // the next run seals them again, in the same order, to the same hashes.
+      await writer.query('SET LOCAL synchronous_commit = off');
+      if (sealing) {
+        await writer.query('SELECT audit_seal($1::bigint[], $2, $3, $4::text[], $5::uuid[], $6::text[], $7)',
+          [arrayLiteral(sealing.ids), sealing.firstSeq, sealing.firstPrev, arrayLiteral(sealing.hashes),
+            arrayLiteral(sealing.partners), arrayLiteral(sealing.subjects), now]);
+      }
+      if (due) {
+        const checkpoint = this.keys.sign({ seq: head.seq, hash: head.hash, at: now.toISOString() });
+        await writer.query('INSERT INTO audit_checkpoints (seq, hash, at, key_id, signature) VALUES ($1, $2, $3, $4, $5)',
+          [checkpoint.seq, checkpoint.hash, checkpoint.at, checkpoint.key_id, checkpoint.signature]);
+      }
+      await writer.query('COMMIT');
+    } catch (error) {
+      await writer.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+    if (due) {
+      last.seq = head.seq;
+      last.at = now.getTime();
+    }
   }
 
   /** The last sealed entry (or the anchor a purge left, or the genesis). */
-  private async head(tx: Transaction): Promise<{ seq: number; hash: string }> {
-    const last = await this.db.one<{ seq: string; hash: string }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1', [], tx)
-      ?? await this.db.one<{ seq: string; hash: string }>('SELECT seq, hash FROM audit_anchors ORDER BY seq DESC LIMIT 1', [], tx);
+  private async head(reader: PoolClient): Promise<Head> {
+    const { rows: [last] } = await reader.query<{ seq: string; hash: string }>(
+      `SELECT seq, hash FROM (SELECT seq, hash FROM audit_seals ORDER BY seq DESC LIMIT 1) s
+       UNION ALL SELECT seq, hash FROM (SELECT seq, hash FROM audit_anchors ORDER BY seq DESC LIMIT 1) a
+       ORDER BY seq DESC LIMIT 1`);
     return last ? { seq: Number(last.seq), hash: last.hash } : { seq: 0, hash: GENESIS_HASH };
   }
 
-  private async checkpointIfDue(head: { seq: number; hash: string }, now: Date, tx: Transaction): Promise<void> {
-    if (head.seq === 0) return;
-    const last = await this.db.one<{ seq: string; at: Date }>('SELECT seq, at FROM audit_checkpoints ORDER BY seq DESC LIMIT 1', [], tx);
-    const lastSeq = last ? Number(last.seq) : 0;
-    if (lastSeq >= head.seq) return;
-    const due = head.seq - lastSeq >= this.config.audit.checkpointEvery
-      || !last || now.getTime() - last.at.getTime() >= this.config.audit.checkpointSeconds * 1000;
-    if (!due) return;
-    const checkpoint = this.keys.sign({ seq: head.seq, hash: head.hash, at: now.toISOString() });
-    await this.db.rows('INSERT INTO audit_checkpoints (seq, hash, at, key_id, signature) VALUES ($1, $2, $3, $4, $5)',
-      [checkpoint.seq, checkpoint.hash, checkpoint.at, checkpoint.key_id, checkpoint.signature], tx);
+  private async lastCheckpoint(reader: PoolClient): Promise<{ seq: number; at: number }> {
+    const { rows: [last] } = await reader.query<{ seq: string; at: Date }>('SELECT seq, at FROM audit_checkpoints ORDER BY seq DESC LIMIT 1');
+    return last ? { seq: Number(last.seq), at: last.at.getTime() } : { seq: 0, at: 0 };
   }
 }

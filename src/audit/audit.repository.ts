@@ -33,18 +33,22 @@ function where(filter: AuditFilter, params: unknown[]): string {
     params.push(value);
     clauses.push(clause.replace('?', `$${params.length}`));
   };
-  if (filter.partnerId) add('partner_id = ?', filter.partnerId);
+  if (filter.partnerId) add('sealed_partner_id = ?', filter.partnerId);
   if (filter.agent) add('agent = ?', filter.agent);
-  if (filter.subjectRef) add('subject_ref = ?', filter.subjectRef);
+  if (filter.subjectRef) add('sealed_subject_ref = ?', filter.subjectRef);
   if (filter.from) add('occurred_at >= ?', filter.from);
   if (filter.to) add('occurred_at < ?', filter.to);
-  if (filter.fromSeq !== undefined) add('audit_log.seq >= ?', filter.fromSeq);
+  if (filter.fromSeq !== undefined) add('seq >= ?', filter.fromSeq);
 
   if (filter.kind) add('kind = ?', filter.kind);
   return clauses.length ? clauses.join(' AND ') : 'TRUE';
 }
 
-/** Reads of the sealed chain. Nothing here writes: the trail is written by the queue and the sealer only. */
+/**
+ * Reads of the sealed chain (the audit_log view: seals in seq order, each joined to its entry). Partner and
+ * person filters use the seals' indexed copies (sealed_partner_id, sealed_subject_ref); verification checks that
+ * they agree with the entries. Nothing here writes: the trail is written by audit_append and audit_seal only.
+ */
 @Injectable()
 export class AuditRepository {
   constructor(private readonly db: Database) {}
@@ -55,8 +59,8 @@ export class AuditRepository {
     const condition = where(filter, params);
     params.push(beforeSeq ?? null, limit);
     return this.db.rows<SealedEntry>(
-      `SELECT ${COLUMNS} FROM audit_log WHERE ${condition} AND ($${params.length - 1}::bigint IS NULL OR audit_log.seq < $${params.length - 1})
-       ORDER BY audit_log.seq DESC LIMIT $${params.length}`, params).then(decode);
+      `SELECT ${COLUMNS} FROM audit_log WHERE ${condition} AND ($${params.length - 1}::bigint IS NULL OR seq < $${params.length - 1})
+       ORDER BY seq DESC LIMIT $${params.length}`, params).then(decode);
   }
 
   /** In chain order, after a seq: the export and the verification page through the chain with this. */
@@ -68,7 +72,7 @@ export class AuditRepository {
     const condition = where(filter, params);
     params.push(afterSeq, limit);
     return this.db.rows<SealedEntry>(
-      `SELECT ${COLUMNS} FROM audit_log WHERE ${condition} AND audit_log.seq > $${params.length - 1} ORDER BY audit_log.seq LIMIT $${params.length}`, params)
+      `SELECT ${COLUMNS} FROM audit_log WHERE ${condition} AND seq > $${params.length - 1} ORDER BY seq LIMIT $${params.length}`, params)
       .then(decode);
   }
 

@@ -24,10 +24,10 @@ export interface SegmentResult {
 }
 
 const PAGE = 5000;
-// In ENTRY_FIELDS order, then prev_hash and hash.
+// In ENTRY_FIELDS order, then prev_hash, hash, and whether the seal's search copies agree with the entry.
 const COLUMNS = `seq::float8 AS seq, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at, kind,
   partner_id, recipient, agent, context, object, operator_id, action, target, detail, subject_ref,
-  array_to_json(scopes_returned)::text AS scopes_returned, outcome, http_status, request_id, upstream_ms, prev_hash, hash`;
+  array_to_json(scopes_returned)::text AS scopes_returned, outcome, http_status, request_id, upstream_ms, prev_hash, hash, copies_agree`;
 
 /** Verifies entries and checkpoints of a seq range with its own connection (run in a worker thread). */
 export async function verifySegment(task: SegmentTask): Promise<SegmentResult> {
@@ -44,6 +44,7 @@ export async function verifySegment(task: SegmentTask): Promise<SegmentResult> {
     const SCOPES = ENTRY_FIELDS.indexOf('scopes_returned');
     const PREV = ENTRY_FIELDS.length;
     const HASH = ENTRY_FIELDS.length + 1;
+    const COPIES_AGREE = ENTRY_FIELDS.length + 2;
     let c = 0;
     for (let after = task.fromSeq - 1; after < task.toSeq;) {
       // No upper bound in the WHERE clause: with one, a table not yet analysed gets a bitmap scan and a sort of the
@@ -63,6 +64,10 @@ export async function verifySegment(task: SegmentTask): Promise<SegmentResult> {
           }
         }
         check.entry(entry);
+        if (entry[COPIES_AGREE] === false && !check.failed()) {
+          // Not part of the hash, but a wrong copy would hide entries from a search by partner or person.
+          return { ...check.result(), ok: false, first_bad_seq: Number(entry[SEQ]), problem: 'the seal\'s partner or person copy differs from the entry' };
+        }
         while (c < checkpoints.length && checkpoints[c].seq === Number(entry[SEQ])) {
           const key = task.publicKeys[checkpoints[c].key_id];
           if (!key) return { ...check.result(), ok: false, first_bad_seq: checkpoints[c].seq, problem: 'checkpoint signed by an unknown key' };

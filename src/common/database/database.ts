@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { PoolClient } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 
 /** A transaction in progress; repositories take one as their last argument to join it. */
@@ -33,6 +34,14 @@ export class Database {
   async direct<T>(sql: string, params: unknown[] = []): Promise<T[]> {
     const pool = (this.dataSource.driver as unknown as { master: { query(sql: string, params: unknown[]): Promise<{ rows: T[] }> } }).master;
     return (await pool.query(sql, params)).rows;
+  }
+
+  /**
+   * A connection of the pool held by the caller until it calls release() (release(true) if it may be broken):
+   * for session-level work such as the sealer's advisory lock, and array-mode reads.
+   */
+  session(): Promise<PoolClient> {
+    return (this.dataSource.driver as unknown as { master: { connect(): Promise<PoolClient> } }).master.connect();
   }
 
   transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
