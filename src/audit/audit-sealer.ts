@@ -4,7 +4,7 @@ import { Clock } from '../common/clock';
 import { APP_CONFIG, AppConfig } from '../common/config/config';
 import { Database } from '../common/database/database';
 import { arrayLiteral } from '../common/database/array-literal';
-import { chainHash, ENTRY_FIELDS, GENESIS_HASH } from './chain';
+import { chainHash, Checkpoint, ENTRY_FIELDS, GENESIS_HASH } from './chain';
 import { CheckpointKeys } from './checkpoint-keys';
 
 const SEALER_LOCK = 4_711_001;
@@ -17,8 +17,11 @@ const BATCH = 2000;
 const READ_PENDING = `SELECT e.id::text, to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), e.kind,
     e.partner_id, e.recipient, e.agent, e.context, e.object, e.operator_id, e.action, e.target, e.detail, e.subject_ref,
     array_to_json(e.scopes_returned)::text, e.outcome, e.http_status, e.request_id, e.upstream_ms
-  FROM audit_pending p JOIN audit_entries e ON e.id = p.entry_id
-  WHERE p.entry_id > $2 ORDER BY p.entry_id LIMIT $1`;
+  FROM (SELECT entry_id FROM audit_pending WHERE entry_id > $2 ORDER BY entry_id LIMIT $1) p
+  -- Each entry fetched by its id (LATERAL ... OFFSET 0 keeps that plan): a merge join would walk the entries
+  -- table from its start, sealed history included, for every batch.
+  CROSS JOIN LATERAL (SELECT * FROM audit_entries x WHERE x.id = p.entry_id OFFSET 0) e
+  ORDER BY p.entry_id`;
 const SEQ = 0;
 const PARTNER = ENTRY_FIELDS.indexOf('partner_id');
 const SUBJECT = ENTRY_FIELDS.indexOf('subject_ref');
@@ -38,7 +41,8 @@ function settled<T>(promise: Promise<T>): Promise<T> {
  * for the run), pending entries taken as a queue (the oldest ids still in audit_pending, which audit_seal removes
  * as it writes their seals; never an `id >` cursor across runs, so an entry whose INSERT commits late is simply
  * sealed in a later run), seq gapless, hash = SHA-256(prev ‖ entry). Entries themselves never move.
- * Pipelined: while one batch's seals commit on one connection, the next batch is read on another and hashed here.
+ * Pipelined: the next batch is read on one connection and hashed here while the previous ones are written on two
+ * others (each batch committed after the one before it).
  * Signs a checkpoint every AUDIT_CHECKPOINT_EVERY entries or AUDIT_CHECKPOINT_SECONDS seconds.
  */
 @Injectable()
@@ -92,36 +96,42 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async sealLocked(reader: PoolClient): Promise<number> {
-    const writer = await this.db.session();
-    let broken = false;
+    // Two writers: batch k+1's seals are written while batch k commits, and committed only after it (in order).
+    const writers = [await this.db.session(), await this.db.session()];
+    const busy: Promise<void>[] = [Promise.resolve(), Promise.resolve()];
+    let previous: Promise<void> = Promise.resolve();
     let next: Promise<unknown[][]> | undefined;
-    let committing: Promise<void> = Promise.resolve();
+    let broken = false;
     try {
       const head = await this.head(reader);
       const lastCheckpoint = await this.lastCheckpoint(reader);
       let total = 0;
       next = settled(this.read(reader, '0'));
-      for (;;) {
+      for (let k = 0; ; k++) {
         const rows: unknown[][] = await next;
         if (rows.length === 0) break;
-        const lastId = rows[rows.length - 1][SEQ] as string;
+        // The next batch is read while this one is hashed and the previous ones are written. Within a run it starts
+        // after the last id taken (this batch's rows stay pending until it commits); each run starts from the
+        // beginning of the queue again.
+        next = rows.length < BATCH ? Promise.resolve([]) : settled(this.read(reader, rows[rows.length - 1][SEQ] as string));
         const sealing = this.chain(rows, head);
-        // Within a run, the next batch starts after the last id taken: the rows of the batch being committed are
-        // still pending until it commits. Each run starts from the beginning of the queue again.
-        next = rows.length < BATCH ? Promise.resolve([]) : settled(this.read(reader, lastId));
-        await committing; // the previous batch is in the chain before this one is written
-        committing = settled(this.commit(writer, sealing, { ...head }, lastCheckpoint));
+        const checkpoint = this.checkpointDue(head, lastCheckpoint);
+        await busy[k % 2]; // this writer's previous batch (k-2) is committed
+        previous = busy[k % 2] = settled(this.commit(writers[k % 2], sealing, checkpoint, previous));
         total += rows.length;
       }
-      await committing;
-      if (total === 0) await this.commit(writer, undefined, head, lastCheckpoint);
+      await previous;
+      if (total === 0) {
+        const checkpoint = this.checkpointDue(head, lastCheckpoint);
+        if (checkpoint) await this.commit(writers[0], undefined, checkpoint, previous);
+      }
       return total;
     } catch (error) {
       broken = true;
       throw error;
     } finally {
-      await Promise.allSettled([next, committing]);
-      writer.release(broken);
+      await Promise.allSettled([next, ...busy]);
+      for (const writer of writers) writer.release(broken);
     }
   }
 
@@ -146,12 +156,23 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
     return sealing;
   }
 
-  /** Writes one batch's seals, and a checkpoint if one is due at head, in one transaction. */
-  private async commit(writer: PoolClient, sealing: Sealing | undefined, head: Head, last: { seq: number; at: number }): Promise<void> {
+  /** A signed checkpoint at head if one is due (every N entries or T seconds); `last` moves to it. */
+  private checkpointDue(head: Head, last: { seq: number; at: number }): Checkpoint | undefined {
     const now = this.clock.now();
     const due = head.seq > last.seq && (head.seq - last.seq >= this.config.audit.checkpointEvery
       || last.seq === 0 || now.getTime() - last.at >= this.config.audit.checkpointSeconds * 1000);
-    if (!sealing && !due) return;
+    if (!due) return undefined;
+    last.seq = head.seq;
+    last.at = now.getTime();
+    return this.keys.sign({ seq: head.seq, hash: head.hash, at: now.toISOString() });
+  }
+
+  /**
+   * Writes one batch's seals and its checkpoint in one transaction, committed only once `previous` (the batch
+   * before) has committed; rolled back if it failed. A failed run leaves its entries pending: the next run reads
+   * the head from the database again.
+   */
+  private async commit(writer: PoolClient, sealing: Sealing | undefined, checkpoint: Checkpoint | undefined, previous: Promise<void>): Promise<void> {
     await writer.query('BEGIN');
     try {
       // Safe without waiting for the WAL flush: if a crash loses this commit, the entries are still pending and
@@ -160,21 +181,17 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
       if (sealing) {
         await writer.query('SELECT audit_seal($1::bigint[], $2, $3, $4::text[], $5::uuid[], $6::text[], $7)',
           [arrayLiteral(sealing.ids), sealing.firstSeq, sealing.firstPrev, arrayLiteral(sealing.hashes),
-            arrayLiteral(sealing.partners), arrayLiteral(sealing.subjects), now]);
+            arrayLiteral(sealing.partners), arrayLiteral(sealing.subjects), this.clock.now()]);
       }
-      if (due) {
-        const checkpoint = this.keys.sign({ seq: head.seq, hash: head.hash, at: now.toISOString() });
+      if (checkpoint) {
         await writer.query('INSERT INTO audit_checkpoints (seq, hash, at, key_id, signature) VALUES ($1, $2, $3, $4, $5)',
           [checkpoint.seq, checkpoint.hash, checkpoint.at, checkpoint.key_id, checkpoint.signature]);
       }
+      await previous;
       await writer.query('COMMIT');
     } catch (error) {
       await writer.query('ROLLBACK').catch(() => undefined);
       throw error;
-    }
-    if (due) {
-      last.seq = head.seq;
-      last.at = now.getTime();
     }
   }
 
