@@ -195,6 +195,28 @@ describe('audit trail (DESIGN §5)', () => {
     expect(await t.app.get(AuditService).verify()).toMatchObject({ ok: true, checked: Number(count) });
   });
 
+  it('commits batches in chain order: when one batch fails, the ones after it are rolled back, and a later run resumes', async () => {
+    await seal();
+    const [{ base }] = await t.sql<{ base: string }>('SELECT COALESCE(max(seq), 0) AS base FROM audit_seals');
+    const queue = t.app.get(AuditQueue);
+    for (let i = 0; i < 5; i++) {
+      await queue.insert(Array.from({ length: 1000 }, (_, j) => ({ occurred_at: new Date(), kind: 'action' as const, outcome: 'ok', action: `batch-${i}-${j}` })));
+    }
+    // The second batch of 2,000 fails inside the database; the third may already be written when it does.
+    await t.sql(`CREATE FUNCTION fail_seal() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$;
+      CREATE TRIGGER fail_seal BEFORE INSERT ON audit_seals FOR EACH ROW WHEN (NEW.seq = ${Number(base) + 2500}) EXECUTE FUNCTION fail_seal()`);
+    try {
+      await expect(seal()).rejects.toThrow(/disk full/);
+      const [{ max }] = await t.sql<{ max: string }>('SELECT max(seq) AS max FROM audit_seals');
+      expect(Number(max)).toBe(Number(base) + 2000);
+      expect(await t.sql('SELECT entry_id FROM audit_pending')).toHaveLength(3000);
+    } finally {
+      await t.sql('DROP TRIGGER fail_seal ON audit_seals; DROP FUNCTION fail_seal()');
+    }
+    expect(await seal()).toBe(3000);
+    expect(await t.app.get(AuditService).verify()).toMatchObject({ ok: true, checked: Number(base) + 5000 });
+  });
+
   it('passes hostile values through the sealer\'s array literals unchanged', async () => {
     const values = ['a b', 'x,y', '{z}', 'say "hi"', 'back\\slash', '', 'NULL', null, 'é\u0001'];
     const [{ a }] = await t.sql<{ a: (string | null)[] }>('SELECT $1::text[] AS a', [arrayLiteral(values)]);
