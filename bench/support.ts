@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import autocannon from 'autocannon';
+import { Pool } from 'undici';
 
 export interface Load {
   rps: number;
@@ -31,13 +32,13 @@ export function startProcess(script: string, env: Record<string, string>, ready:
   });
 }
 
-/** Drives one target with autocannon at fixed concurrency (or a fixed overall rate). */
+/** Drives one target with autocannon at fixed concurrency: the peak throughput. */
 export async function drive(options: { url: string; body: string; headers: Record<string, string>; connections: number;
-  seconds: number; overallRate?: number }): Promise<Load> {
+  seconds: number }): Promise<Load> {
   const result = await autocannon({
     url: options.url, method: 'POST', body: options.body,
     headers: { 'content-type': 'application/json', ...options.headers },
-    connections: options.connections, duration: options.seconds, overallRate: options.overallRate,
+    connections: options.connections, duration: options.seconds,
   });
   return {
     rps: Math.round(result.requests.average),
@@ -46,6 +47,55 @@ export async function drive(options: { url: string; body: string; headers: Recor
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
   };
+}
+
+const percentile = (sorted: number[], p: number) => sorted.length === 0 ? 0
+  : Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] * 10) / 10;
+
+/**
+ * Open-loop load at a fixed rate, requests evenly spaced (those due are sent every millisecond), on up to
+ * `connections` keep-alive connections. Requests are sent on time whether or not earlier ones were answered (a
+ * target that falls behind has them wait in the client's queue, and that wait counts: no coordinated omission);
+ * latency counts from the moment a request is handed to the client, so a pause of the load generator's own
+ * process (its garbage collection after autocannon's runs) is not charged to the target. autocannon's own rate option is not used for this: it
+ * lets each connection send as fast as it can until its quota for the second is spent, then pause, which
+ * measures bursts at full concurrency rather than a steady rate.
+ */
+export async function pace(options: { url: string; body: string; headers: Record<string, string>; connections: number;
+  seconds: number; rate: number }): Promise<Load> {
+  const url = new URL(options.url);
+  const pool = new Pool(url.origin, { connections: options.connections, pipelining: 1 });
+  const headers = { 'content-type': 'application/json', ...options.headers };
+  const total = Math.max(1, Math.round(options.rate * options.seconds));
+  const interval = 1000 / options.rate;
+  const latencies: number[] = [];
+  let errors = 0;
+  let non2xx = 0;
+  let sent = 0;
+  let done = 0;
+  const started = performance.now();
+  await new Promise<void>((resolve) => {
+    const fire = () => {
+      const sentAt = performance.now();
+      pool.request({ method: 'POST', path: url.pathname, headers, body: options.body }).then(async (response) => {
+        await response.body.dump();
+        if (response.statusCode >= 300) non2xx++;
+        latencies.push(performance.now() - sentAt);
+      }, () => errors++).finally(() => {
+        if (++done === total) resolve();
+      });
+    };
+    const tick = () => {
+      const due = Math.min(total, Math.floor((performance.now() - started) / interval) + 1);
+      for (; sent < due; sent++) fire();
+      if (sent < total) setTimeout(tick, 1);
+    };
+    tick();
+  });
+  const elapsed = (performance.now() - started) / 1000;
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  return { rps: Math.round(done / elapsed), p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors, non2xx };
 }
 
 export function table(rows: Record<string, Load>): string {

@@ -8,9 +8,10 @@ import { chainHash, Checkpoint, ENTRY_FIELDS, GENESIS_HASH } from './chain';
 import { CheckpointKeys } from './checkpoint-keys';
 
 const SEALER_LOCK = 4_711_001;
-// Small enough that hashing one batch holds the event loop for a few milliseconds only (the sealer shares
-// the process with the request path), large enough to amortise the round trips.
+// Large enough to amortise the round trips; hashing yields within a batch (YIELD_EVERY).
 const BATCH = 2000;
+// Rows hashed between two yields to the event loop (about a millisecond of work).
+const YIELD_EVERY = 250;
 
 // Pending entries, oldest id first, as arrays in ENTRY_FIELDS order (no object per row); the first column carries
 // the entry id until the seq replaces it.
@@ -96,8 +97,10 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async sealLocked(reader: PoolClient): Promise<number> {
-    // Two writers: batch k+1's seals are written while batch k commits, and committed only after it (in order).
-    const writers = [await this.db.session(), await this.db.session()];
+    // Two writers, taken from the pool when first needed: batch k+1's seals are written while batch k commits,
+    // and committed only after it (in order).
+    const writers: (Promise<PoolClient> | undefined)[] = [undefined, undefined];
+    const writer = (i: number) => (writers[i] ??= this.db.session());
     const busy: Promise<void>[] = [Promise.resolve(), Promise.resolve()];
     let previous: Promise<void> = Promise.resolve();
     let next: Promise<unknown[][]> | undefined;
@@ -114,16 +117,17 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
         // after the last id taken (this batch's rows stay pending until it commits); each run starts from the
         // beginning of the queue again.
         next = rows.length < BATCH ? Promise.resolve([]) : settled(this.read(reader, rows[rows.length - 1][SEQ] as string));
-        const sealing = this.chain(rows, head);
+        const sealing = await this.chain(rows, head);
         const checkpoint = this.checkpointDue(head, lastCheckpoint);
         await busy[k % 2]; // this writer's previous batch (k-2) is committed
-        previous = busy[k % 2] = settled(this.commit(writers[k % 2], sealing, checkpoint, previous));
+        const prior = previous;
+        previous = busy[k % 2] = settled(writer(k % 2).then((client) => this.commit(client, sealing, checkpoint, prior)));
         total += rows.length;
       }
       await previous;
       if (total === 0) {
         const checkpoint = this.checkpointDue(head, lastCheckpoint);
-        if (checkpoint) await this.commit(writers[0], undefined, checkpoint, previous);
+        if (checkpoint) await this.commit(await writer(0), undefined, checkpoint, previous);
       }
       return total;
     } catch (error) {
@@ -131,7 +135,7 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
       throw error;
     } finally {
       await Promise.allSettled([next, ...busy]);
-      for (const writer of writers) writer.release(broken);
+      for (const taken of writers) if (taken) await taken.then((client) => client.release(broken), () => undefined);
     }
   }
 
@@ -139,10 +143,15 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
     return (await reader.query<unknown[]>({ text: READ_PENDING, values: [BATCH, after], rowMode: 'array' })).rows;
   }
 
-  /** Gives each row its seq and hash, following on from head (which moves to the batch's last entry). */
-  private chain(rows: unknown[][], head: Head): Sealing {
+  /**
+   * Gives each row its seq and hash, following on from head (which moves to the batch's last entry). Yields to
+   * the event loop every few hundred rows: the sealer shares the process with the lookups.
+   */
+  private async chain(rows: unknown[][], head: Head): Promise<Sealing> {
     const sealing: Sealing = { firstSeq: head.seq + 1, firstPrev: head.hash, ids: [], hashes: [], partners: [], subjects: [] };
-    for (const row of rows) {
+    for (let i = 0; i < rows.length; i++) {
+      if (i > 0 && i % YIELD_EVERY === 0) await new Promise(setImmediate);
+      const row = rows[i];
       const scopes = row[SCOPES] as string | null;
       row[SCOPES] = scopes === null ? null : JSON.parse(scopes);
       sealing.ids.push(row[SEQ] as string);
