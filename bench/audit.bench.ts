@@ -83,9 +83,12 @@ export async function benchAudit(options: { databaseUrl: string; quick: boolean 
     sealer.onApplicationBootstrap();
     let maxLag = 0;
     const lagSeconds = options.quick ? 2 : 6;
-    const sampler = setInterval(() => void db.one<{ lag: number | null }>(
-      'SELECT EXTRACT(EPOCH FROM clock_timestamp() - min(occurred_at))::float8 AS lag FROM audit_pending p JOIN audit_entries e ON e.id = p.entry_id')
-      .then((row) => (maxLag = Math.max(maxLag, row?.lag ?? 0))), 100);
+    let sampling: Promise<unknown> = Promise.resolve();
+    const sampler = setInterval(() => {
+      sampling = db.one<{ lag: number | null }>(
+        'SELECT EXTRACT(EPOCH FROM clock_timestamp() - min(occurred_at))::float8 AS lag FROM audit_pending p JOIN audit_entries e ON e.id = p.entry_id')
+        .then((row) => (maxLag = Math.max(maxLag, row?.lag ?? 0)), () => undefined);
+    }, 100);
     const until = Date.now() + lagSeconds * 1000;
     let sent = 0;
     const pace = Date.now();
@@ -97,6 +100,7 @@ export async function benchAudit(options: { databaseUrl: string; quick: boolean 
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     clearInterval(sampler);
+    await sampling;
     await sealer.onModuleDestroy();
 
     const result = {

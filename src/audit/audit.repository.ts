@@ -14,9 +14,9 @@ export interface AuditFilter {
 }
 
 // occurred_at as canonical ISO text: the chain's own encoding, and no date parsing per row.
-const COLUMNS = `seq::float8 AS seq, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at, kind, partner_id, recipient, agent, context, object, operator_id, action, target,
-  detail, subject_ref, array_to_json(scopes_returned)::text AS scopes_returned, outcome, http_status, request_id, upstream_ms,
-  prev_hash, hash`;
+const COLUMNS = `s.seq::float8 AS seq, to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at, e.kind,
+  e.partner_id, e.recipient, e.agent, e.context, e.object, e.operator_id, e.action, e.target, e.detail, e.subject_ref,
+  array_to_json(e.scopes_returned)::text AS scopes_returned, e.outcome, e.http_status, e.request_id, e.upstream_ms, s.prev_hash, s.hash`;
 
 /** scopes_returned travels as JSON text: JSON.parse is much cheaper than the driver's array parser. */
 function decode(rows: SealedEntry[]): SealedEntry[] {
@@ -27,27 +27,37 @@ function decode(rows: SealedEntry[]): SealedEntry[] {
   return rows;
 }
 
-function where(filter: AuditFilter, params: unknown[]): string {
-  const clauses: string[] = [];
-  const add = (clause: string, value: unknown) => {
+/**
+ * The sealed entries matching a filter, in seq order: the seals first (their partner, person and seq conditions
+ * on the seals' own indexes, in a subquery planned on its own), each joined to its entry by id, the entry
+ * conditions applied to the rows as they come, so that a LIMIT stops the scan early. Planned as one query, a
+ * filter on a partner whose entries are old was answered by walking the whole chain backwards by seq (seconds).
+ */
+function sealed(filter: AuditFilter, seq: { op: '<' | '>'; value: number }, params: unknown[]): string {
+  const seals: string[] = [];
+  const entries: string[] = [];
+  const add = (into: string[], clause: string, value: unknown) => {
     params.push(value);
-    clauses.push(clause.replace('?', `$${params.length}`));
+    into.push(clause.replace('?', `$${params.length}`));
   };
-  if (filter.partnerId) add('sealed_partner_id = ?', filter.partnerId);
-  if (filter.agent) add('agent = ?', filter.agent);
-  if (filter.subjectRef) add('sealed_subject_ref = ?', filter.subjectRef);
-  if (filter.from) add('occurred_at >= ?', filter.from);
-  if (filter.to) add('occurred_at < ?', filter.to);
-  if (filter.fromSeq !== undefined) add('seq >= ?', filter.fromSeq);
-
-  if (filter.kind) add('kind = ?', filter.kind);
-  return clauses.length ? clauses.join(' AND ') : 'TRUE';
+  if (filter.partnerId) add(seals, 'partner_id = ?', filter.partnerId);
+  if (filter.subjectRef) add(seals, 'subject_ref = ?', filter.subjectRef);
+  if (filter.fromSeq !== undefined) add(seals, 'seq >= ?', filter.fromSeq);
+  add(seals, `seq ${seq.op} ?`, seq.value);
+  if (filter.agent) add(entries, 'e.agent = ?', filter.agent);
+  if (filter.from) add(entries, 'e.occurred_at >= ?', filter.from);
+  if (filter.to) add(entries, 'e.occurred_at < ?', filter.to);
+  if (filter.kind) add(entries, 'e.kind = ?', filter.kind);
+  const direction = seq.op === '<' ? 'DESC' : 'ASC';
+  return `(SELECT seq, entry_id, prev_hash, hash FROM audit_seals WHERE ${seals.join(' AND ')} ORDER BY seq ${direction} OFFSET 0) s
+    CROSS JOIN LATERAL (SELECT * FROM audit_entries x WHERE x.id = s.entry_id OFFSET 0) e
+    WHERE ${entries.length ? entries.join(' AND ') : 'TRUE'} ORDER BY s.seq ${direction}`;
 }
 
 /**
- * Reads of the sealed chain (the audit_log view: seals in seq order, each joined to its entry). Partner and
- * person filters use the seals' indexed copies (sealed_partner_id, sealed_subject_ref); verification checks that
- * they agree with the entries. Nothing here writes: the trail is written by audit_append and audit_seal only.
+ * Reads of the sealed chain: seals in seq order, each joined to its entry. Partner and person filters use the
+ * seals' indexed copies; verification checks that they agree with the entries. Nothing here writes: the trail is
+ * written by audit_append and audit_seal only.
  */
 @Injectable()
 export class AuditRepository {
@@ -56,11 +66,9 @@ export class AuditRepository {
   /** Newest first, before a seq (cursor). */
   search(filter: AuditFilter, beforeSeq: number | undefined, limit: number): Promise<SealedEntry[]> {
     const params: unknown[] = [];
-    const condition = where(filter, params);
-    params.push(beforeSeq ?? null, limit);
-    return this.db.rows<SealedEntry>(
-      `SELECT ${COLUMNS} FROM audit_log WHERE ${condition} AND ($${params.length - 1}::bigint IS NULL OR seq < $${params.length - 1})
-       ORDER BY seq DESC LIMIT $${params.length}`, params).then(decode);
+    const from = sealed(filter, { op: '<', value: beforeSeq ?? Number.MAX_SAFE_INTEGER }, params);
+    params.push(limit);
+    return this.db.rows<SealedEntry>(`SELECT ${COLUMNS} FROM ${from} LIMIT $${params.length}`, params).then(decode);
   }
 
   /** In chain order, after a seq: the export and the verification page through the chain with this. */
@@ -69,11 +77,9 @@ export class AuditRepository {
     if (filter.toSeq !== undefined) limit = Math.min(limit, filter.toSeq - afterSeq);
     if (limit <= 0) return Promise.resolve([]);
     const params: unknown[] = [];
-    const condition = where(filter, params);
-    params.push(afterSeq, limit);
-    return this.db.rows<SealedEntry>(
-      `SELECT ${COLUMNS} FROM audit_log WHERE ${condition} AND seq > $${params.length - 1} ORDER BY seq LIMIT $${params.length}`, params)
-      .then(decode);
+    const from = sealed(filter, { op: '>', value: afterSeq }, params);
+    params.push(limit);
+    return this.db.rows<SealedEntry>(`SELECT ${COLUMNS} FROM ${from} LIMIT $${params.length}`, params).then(decode);
   }
 
   /**
@@ -83,8 +89,9 @@ export class AuditRepository {
    */
   async seqRange(from?: Date, to?: Date): Promise<{ first: number; last: number } | undefined> {
     const row = await this.db.one<{ first: number | null; last: number | null }>(
-      `SELECT min(seq)::float8 AS first, max(seq)::float8 AS last FROM audit_log
-       WHERE ($1::timestamptz IS NULL OR occurred_at >= $1) AND ($2::timestamptz IS NULL OR occurred_at < $2)`,
+      `SELECT min(s.seq)::float8 AS first, max(s.seq)::float8 AS last
+       FROM audit_entries e JOIN audit_seals s ON s.entry_id = e.id -- driven by the entries' time index
+       WHERE ($1::timestamptz IS NULL OR e.occurred_at >= $1) AND ($2::timestamptz IS NULL OR e.occurred_at < $2)`,
       [from ?? null, to ?? null]);
     return row?.first == null || row.last == null ? undefined : { first: row.first, last: row.last };
   }
