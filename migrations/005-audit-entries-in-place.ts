@@ -57,8 +57,10 @@ export class AuditEntriesInPlace1763900000005 implements MigrationInterface {
         autovacuum_analyze_threshold = 100000, autovacuum_analyze_scale_factor = 0.05);
       ALTER TABLE audit_seals SET (autovacuum_vacuum_insert_threshold = 1000000, autovacuum_vacuum_insert_scale_factor = 0,
         autovacuum_analyze_threshold = 100000, autovacuum_analyze_scale_factor = 0.05);
-      CREATE INDEX audit_seals_partner ON audit_seals (partner_id, seq);
-      CREATE INDEX audit_seals_subject ON audit_seals (subject_ref, seq);
+      -- On (-seq), not seq: a search orders by it, which the primary key cannot provide, so the planner cannot choose
+      -- to walk the whole chain by seq filtering on the partner (it did, for a partner whose entries were old: 18 s).
+      CREATE INDEX audit_seals_partner ON audit_seals (partner_id, (-seq));
+      CREATE INDEX audit_seals_subject ON audit_seals (subject_ref, (-seq));
       CREATE INDEX audit_entries_time ON audit_entries USING brin (occurred_at);
       CREATE INDEX audit_entries_actions ON audit_entries (occurred_at, id) WHERE kind = 'action';
 

@@ -217,6 +217,31 @@ describe('audit trail (DESIGN §5)', () => {
     expect(await t.app.get(AuditService).verify()).toMatchObject({ ok: true, checked: Number(base) + 5000 });
   });
 
+  it('finds sparse matches across chunks of the chain, newest first, and pages through them with the cursor', async () => {
+    const queue = t.app.get(AuditQueue);
+    const old = '0b8f1c44-1111-4111-8111-000000000001';
+    const busy = '0b8f1c44-2222-4222-8222-000000000002';
+    const lookup = (partner: string, agent: string) => ({ occurred_at: new Date(), kind: 'lookup' as const, partner_id: partner, agent,
+      outcome: 'ok', http_status: 200, subject_ref: `ref-${agent}` });
+    // The old partner's entries come first, then many of another partner's, with a rare agent now and then.
+    await queue.insert([lookup(old, 'ancien-1'), lookup(old, 'ancien-2'), lookup(old, 'ancien-3')]);
+    await queue.insert(Array.from({ length: 450 }, (_, i) => lookup(busy, i % 150 === 0 ? 'rare' : 'courant')));
+    await seal();
+    const audit = t.app.get(AuditService);
+    const byPartner = await audit.search({ partnerId: old }, undefined, 2);
+    expect(byPartner.entries.map((e) => e.agent)).toEqual(['ancien-3', 'ancien-2']);
+    const rest = await audit.search({ partnerId: old }, byPartner.next_cursor!, 2);
+    expect(rest).toMatchObject({ entries: [{ agent: 'ancien-1' }], next_cursor: null });
+
+    const rare = await audit.search({ partnerId: busy, agent: 'rare' }, undefined, 2);
+    expect(rare.entries).toHaveLength(2);
+    const more = await audit.search({ partnerId: busy, agent: 'rare' }, rare.next_cursor!, 2);
+    expect(more).toMatchObject({ entries: [{ agent: 'rare' }], next_cursor: null });
+    const seqs = [...rare.entries, ...more.entries].map((e) => e.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => b - a));
+    expect((await audit.search({ subjectRef: 'ref-ancien-2' }, undefined, 10)).entries.map((e) => e.agent)).toEqual(['ancien-2']);
+  });
+
   it('passes hostile values through the sealer\'s array literals unchanged', async () => {
     const values = ['a b', 'x,y', '{z}', 'say "hi"', 'back\\slash', '', 'NULL', null, 'é\u0001'];
     const [{ a }] = await t.sql<{ a: (string | null)[] }>('SELECT $1::text[] AS a', [arrayLiteral(values)]);

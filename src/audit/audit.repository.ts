@@ -28,30 +28,39 @@ function decode(rows: SealedEntry[]): SealedEntry[] {
 }
 
 /**
- * The sealed entries matching a filter, in seq order: the seals first (their partner, person and seq conditions
- * on the seals' own indexes, in a subquery planned on its own), each joined to its entry by id, the entry
- * conditions applied to the rows as they come, so that a LIMIT stops the scan early. Planned as one query, a
- * filter on a partner whose entries are old was answered by walking the whole chain backwards by seq (seconds).
+ * One chunk of the chain in seq order, from the seals (their partner, person and seq conditions on the seals' own
+ * indexes, the LIMIT inside), each joined to its entry by id; `matches` says whether the entry passes the entry
+ * conditions (agent, time, kind). With a partner or person filter, the seals are ordered by -seq, which only the
+ * (partner, -seq) and (person, -seq) indexes give (migration 005): ordered by seq, the planner could prefer walking
+ * the whole chain by its primary key and filtering, and did for a partner whose entries were old (18 s).
  */
-function sealed(filter: AuditFilter, seq: { op: '<' | '>'; value: number }, params: unknown[]): string {
+function chunkQuery(filter: AuditFilter, seq: { op: '<' | '>'; value: number }, size: number, params: unknown[]): string {
   const seals: string[] = [];
   const entries: string[] = [];
   const add = (into: string[], clause: string, value: unknown) => {
     params.push(value);
     into.push(clause.replace('?', `$${params.length}`));
   };
-  if (filter.partnerId) add(seals, 'partner_id = ?', filter.partnerId);
+  const lead = filter.subjectRef ? 'subject_ref' : filter.partnerId ? 'partner_id' : undefined;
+  // A seq condition, on -seq when a lead index is used: -seq > -n is seq < n.
+  const flip: Record<string, string> = { '<': '>', '>': '<', '<=': '>=', '>=': '<=' };
+  const onSeq = (op: string, value: number) => (lead ? add(seals, `-seq ${flip[op]} ?`, -value) : add(seals, `seq ${op} ?`, value));
   if (filter.subjectRef) add(seals, 'subject_ref = ?', filter.subjectRef);
-  if (filter.fromSeq !== undefined) add(seals, 'seq >= ?', filter.fromSeq);
-  add(seals, `seq ${seq.op} ?`, seq.value);
+  if (filter.partnerId) add(seals, 'partner_id = ?', filter.partnerId);
+  if (filter.fromSeq !== undefined) onSeq('>=', filter.fromSeq);
+  if (filter.toSeq !== undefined) onSeq('<=', filter.toSeq);
+  onSeq(seq.op, seq.value);
   if (filter.agent) add(entries, 'e.agent = ?', filter.agent);
   if (filter.from) add(entries, 'e.occurred_at >= ?', filter.from);
   if (filter.to) add(entries, 'e.occurred_at < ?', filter.to);
   if (filter.kind) add(entries, 'e.kind = ?', filter.kind);
+  params.push(size);
   const direction = seq.op === '<' ? 'DESC' : 'ASC';
-  return `(SELECT seq, entry_id, prev_hash, hash FROM audit_seals WHERE ${seals.join(' AND ')} ORDER BY seq ${direction} OFFSET 0) s
+  const order = lead ? `-seq ${direction === 'DESC' ? 'ASC' : 'DESC'}` : `seq ${direction}`;
+  return `SELECT ${COLUMNS}, ${entries.length ? entries.join(' AND ') : 'TRUE'} AS matches
+    FROM (SELECT seq, entry_id, prev_hash, hash FROM audit_seals WHERE ${seals.join(' AND ')} ORDER BY ${order} LIMIT $${params.length}) s
     CROSS JOIN LATERAL (SELECT * FROM audit_entries x WHERE x.id = s.entry_id OFFSET 0) e
-    WHERE ${entries.length ? entries.join(' AND ') : 'TRUE'} ORDER BY s.seq ${direction}`;
+    ORDER BY s.seq ${direction}`;
 }
 
 /**
@@ -65,21 +74,29 @@ export class AuditRepository {
 
   /** Newest first, before a seq (cursor). */
   search(filter: AuditFilter, beforeSeq: number | undefined, limit: number): Promise<SealedEntry[]> {
-    const params: unknown[] = [];
-    const from = sealed(filter, { op: '<', value: beforeSeq ?? Number.MAX_SAFE_INTEGER }, params);
-    params.push(limit);
-    return this.db.rows<SealedEntry>(`SELECT ${COLUMNS} FROM ${from} LIMIT $${params.length}`, params).then(decode);
+    return this.matching(filter, { op: '<', value: beforeSeq ?? Number.MAX_SAFE_INTEGER }, limit);
   }
 
   /** In chain order, after a seq: the export and the verification page through the chain with this. */
   page(filter: AuditFilter, afterSeq: number, limit: number): Promise<SealedEntry[]> {
-    // toSeq bounds the LIMIT, not the WHERE clause, so that the plan stays an index scan on an unanalysed table.
     if (filter.toSeq !== undefined) limit = Math.min(limit, filter.toSeq - afterSeq);
     if (limit <= 0) return Promise.resolve([]);
-    const params: unknown[] = [];
-    const from = sealed(filter, { op: '>', value: afterSeq }, params);
-    params.push(limit);
-    return this.db.rows<SealedEntry>(`SELECT ${COLUMNS} FROM ${from} LIMIT $${params.length}`, params).then(decode);
+    return this.matching(filter, { op: '>', value: afterSeq }, limit);
+  }
+
+  /** Up to `limit` matching entries from `start` on, reading the chain by chunks until they are found or it ends. */
+  private async matching(filter: AuditFilter, start: { op: '<' | '>'; value: number }, limit: number): Promise<SealedEntry[]> {
+    const found: SealedEntry[] = [];
+    const size = Math.max(limit, 100);
+    for (let from = start.value; ;) {
+      const params: unknown[] = [];
+      const rows = await this.db.rows<SealedEntry & { matches: boolean }>(chunkQuery(filter, { op: start.op, value: from }, size, params), params);
+      for (const row of rows) if (row.matches && found.length < limit) found.push(row);
+      if (found.length >= limit || rows.length < size) break;
+      from = Number(rows[rows.length - 1].seq);
+    }
+    for (const row of found) delete (row as { matches?: boolean }).matches;
+    return decode(found);
   }
 
   /**
