@@ -246,6 +246,16 @@ describe('audit trail (DESIGN §5)', () => {
     const values = ['a b', 'x,y', '{z}', 'say "hi"', 'back\\slash', '', 'NULL', null, 'é\u0001'];
     const [{ a }] = await t.sql<{ a: (string | null)[] }>('SELECT $1::text[] AS a', [arrayLiteral(values)]);
     expect(a).toEqual(values);
+    // And through the append path into the sealed chain, field by field.
+    const agents = ['say "hi", {x}', 'back\\slash', 'NULL', '', 'ligne 1\nligne 2', 'é€😀'];
+    await t.app.get(AuditQueue).insert(agents.map((agent) => ({ occurred_at: new Date(), kind: 'lookup' as const, agent,
+      partner_id: '0b8f1c44-3333-4333-8333-000000000003', outcome: 'ok', detail: { note: agent }, scopes_returned: [] })));
+    await seal();
+    const found = await t.app.get(AuditService).search({ partnerId: '0b8f1c44-3333-4333-8333-000000000003' }, undefined, 10);
+    expect(found.entries.map((e) => e.agent).reverse()).toEqual(agents);
+    expect(found.entries.map((e) => (e.detail as { note: string }).note).reverse()).toEqual(agents);
+    expect(found.entries.every((e) => Array.isArray(e.scopes_returned) && e.scopes_returned.length === 0)).toBe(true);
+    expect(await t.app.get(AuditService).verify()).toMatchObject({ ok: true });
   });
 
   it('publishes signed checkpoints anyone can check', async () => {

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { arrayLiteral } from '../common/database/array-literal';
 import { Database, Transaction } from '../common/database/database';
 import { AuditEntry } from './chain';
 
@@ -10,17 +11,18 @@ export type NewAuditEntry = Omit<AuditEntry, 'seq' | 'occurred_at'> & { occurred
 const APPEND = `SELECT audit_append($1::timestamptz[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[],
   $8::uuid[], $9::text[], $10::text[], $11::jsonb[], $12::text[], $13::text[], $14::text[], $15::int[], $16::text[], $17::int[])`;
 
-function columns(entries: NewAuditEntry[]): unknown[][] {
+/** The 17 array parameters, as array literals (arrayLiteral: no per-element regular expression in the driver). */
+function columns(entries: NewAuditEntry[]): string[] {
   const at = (e: NewAuditEntry, k: keyof NewAuditEntry) => e[k] ?? null;
   return [
-    entries.map((e) => e.occurred_at), entries.map((e) => e.kind), entries.map((e) => at(e, 'partner_id')),
+    entries.map((e) => e.occurred_at.toISOString()), entries.map((e) => e.kind), entries.map((e) => at(e, 'partner_id')),
     entries.map((e) => at(e, 'recipient')), entries.map((e) => at(e, 'agent')), entries.map((e) => at(e, 'context')),
     entries.map((e) => at(e, 'object')), entries.map((e) => at(e, 'operator_id')), entries.map((e) => at(e, 'action')),
     entries.map((e) => at(e, 'target')), entries.map((e) => (e.detail ? JSON.stringify(e.detail) : null)),
     entries.map((e) => at(e, 'subject_ref')), entries.map((e) => (e.scopes_returned ? e.scopes_returned.join(' ') : null)),
     entries.map((e) => e.outcome), entries.map((e) => at(e, 'http_status')), entries.map((e) => at(e, 'request_id')),
     entries.map((e) => at(e, 'upstream_ms')),
-  ];
+  ].map(arrayLiteral);
 }
 
 /**
