@@ -138,9 +138,13 @@ export class AuditEntriesInPlace1763900000005 implements MigrationInterface {
       DECLARE
         anchor audit_checkpoints%ROWTYPE;
         removed bigint;
+        first_kept bigint;
       BEGIN
-        SELECT * INTO anchor FROM audit_checkpoints c WHERE c.at < cutoff
-          AND NOT EXISTS (SELECT 1 FROM audit_log l WHERE l.seq <= c.seq AND l.occurred_at >= cutoff)
+        -- The first entry, in chain order, still within the retention period. Entries come roughly in time order,
+        -- so this reads about as many entries as the purge removes, not the whole retained history.
+        SELECT l.seq INTO first_kept FROM audit_log l WHERE l.occurred_at >= cutoff ORDER BY l.seq LIMIT 1;
+        -- The segment removed ends at the last checkpoint older than the cutoff that comes before it.
+        SELECT * INTO anchor FROM audit_checkpoints c WHERE c.at < cutoff AND (first_kept IS NULL OR c.seq < first_kept)
           ORDER BY c.seq DESC LIMIT 1;
         IF NOT FOUND THEN RETURN 0; END IF;
         PERFORM set_config('audit.purge', 'on', true);

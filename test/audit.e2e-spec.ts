@@ -417,4 +417,21 @@ describe('audit retention', () => {
     expect(verified.body.checked).toBeGreaterThan(0);
     expect(await t.app.get(AuditService).purgeExpired()).toBe(0);
   });
+
+  it('keeps the segment holding an entry still within the period, even when older entries follow it in the chain', async () => {
+    const queue = t.app.get(AuditQueue);
+    const at = (days: number) => new Date(Date.now() + days * 86_400_000);
+    const action = (occurred_at: Date, name: string) => ({ occurred_at, kind: 'action' as const, outcome: 'ok', action: name });
+    // Sealed in this order: three old entries, one recent, then six old ones (checkpoints every 3 entries).
+    await queue.insert([action(at(-10), 'old-1'), action(at(-10), 'old-2'), action(at(-10), 'old-3')]);
+    await queue.insert([action(at(3), 'recent')]);
+    await queue.insert(Array.from({ length: 6 }, (_, i) => action(at(-10), `old-${i + 4}`)));
+    await t.app.get(AuditSealer).sealPending();
+    const [{ seq: recent }] = await t.sql<{ seq: string }>(`SELECT seq FROM audit_log WHERE action = 'recent'`);
+    await t.app.get(AuditService).purgeExpired(at(1));
+    const [{ seq: anchor }] = await t.sql<{ seq: string }>('SELECT max(seq) AS seq FROM audit_anchors');
+    expect(Number(anchor)).toBeLessThan(Number(recent));
+    expect(await t.sql(`SELECT seq FROM audit_log WHERE action = 'recent'`)).toHaveLength(1);
+    expect(await t.app.get(AuditService).verify()).toMatchObject({ ok: true });
+  });
 });
