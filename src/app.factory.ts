@@ -9,6 +9,7 @@ import { CommonOptions } from './common/common.module';
 import { ProblemFilter } from './common/errors/problem.filter';
 import { refuseUnexpectedMediaType } from './common/http/media-type';
 import { installRequestLog } from './common/logging/request-log';
+import { Metrics } from './common/metrics';
 import { DtoValidationPipe } from './common/http/validation.pipe';
 import { LookupDto } from './rights/lookup.dto';
 import { documentLookupRoute } from './rights/lookup.route';
@@ -53,6 +54,11 @@ export async function createApp(options: CommonOptions): Promise<NestFastifyAppl
     } catch (error) {
       done(error as Error);
     }
+  });
+  const metrics = app.get(Metrics);
+  fastify.addHook('onResponse', (request, reply, done) => {
+    metrics.recordRequest(request.routeOptions?.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
   const flushLog = installRequestLog(fastify, options.config.logLevel);
   fastify.addHook('onClose', async () => flushLog());

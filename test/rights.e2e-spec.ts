@@ -33,6 +33,27 @@ describe('rights lookup (DESIGN §3.4)', () => {
     await simulator?.close();
   });
 
+  it('publishes Prometheus metrics by route template and status class, with no personal data', async () => {
+    const counter = (text: string, status: string) => Number(new RegExp(
+      `gateway_http_requests_total\\{route="/v1/droits/recherche",method="POST",status_class="${status}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    const before = (await api.get('/metrics')).text;
+    expect((await lookup({ nir: '284057505612387' })).status).toBe(200);
+    expect((await lookup({ nir: '299011305520042' })).status).toBe(404);
+    expect((await lookup({ nir: '284057505612388' })).status).toBe(400);
+    const scraped = await api.get('/metrics');
+    expect(scraped.status).toBe(200);
+    expect(scraped.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = scraped.text;
+    expect(counter(text, '2xx') - counter(before, '2xx')).toBe(1);
+    expect(counter(text, '4xx') - counter(before, '4xx')).toBe(2);
+    expect(text).toMatch(/gateway_http_request_duration_seconds_count\{route="\/v1\/droits\/recherche"\} \d+/);
+    expect(text).toMatch(/gateway_upstream_request_duration_seconds_count [1-9]\d*/);
+    expect(text).toMatch(/^gateway_upstream_breaker_state 0$/m);
+    expect(text).toMatch(/^gateway_audit_pending_entries \d+$/m);
+    expect(text).toMatch(/^gateway_audit_seal_lag_seconds [\d.e-]+$/m);
+    expect(text).not.toMatch(/284057505612387|299011305520042|DUPONT/);
+  });
+
   it('returns every granted category for DUPONT Marie Claire, and no NIR', async () => {
     const answer = await lookup({ nir: '284057505612387', date_reference: '2026-11-01' }, token, { 'x-request-id': 'case-42' });
     expect(answer.status).toBe(200);

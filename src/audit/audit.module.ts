@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ActionLog } from './action-log';
+import { AuditMetrics } from './audit-metrics';
 import { AuditQueue } from './audit-queue';
 import { AuditSealer } from './audit-sealer';
 import { AuditWriter } from './audit-writer';
@@ -12,7 +13,7 @@ import { SubjectRefs } from './subject-refs';
 /** The audit trail. Owns every record of who did what; never updates or deletes an entry (retention aside). */
 @Module({
   controllers: [AuditController, CheckpointsController, MyAccessesController],
-  providers: [ActionLog, AuditQueue, AuditWriter, AuditSealer, AuditRepository, AuditService, CheckpointKeys, SubjectRefs],
+  providers: [ActionLog, AuditMetrics, AuditQueue, AuditWriter, AuditSealer, AuditRepository, AuditService, CheckpointKeys, SubjectRefs],
   exports: [ActionLog, AuditWriter, AuditSealer, AuditService, SubjectRefs],
 })
 export class AuditModule {}

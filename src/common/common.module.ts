@@ -4,6 +4,7 @@ import { Clock } from './clock';
 import { APP_CONFIG, AppConfig } from './config/config';
 import { createDataSource } from './database/data-source';
 import { Database } from './database/database';
+import { Metrics } from './metrics';
 import { ServerSecret } from './server-secret';
 
 export interface CommonOptions {
@@ -21,7 +22,7 @@ class DataSourceCloser implements OnApplicationShutdown {
   }
 }
 
-/** Configuration, clock, server secret and database: small and boring, available everywhere. */
+/** Configuration, clock, server secret, database and metrics: small and boring, available everywhere. */
 @Global()
 @Module({})
 export class CommonModule {
@@ -41,8 +42,9 @@ export class CommonModule {
         },
         Database,
         DataSourceCloser,
+        Metrics,
       ],
-      exports: [APP_CONFIG, Clock, ServerSecret, DataSource, Database],
+      exports: [APP_CONFIG, Clock, ServerSecret, DataSource, Database, Metrics],
     };
   }
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import CircuitBreaker from 'opossum';
 import { Pool } from 'undici';
 import { APP_CONFIG, AppConfig } from '../common/config/config';
+import { Metrics } from '../common/metrics';
 import { Subject } from './lookup-request';
 import { UpstreamError, UpstreamTimeout, UpstreamUnavailable } from './rights.errors';
 import { MalformedUpstreamAnswer, parseUpstreamRecord, UpstreamRecord } from './upstream-record';
@@ -24,7 +25,7 @@ export class UpstreamClient implements OnModuleDestroy {
   private readonly breaker: CircuitBreaker<[Subject, string, string], UpstreamAnswer>;
   private readonly path: string;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig, private readonly metrics: Metrics) {
     const upstream = new URL(config.upstream.url);
     this.path = `${upstream.pathname.replace(/\/$/, '')}/beneficiaires/recherche`;
     this.pool = new Pool(upstream.origin, {
@@ -49,6 +50,11 @@ export class UpstreamClient implements OnModuleDestroy {
     this.breaker.on('open', () => this.logger.warn('upstream circuit opened'));
     this.breaker.on('halfOpen', () => this.logger.log('upstream circuit half-open: trying one request'));
     this.breaker.on('close', () => this.logger.log('upstream circuit closed'));
+    metrics.register(() => [
+      '# HELP gateway_upstream_breaker_state Circuit breaker towards the upstream: 0 closed, 1 half-open, 2 open.',
+      '# TYPE gateway_upstream_breaker_state gauge',
+      `gateway_upstream_breaker_state ${{ closed: 0, half_open: 1, open: 2 }[this.state()]}`,
+    ]);
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -93,6 +99,7 @@ export class UpstreamClient implements OnModuleDestroy {
       throw new UpstreamError(code || 'network');
     }
     const upstreamMs = performance.now() - started;
+    this.metrics.observeUpstream(upstreamMs / 1000);
     if (statusCode === 404 && isUnknownPerson(text)) return { found: false, upstreamMs };
     if (statusCode !== 200) throw new UpstreamError(`status ${statusCode}`);
     try {

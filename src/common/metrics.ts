@@ -1,0 +1,91 @@
+import { Injectable, Logger } from '@nestjs/common';
+
+/** Upper bounds of the latency histograms, in seconds. */
+const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** A Prometheus histogram: cumulative counts rendered at scrape time, one array increment per observation. */
+export class Histogram {
+  private readonly counts = new Float64Array(BUCKETS.length);
+  private sum = 0;
+  private count = 0;
+
+  observe(seconds: number): void {
+    let i = 0;
+    while (i < BUCKETS.length && seconds > BUCKETS[i]) i++;
+    if (i < BUCKETS.length) this.counts[i]++;
+    this.sum += seconds;
+    this.count++;
+  }
+
+  render(name: string, labels: string): string[] {
+    const lines: string[] = [];
+    let cumulative = 0;
+    const sep = labels ? ',' : '';
+    for (let i = 0; i < BUCKETS.length; i++) {
+      cumulative += this.counts[i];
+      lines.push(`${name}_bucket{${labels}${sep}le="${BUCKETS[i]}"} ${cumulative}`);
+    }
+    lines.push(`${name}_bucket{${labels}${sep}le="+Inf"} ${this.count}`);
+    const suffix = labels ? `{${labels}}` : '';
+    lines.push(`${name}_sum${suffix} ${this.sum}`, `${name}_count${suffix} ${this.count}`);
+    return lines;
+  }
+}
+
+/** Lines of gauges read at scrape time (breaker state, audit backlog...); a failing collector is left out. */
+export type MetricsCollector = () => Promise<string[]> | string[];
+
+const escape = (value: string) => value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
+
+/**
+ * GET /metrics (DESIGN §6), Prometheus text: request counts and latency by route template and status class,
+ * upstream latency, and the gauges other modules register. Labels are route templates, never URLs: no personal
+ * data and a bounded number of series. Recording is a map lookup and an array increment per request.
+ */
+@Injectable()
+export class Metrics {
+  private readonly logger = new Logger(Metrics.name);
+  private readonly requests = new Map<string, number>();
+  private readonly durations = new Map<string, Histogram>();
+  private readonly upstream = new Histogram();
+  private readonly collectors: MetricsCollector[] = [];
+
+  recordRequest(route: string, method: string, status: number, seconds: number): void {
+    const key = `route="${escape(route)}",method="${escape(method)}",status_class="${Math.floor(status / 100)}xx"`;
+    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+    const labels = `route="${escape(route)}"`;
+    let histogram = this.durations.get(labels);
+    if (!histogram) this.durations.set(labels, (histogram = new Histogram()));
+    histogram.observe(seconds);
+  }
+
+  observeUpstream(seconds: number): void {
+    this.upstream.observe(seconds);
+  }
+
+  register(collector: MetricsCollector): void {
+    this.collectors.push(collector);
+  }
+
+  async render(): Promise<string> {
+    const lines = [
+      '# HELP gateway_http_requests_total HTTP requests answered, by route template, method and status class.',
+      '# TYPE gateway_http_requests_total counter',
+      ...[...this.requests].map(([labels, count]) => `gateway_http_requests_total{${labels}} ${count}`),
+      '# HELP gateway_http_request_duration_seconds Time to answer, by route template.',
+      '# TYPE gateway_http_request_duration_seconds histogram',
+      ...[...this.durations].flatMap(([labels, histogram]) => histogram.render('gateway_http_request_duration_seconds', labels)),
+      '# HELP gateway_upstream_request_duration_seconds Time the upstream rights backend took to answer.',
+      '# TYPE gateway_upstream_request_duration_seconds histogram',
+      ...this.upstream.render('gateway_upstream_request_duration_seconds', ''),
+    ];
+    for (const collector of this.collectors) {
+      try {
+        lines.push(...await collector());
+      } catch (error) {
+        this.logger.warn(`a metrics collector failed: ${(error as { code?: string }).code ?? (error as Error).name}`);
+      }
+    }
+    return `${lines.join('\n')}\n`;
+  }
+}
