@@ -40,9 +40,12 @@ export class AuditQueue {
     else await this.db.direct(APPEND, params);
   }
 
-  /** Entries not sealed yet. */
-  async depth(): Promise<number> {
-    const row = await this.db.one<{ count: string }>('SELECT count(*) FROM audit_pending');
-    return Number(row?.count ?? 0);
+  /** Entries not sealed yet, and the age in seconds of the oldest of them (0 when none). */
+  async backlog(): Promise<{ pending: number; lagSeconds: number }> {
+    // Each pending entry fetched by id: a hash join would read the whole trail on every call.
+    const row = await this.db.one<{ pending: number; lag: number | null }>(
+      `SELECT count(*)::float8 AS pending, EXTRACT(EPOCH FROM clock_timestamp() - min(e.occurred_at))::float8 AS lag
+       FROM audit_pending p CROSS JOIN LATERAL (SELECT occurred_at FROM audit_entries x WHERE x.id = p.entry_id OFFSET 0) e`);
+    return { pending: row?.pending ?? 0, lagSeconds: Math.max(0, row?.lag ?? 0) };
   }
 }

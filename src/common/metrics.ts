@@ -40,23 +40,23 @@ const escape = (value: string) => value.replace(/[\\"\n]/g, (c) => (c === '\n' ?
 /**
  * GET /metrics (DESIGN §6), Prometheus text: request counts and latency by route template and status class,
  * upstream latency, and the gauges other modules register. Labels are route templates, never URLs: no personal
- * data and a bounded number of series. Recording is a map lookup and an array increment per request.
+ * data and a bounded number of series. Recording is two map lookups and two array increments per request.
  */
 @Injectable()
 export class Metrics {
   private readonly logger = new Logger(Metrics.name);
-  private readonly requests = new Map<string, number>();
-  private readonly durations = new Map<string, Histogram>();
+  /** Per route template: its escaped label, its latency histogram, and per method a count per status class. */
+  private readonly routes = new Map<string, { label: string; duration: Histogram; counts: Map<string, Float64Array> }>();
   private readonly upstream = new Histogram();
   private readonly collectors: MetricsCollector[] = [];
 
   recordRequest(route: string, method: string, status: number, seconds: number): void {
-    const key = `route="${escape(route)}",method="${escape(method)}",status_class="${Math.floor(status / 100)}xx"`;
-    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
-    const labels = `route="${escape(route)}"`;
-    let histogram = this.durations.get(labels);
-    if (!histogram) this.durations.set(labels, (histogram = new Histogram()));
-    histogram.observe(seconds);
+    let entry = this.routes.get(route);
+    if (!entry) this.routes.set(route, (entry = { label: `route="${escape(route)}"`, duration: new Histogram(), counts: new Map() }));
+    let counts = entry.counts.get(method);
+    if (!counts) entry.counts.set(method, (counts = new Float64Array(6)));
+    counts[Math.min(5, Math.max(0, Math.floor(status / 100)))]++;
+    entry.duration.observe(seconds);
   }
 
   observeUpstream(seconds: number): void {
@@ -71,10 +71,12 @@ export class Metrics {
     const lines = [
       '# HELP gateway_http_requests_total HTTP requests answered, by route template, method and status class.',
       '# TYPE gateway_http_requests_total counter',
-      ...[...this.requests].map(([labels, count]) => `gateway_http_requests_total{${labels}} ${count}`),
+      ...[...this.routes.values()].flatMap(({ label, counts }) => [...counts].flatMap(([method, byClass]) =>
+        [...byClass].flatMap((count, statusClass) => (count === 0 ? [] : [
+          `gateway_http_requests_total{${label},method="${escape(method)}",status_class="${statusClass}xx"} ${count}`])))),
       '# HELP gateway_http_request_duration_seconds Time to answer, by route template.',
       '# TYPE gateway_http_request_duration_seconds histogram',
-      ...[...this.durations].flatMap(([labels, histogram]) => histogram.render('gateway_http_request_duration_seconds', labels)),
+      ...[...this.routes.values()].flatMap(({ label, duration }) => duration.render('gateway_http_request_duration_seconds', label)),
       '# HELP gateway_upstream_request_duration_seconds Time the upstream rights backend took to answer.',
       '# TYPE gateway_upstream_request_duration_seconds histogram',
       ...this.upstream.render('gateway_upstream_request_duration_seconds', ''),

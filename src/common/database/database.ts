@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { PoolClient } from 'pg';
+import { Pool, PoolClient, QueryResultRow } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 
 /** A transaction in progress; repositories take one as their last argument to join it. */
@@ -32,8 +32,7 @@ export class Database {
    * (the audit group commit) where its per-query bookkeeping shows in profiles.
    */
   async direct<T>(sql: string, params: unknown[] = []): Promise<T[]> {
-    const pool = (this.dataSource.driver as unknown as { master: { query(sql: string, params: unknown[]): Promise<{ rows: T[] }> } }).master;
-    return (await pool.query(sql, params)).rows;
+    return (await this.pool().query<T & QueryResultRow>(sql, params)).rows;
   }
 
   /**
@@ -41,7 +40,12 @@ export class Database {
    * for session-level work such as the sealer's advisory lock, and array-mode reads.
    */
   session(): Promise<PoolClient> {
-    return (this.dataSource.driver as unknown as { master: { connect(): Promise<PoolClient> } }).master.connect();
+    return this.pool().connect();
+  }
+
+  /** The driver's pg pool under TypeORM's PostgreSQL driver. */
+  private pool(): Pool {
+    return (this.dataSource.driver as unknown as { master: Pool }).master;
   }
 
   transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
