@@ -17,7 +17,7 @@ async function json(url: string, init: RequestInit): Promise<any> {
 }
 
 /** Onboards a partner through the public API and returns a bearer token for it. */
-async function partnerToken(gateway: string, operator: { email: string; password: string }): Promise<string> {
+export async function partnerToken(gateway: string, operator: { email: string; password: string }): Promise<string> {
   const request = await json(`${gateway}/v1/access-requests`, { method: 'POST', headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ organisation: { name: 'CCAS de Lyon', siret: '21690123100011' },
       contact: { name: 'Camille Martin', email: 'camille@ccas-lyon.fr' }, technicalContact: { name: 'DSI', email: 'dsi@ccas-lyon.fr' },

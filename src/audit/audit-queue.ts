@@ -37,7 +37,7 @@ export class AuditQueue {
   async insert(entries: NewAuditEntry[], tx?: Transaction): Promise<void> {
     const params = columns(entries);
     if (tx) await this.db.rows(APPEND, params, tx);
-    else await this.db.direct(APPEND, params);
+    else await this.db.direct('audit_append', APPEND, params);
   }
 
   /** Entries not sealed yet, and the age in seconds of the oldest of them (0 when none). */

@@ -23,6 +23,7 @@ const READ_PENDING = `SELECT e.id::text, to_char(e.occurred_at AT TIME ZONE 'UTC
   -- table from its start, sealed history included, for every batch.
   CROSS JOIN LATERAL (SELECT * FROM audit_entries x WHERE x.id = p.entry_id OFFSET 0) e
   ORDER BY p.entry_id`;
+const SEAL_BATCH = 'SELECT audit_seal($1::bigint[], $2, $3, $4::text[], $5::uuid[], $6::text[], $7)';
 const SEQ = 0;
 const PARTNER = ENTRY_FIELDS.indexOf('partner_id');
 const SUBJECT = ENTRY_FIELDS.indexOf('subject_ref');
@@ -106,8 +107,7 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
     let next: Promise<unknown[][]> | undefined;
     let broken = false;
     try {
-      const head = await this.head(reader);
-      const lastCheckpoint = await this.lastCheckpoint(reader);
+      const { head, lastCheckpoint } = await this.state(reader);
       let total = 0;
       next = settled(this.read(reader, '0'));
       for (let k = 0; ; k++) {
@@ -140,7 +140,7 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async read(reader: PoolClient, after: string): Promise<unknown[][]> {
-    return (await reader.query<unknown[]>({ text: READ_PENDING, values: [BATCH, after], rowMode: 'array' })).rows;
+    return (await reader.query<unknown[]>({ name: 'audit_read_pending', text: READ_PENDING, values: [BATCH, after], rowMode: 'array' })).rows;
   }
 
   /**
@@ -182,15 +182,14 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
    * the head from the database again.
    */
   private async commit(writer: PoolClient, sealing: Sealing | undefined, checkpoint: Checkpoint | undefined, previous: Promise<void>): Promise<void> {
-    await writer.query('BEGIN');
+    // Safe without waiting for the WAL flush: if a crash loses this commit, the entries are still pending and
+    // the next run seals them again, in the same order, to the same hashes. (One round trip for both.)
+    await writer.query('BEGIN; SET LOCAL synchronous_commit = off');
     try {
-      // Safe without waiting for the WAL flush: if a crash loses this commit, the entries are still pending and
-      // the next run seals them again, in the same order, to the same hashes.
-      await writer.query('SET LOCAL synchronous_commit = off');
       if (sealing) {
-        await writer.query('SELECT audit_seal($1::bigint[], $2, $3, $4::text[], $5::uuid[], $6::text[], $7)',
-          [arrayLiteral(sealing.ids), sealing.firstSeq, sealing.firstPrev, arrayLiteral(sealing.hashes),
-            arrayLiteral(sealing.partners), arrayLiteral(sealing.subjects), this.clock.now()]);
+        await writer.query({ name: 'audit_seal_batch', text: SEAL_BATCH,
+          values: [arrayLiteral(sealing.ids), sealing.firstSeq, sealing.firstPrev, arrayLiteral(sealing.hashes),
+            arrayLiteral(sealing.partners), arrayLiteral(sealing.subjects), this.clock.now()] });
       }
       if (checkpoint) {
         await writer.query('INSERT INTO audit_checkpoints (seq, hash, at, key_id, signature) VALUES ($1, $2, $3, $4, $5)',
@@ -204,17 +203,21 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  /** The last sealed entry (or the anchor a purge left, or the genesis). */
-  private async head(reader: PoolClient): Promise<Head> {
-    const { rows: [last] } = await reader.query<{ seq: string; hash: string }>(
-      `SELECT seq, hash FROM (SELECT seq, hash FROM audit_seals ORDER BY seq DESC LIMIT 1) s
-       UNION ALL SELECT seq, hash FROM (SELECT seq, hash FROM audit_anchors ORDER BY seq DESC LIMIT 1) a
-       ORDER BY seq DESC LIMIT 1`);
-    return last ? { seq: Number(last.seq), hash: last.hash } : { seq: 0, hash: GENESIS_HASH };
-  }
-
-  private async lastCheckpoint(reader: PoolClient): Promise<{ seq: number; at: number }> {
-    const { rows: [last] } = await reader.query<{ seq: string; at: Date }>('SELECT seq, at FROM audit_checkpoints ORDER BY seq DESC LIMIT 1');
-    return last ? { seq: Number(last.seq), at: last.at.getTime() } : { seq: 0, at: 0 };
+  /**
+   * Where the chain stands, in one round trip: the last sealed entry (or the anchor a purge left, or the
+   * genesis) and the last signed checkpoint.
+   */
+  private async state(reader: PoolClient): Promise<{ head: Head; lastCheckpoint: { seq: number; at: number } }> {
+    const { rows: [row] } = await reader.query<{ seq: string | null; hash: string | null; checkpoint_seq: string | null; checkpoint_at: Date | null }>(
+      `SELECT h.seq, h.hash, c.seq AS checkpoint_seq, c.at AS checkpoint_at
+       FROM (SELECT 1) one
+       LEFT JOIN (SELECT seq, hash FROM (SELECT seq, hash FROM audit_seals ORDER BY seq DESC LIMIT 1) s
+                  UNION ALL SELECT seq, hash FROM (SELECT seq, hash FROM audit_anchors ORDER BY seq DESC LIMIT 1) a
+                  ORDER BY seq DESC LIMIT 1) h ON true
+       LEFT JOIN (SELECT seq, at FROM audit_checkpoints ORDER BY seq DESC LIMIT 1) c ON true`);
+    return {
+      head: row.seq === null ? { seq: 0, hash: GENESIS_HASH } : { seq: Number(row.seq), hash: row.hash! },
+      lastCheckpoint: row.checkpoint_seq === null ? { seq: 0, at: 0 } : { seq: Number(row.checkpoint_seq), at: row.checkpoint_at!.getTime() },
+    };
   }
 }

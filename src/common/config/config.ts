@@ -90,7 +90,7 @@ export class EnvironmentVariables {
   BREAKER_WINDOW_MS = 10_000;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(60_000)
-  AUDIT_SEAL_INTERVAL_MS = 250;
+  AUDIT_SEAL_INTERVAL_MS = 50;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(10_000_000)
   AUDIT_CHECKPOINT_EVERY = 1000;

@@ -29,10 +29,11 @@ export class Database {
 
   /**
    * A statement straight on the driver's pool, without TypeORM's query runner: for the few hot statements
-   * (the audit group commit) where its per-query bookkeeping shows in profiles.
+   * (the audit group commit) where its per-query bookkeeping shows in profiles. Prepared under `name` on each
+   * connection the first time it runs there (parsed and planned once per connection, not per call).
    */
-  async direct<T>(sql: string, params: unknown[] = []): Promise<T[]> {
-    return (await this.pool().query<T & QueryResultRow>(sql, params)).rows;
+  async direct<T>(name: string, sql: string, params: unknown[] = []): Promise<T[]> {
+    return (await this.pool().query<T & QueryResultRow>({ name, text: sql, values: params })).rows;
   }
 
   /**
