@@ -3,7 +3,7 @@ module.exports = {
   rootDir: '.',
   testEnvironment: 'node',
   moduleFileExtensions: ['ts', 'js', 'json'],
-  testRegex: '(test/.*\\.e2e-spec|src/.*\\.spec|simulator/.*\\.spec)\\.ts$',
+  testRegex: '(test/.*\\.e2e-spec|(src|simulator|bench)/.*\\.spec)\\.ts$',
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
     // content-disposition 2 (used by @fastify/static, which serves /docs) ships ESM only: compile it to CommonJS.

@@ -10,6 +10,7 @@ import { Clock } from '../src/common/clock';
 import { loadConfig } from '../src/common/config/config';
 import { createDataSource, runMigrations } from '../src/common/database/data-source';
 import { Database } from '../src/common/database/database';
+import { Metrics } from '../src/common/metrics';
 import { ServerSecret } from '../src/common/server-secret';
 
 const PARTNER = randomUUID();
@@ -58,7 +59,7 @@ export async function benchAudit(options: { databaseUrl: string; quick: boolean 
   try {
     const db = new Database(dataSource);
     const queue = new AuditQueue(db);
-    const writer = new AuditWriter(queue);
+    const writer = new AuditWriter(queue, new Metrics());
     const config = loadConfig({ DATABASE_URL: url });
     const keys = new CheckpointKeys(db, ServerSecret.fromBytes(Buffer.alloc(32, 9)));
     await keys.onModuleInit();

@@ -1,7 +1,7 @@
 import { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort } from '../src/common/database/embedded-postgres';
-import { drive, Load, median, pace, startProcess, table } from './support';
+import { drive, histogramBuckets, Load, median, pace, probeFsync, quantileBetween, startProcess, table } from './support';
 
 const round3 = (value: number) => Math.round(value * 1000) / 1000;
 
@@ -37,6 +37,8 @@ export async function partnerToken(gateway: string, operator: { email: string; p
 
 export interface LookupBenchOptions {
   databaseUrl: string;
+  /** A directory on the database's file system, for the fsync probe. */
+  databaseDir: string;
   quick: boolean;
   connections: number;
 }
@@ -92,22 +94,34 @@ export async function benchLookup(options: LookupBenchOptions): Promise<Record<s
     // stall of the generator would count as latency of whichever target came first. Then the order alternates.
     const paced = (target: keyof typeof targets, length: number) =>
       pace({ ...targets[target], connections: options.connections, seconds: length, rate: halfRate });
+    // The gateway's own account of the audit write's share (GET /metrics, before and after each round): the wait
+    // for a batch slot plus the commit, whose tail is the database's WAL flush.
+    const auditWait = async () => histogramBuckets(await (await fetch(`${gateway}/metrics`)).text(), 'gateway_audit_append_wait_seconds');
+    const pacedGateway = async () => {
+      const before = await auditWait();
+      const load = await paced('gateway', seconds);
+      return { load, auditWaitP99: Math.round(quantileBetween(before, await auditWait(), 0.99) * 10_000) / 10 };
+    };
     await paced('gateway', 1);
     await paced('minimal_proxy', 1);
-    const halves: { gateway: Load; proxy: Load }[] = [];
+    const halves: { gateway: Load; proxy: Load; auditWaitP99: number }[] = [];
     for (let round = 0; round < rounds; round++) {
       if (round % 2 === 0) {
-        const gatewayLoad = await paced('gateway', seconds);
-        halves.push({ gateway: gatewayLoad, proxy: await paced('minimal_proxy', seconds) });
+        const { load, auditWaitP99 } = await pacedGateway();
+        halves.push({ gateway: load, proxy: await paced('minimal_proxy', seconds), auditWaitP99 });
       } else {
         const proxy = await paced('minimal_proxy', seconds);
-        halves.push({ gateway: await paced('gateway', seconds), proxy });
+        const { load, auditWaitP99 } = await pacedGateway();
+        halves.push({ gateway: load, proxy, auditWaitP99 });
       }
     }
+    const fsync = await probeFsync(options.databaseDir, options.quick ? 2 : 5);
     const rows: Record<string, Load> = { direct };
     peaks.forEach((p, i) => Object.assign(rows, { [`proxy #${i + 1}`]: p.proxy, [`gateway #${i + 1}`]: p.gateway }));
     halves.forEach((h, i) => Object.assign(rows, { [`gateway@${halfRate}/s #${i + 1}`]: h.gateway, [`proxy@${halfRate}/s #${i + 1}`]: h.proxy }));
     console.log(`\nLookup: ${options.connections} connections, ${seconds} s per measure, ${rounds} alternated rounds\n${table(rows)}`);
+    console.log(`audit append wait p99 at ${halfRate}/s, per round (ms): ${halves.map((h) => h.auditWaitP99).join(' ')}`);
+    console.log(`the disk alone, 8 KiB write + fdatasync (ms): p50 ${fsync.p50}, p99 ${fsync.p99}, max ${fsync.max}`);
     const result = {
       bench: 'lookup',
       connections: options.connections,
@@ -122,6 +136,9 @@ export async function benchLookup(options: LookupBenchOptions): Promise<Record<s
       proxy_p99_ms: median(peaks.map((p) => p.proxy.p99)),
       half_rate: halfRate,
       p99_added_ms: median(halves.map((h) => h.gateway.p99 - h.proxy.p99)),
+      audit_wait_p99_ms: Math.round(median(halves.map((h) => h.auditWaitP99)) * 10) / 10,
+      disk_fsync_p99_ms: fsync.p99,
+      disk_fsync_max_ms: fsync.max,
       gateway_errors: [...peaks, ...halves].reduce((sum, p) => sum + p.gateway.errors + p.gateway.non2xx, 0),
     };
     console.log(`ratio gateway/minimal proxy: ${result.ratio} (target ≥ 0.40); p99 added at half peak: ${result.p99_added_ms} ms (target ≤ 10)`);

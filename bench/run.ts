@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice(7);
     const results = [];
     if (!only || only === 'audit') results.push(await benchAudit({ databaseUrl: adminUrl(databaseUrl), quick }));
-    if (!only || only === 'lookup') results.push(await benchLookup({ databaseUrl, quick, connections: 64 }));
+    if (!only || only === 'lookup') results.push(await benchLookup({ databaseUrl, databaseDir: dataDir ?? tmpdir(), quick, connections: 64 }));
     for (const result of results) console.log(JSON.stringify(result));
   } finally {
     await stopDatabase();

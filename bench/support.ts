@@ -1,4 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { closeSync, fdatasyncSync, openSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { Pool } from 'undici';
 
@@ -111,4 +113,63 @@ export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** The cumulative buckets of one unlabelled histogram in a Prometheus text scrape: [upper bound, count]. */
+export function histogramBuckets(scrape: string, name: string): [number, number][] {
+  const buckets: [number, number][] = [];
+  const pattern = new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)$`, 'gm');
+  for (const [, le, count] of scrape.matchAll(pattern)) buckets.push([le === '+Inf' ? Infinity : Number(le), Number(count)]);
+  return buckets;
+}
+
+/**
+ * A quantile of what was observed between two scrapes, interpolated within its bucket as Prometheus's
+ * histogram_quantile() does (the last finite bound when it falls in +Inf); 0 when nothing was observed.
+ */
+export function quantileBetween(before: [number, number][], after: [number, number][], q: number): number {
+  const counts = after.map(([le, count], i) => [le, count - (before[i]?.[1] ?? 0)] as [number, number]);
+  const total = counts.at(-1)?.[1] ?? 0;
+  if (total === 0) return 0;
+  const rank = q * total;
+  let lower = 0;
+  let below = 0;
+  for (const [le, cumulative] of counts) {
+    if (cumulative >= rank) {
+      if (le === Infinity) return lower;
+      return lower + (le - lower) * ((rank - below) / Math.max(1, cumulative - below));
+    }
+    lower = le;
+    below = cumulative;
+  }
+  return lower;
+}
+
+/**
+ * The disk's own commit latency: 8 KiB written then fdatasync'ed in a loop, as a WAL flush does, for `seconds`, in
+ * `dir` (the database's file system). A durable write before each answer cannot be faster than this; its tail is
+ * printed beside the gateway's.
+ */
+export async function probeFsync(dir: string, seconds: number): Promise<{ p50: number; p99: number; max: number }> {
+  const file = join(dir, `fsync-probe-${process.pid}`);
+  const fd = openSync(file, 'w');
+  const page = Buffer.alloc(8192, 1);
+  const latencies: number[] = [];
+  try {
+    for (let i = 0; i < 2048; i++) writeSync(fd, page, 0, page.length, i * page.length); // 16 MiB, like a WAL segment
+    fdatasyncSync(fd);
+    const end = performance.now() + seconds * 1000;
+    for (let i = 0; performance.now() < end; i++) {
+      const started = performance.now();
+      writeSync(fd, page, 0, page.length, (i % 2048) * page.length);
+      fdatasyncSync(fd);
+      latencies.push(performance.now() - started);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(file, { force: true });
+  }
+  latencies.sort((a, b) => a - b);
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: percentile(latencies, 100) };
 }

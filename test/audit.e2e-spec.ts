@@ -237,7 +237,7 @@ describe('audit trail (DESIGN §5)', () => {
     expect(rare.entries).toHaveLength(2);
     const more = await audit.search({ partnerId: busy, agent: 'rare' }, rare.next_cursor!, 2);
     expect(more).toMatchObject({ entries: [{ agent: 'rare' }], next_cursor: null });
-    const seqs = [...rare.entries, ...more.entries].map((e) => e.seq);
+    const seqs = [...rare.entries, ...more.entries].map((e) => Number(e.seq));
     expect(seqs).toEqual([...seqs].sort((a, b) => b - a));
     expect((await audit.search({ subjectRef: 'ref-ancien-2' }, undefined, 10)).entries.map((e) => e.agent)).toEqual(['ancien-2']);
   });

@@ -51,6 +51,10 @@ describe('rights lookup (DESIGN §3.4)', () => {
     expect(text).toMatch(/^gateway_upstream_breaker_state 0$/m);
     expect(text).toMatch(/^gateway_audit_pending_entries \d+$/m);
     expect(text).toMatch(/^gateway_audit_seal_lag_seconds [\d.e-]+$/m);
+    // Each of the three lookups waited for its audit entry to be committed.
+    const waits = (scrape: string) => Number(/^gateway_audit_append_wait_seconds_count (\d+)$/m.exec(scrape)?.[1] ?? 0);
+    expect(waits(text) - waits(before)).toBe(3);
+    expect(text).toContain('gateway_audit_append_wait_seconds_bucket{le="0.001"}');
     expect(text).not.toMatch(/284057505612387|299011305520042|DUPONT/);
   });
 

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DomainError } from '../common/errors/domain-errors';
+import { Histogram, Metrics } from '../common/metrics';
 import { AuditQueue, NewAuditEntry } from './audit-queue';
 
 /** Most entries one INSERT carries. */
@@ -9,6 +10,8 @@ const MAX_BATCH = 1000;
  * own (two WAL flushes); with two, the next batch starts while the previous one is flushing.
  */
 const MAX_IN_FLIGHT = 2;
+/** Finer than the request buckets at the low end: a commit takes about a millisecond. */
+const WAIT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
 export class AuditUnavailable extends DomainError {
   readonly status = 503;
@@ -30,15 +33,20 @@ export class AuditUnavailable extends DomainError {
 @Injectable()
 export class AuditWriter {
   private readonly logger = new Logger(AuditWriter.name);
-  private pending: { entry: NewAuditEntry; done: (error?: unknown) => void }[] = [];
+  private pending: { entry: NewAuditEntry; at: number; done: (error?: unknown) => void }[] = [];
   private inFlight = 0;
+  private readonly wait: Histogram;
 
-  constructor(private readonly queue: AuditQueue) {}
+  constructor(private readonly queue: AuditQueue, metrics: Metrics) {
+    // What the durable write adds to each lookup: the wait for a batch slot plus the commit (fsync included).
+    this.wait = metrics.histogram('gateway_audit_append_wait_seconds',
+      'Time from a request handing over its audit entry to that entry being committed.', WAIT_BUCKETS);
+  }
 
   /** Resolves once the entry is committed; rejects with AuditUnavailable when it could not be. */
   append(entry: NewAuditEntry): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ entry, done: (error) => (error ? reject(new AuditUnavailable()) : resolve()) });
+      this.pending.push({ entry, at: performance.now(), done: (error) => (error ? reject(new AuditUnavailable()) : resolve()) });
       if (this.inFlight < MAX_IN_FLIGHT) void this.drain();
     });
   }
@@ -50,7 +58,11 @@ export class AuditWriter {
         const batch = this.pending.splice(0, MAX_BATCH);
         try {
           await this.queue.insert(batch.map((item) => item.entry));
-          for (const item of batch) item.done();
+          const now = performance.now();
+          for (const item of batch) {
+            this.wait.observe((now - item.at) / 1000);
+            item.done();
+          }
         } catch (error) {
           this.logger.error(`audit batch of ${batch.length} could not be written: ${(error as { code?: string }).code ?? (error as Error).name}`);
           for (const item of batch) item.done(error);

@@ -21,10 +21,13 @@ describe('Metrics', () => {
     metrics.recordRequest('unmatched', 'GET', 404, 0.001);
     metrics.register(() => { throw Object.assign(new Error('down'), { code: 'ECONNREFUSED' }); });
     metrics.register(() => ['custom_gauge 1']);
+    metrics.histogram('custom_seconds', 'A custom histogram.', [0.001, 0.01]).observe(0.002);
     const text = await metrics.render();
     expect(text).toContain('gateway_http_requests_total{route="/v1/x",method="POST",status_class="2xx"} 2');
     expect(text).toContain('gateway_http_requests_total{route="unmatched",method="GET",status_class="4xx"} 1');
     expect(text).toContain('custom_gauge 1\n');
-    expect(text).toContain('gateway_upstream_request_duration_seconds_count 0');
+    expect(text).toContain('# TYPE custom_seconds histogram\n');
+    expect(text).toContain('custom_seconds_bucket{le="0.001"} 0\ncustom_seconds_bucket{le="0.01"} 1\ncustom_seconds_bucket{le="+Inf"} 1\n');
+    expect(text).toContain('custom_seconds_count 1\n');
   });
 });

@@ -1,18 +1,23 @@
 import { Injectable, Logger } from '@nestjs/common';
 
 /** Upper bounds of the latency histograms, in seconds. */
-const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+export const BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /** A Prometheus histogram: cumulative counts rendered at scrape time, one array increment per observation. */
 export class Histogram {
-  private readonly counts = new Float64Array(BUCKETS.length);
+  private readonly counts: Float64Array;
   private sum = 0;
   private count = 0;
 
+  constructor(private readonly buckets: readonly number[] = BUCKETS) {
+    this.counts = new Float64Array(buckets.length);
+  }
+
   observe(seconds: number): void {
+    const buckets = this.buckets;
     let i = 0;
-    while (i < BUCKETS.length && seconds > BUCKETS[i]) i++;
-    if (i < BUCKETS.length) this.counts[i]++;
+    while (i < buckets.length && seconds > buckets[i]) i++;
+    if (i < buckets.length) this.counts[i]++;
     this.sum += seconds;
     this.count++;
   }
@@ -21,9 +26,9 @@ export class Histogram {
     const lines: string[] = [];
     let cumulative = 0;
     const sep = labels ? ',' : '';
-    for (let i = 0; i < BUCKETS.length; i++) {
+    for (let i = 0; i < this.buckets.length; i++) {
       cumulative += this.counts[i];
-      lines.push(`${name}_bucket{${labels}${sep}le="${BUCKETS[i]}"} ${cumulative}`);
+      lines.push(`${name}_bucket{${labels}${sep}le="${this.buckets[i]}"} ${cumulative}`);
     }
     lines.push(`${name}_bucket{${labels}${sep}le="+Inf"} ${this.count}`);
     const suffix = labels ? `{${labels}}` : '';
@@ -39,7 +44,7 @@ const escape = (value: string) => value.replace(/[\\"\n]/g, (c) => (c === '\n' ?
 
 /**
  * GET /metrics (DESIGN §6), Prometheus text: request counts and latency by route template and status class,
- * upstream latency, and the gauges other modules register. Labels are route templates, never URLs: no personal
+ * and the histograms (upstream latency, audit wait) and gauges other modules register. Labels are route templates, never URLs: no personal
  * data and a bounded number of series. Recording is two map lookups and two array increments per request.
  */
 @Injectable()
@@ -47,7 +52,7 @@ export class Metrics {
   private readonly logger = new Logger(Metrics.name);
   /** Per route template: its escaped label, its latency histogram, and per method a count per status class. */
   private readonly routes = new Map<string, { label: string; duration: Histogram; counts: Map<string, Float64Array> }>();
-  private readonly upstream = new Histogram();
+  private readonly histograms: { name: string; help: string; histogram: Histogram }[] = [];
   private readonly collectors: MetricsCollector[] = [];
 
   recordRequest(route: string, method: string, status: number, seconds: number): void {
@@ -59,8 +64,11 @@ export class Metrics {
     entry.duration.observe(seconds);
   }
 
-  observeUpstream(seconds: number): void {
-    this.upstream.observe(seconds);
+  /** A histogram without labels, rendered under `name`; its owner observes into it. */
+  histogram(name: string, help: string, buckets: readonly number[] = BUCKETS): Histogram {
+    const histogram = new Histogram(buckets);
+    this.histograms.push({ name, help, histogram });
+    return histogram;
   }
 
   register(collector: MetricsCollector): void {
@@ -77,9 +85,8 @@ export class Metrics {
       '# HELP gateway_http_request_duration_seconds Time to answer, by route template.',
       '# TYPE gateway_http_request_duration_seconds histogram',
       ...[...this.routes.values()].flatMap(({ label, duration }) => duration.render('gateway_http_request_duration_seconds', label)),
-      '# HELP gateway_upstream_request_duration_seconds Time the upstream rights backend took to answer.',
-      '# TYPE gateway_upstream_request_duration_seconds histogram',
-      ...this.upstream.render('gateway_upstream_request_duration_seconds', ''),
+      ...this.histograms.flatMap(({ name, help, histogram }) => [`# HELP ${name} ${help}`, `# TYPE ${name} histogram`,
+        ...histogram.render(name, '')]),
     ];
     for (const collector of this.collectors) {
       try {

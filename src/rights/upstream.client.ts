@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import CircuitBreaker from 'opossum';
 import { Pool } from 'undici';
 import { APP_CONFIG, AppConfig } from '../common/config/config';
-import { Metrics } from '../common/metrics';
+import { Histogram, Metrics } from '../common/metrics';
 import { Subject } from './lookup-request';
 import { UpstreamError, UpstreamTimeout, UpstreamUnavailable } from './rights.errors';
 import { MalformedUpstreamAnswer, parseUpstreamRecord, UpstreamRecord } from './upstream-record';
@@ -24,8 +24,10 @@ export class UpstreamClient implements OnModuleDestroy {
   private readonly pool: Pool;
   private readonly breaker: CircuitBreaker<[Subject, string, string], UpstreamAnswer>;
   private readonly path: string;
+  private readonly latency: Histogram;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig, private readonly metrics: Metrics) {
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig, metrics: Metrics) {
+    this.latency = metrics.histogram('gateway_upstream_request_duration_seconds', 'Time the upstream rights backend took to answer.');
     const upstream = new URL(config.upstream.url);
     this.path = `${upstream.pathname.replace(/\/$/, '')}/beneficiaires/recherche`;
     this.pool = new Pool(upstream.origin, {
@@ -99,7 +101,7 @@ export class UpstreamClient implements OnModuleDestroy {
       throw new UpstreamError(code || 'network');
     }
     const upstreamMs = performance.now() - started;
-    this.metrics.observeUpstream(upstreamMs / 1000);
+    this.latency.observe(upstreamMs / 1000);
     if (statusCode === 404 && isUnknownPerson(text)) return { found: false, upstreamMs };
     if (statusCode !== 200) throw new UpstreamError(`status ${statusCode}`);
     try {
