@@ -4,6 +4,7 @@ import { freePort } from '../src/common/database/embedded-postgres';
 import { drive, histogramBuckets, Load, median, pace, probeFsync, quantileBetween, startProcess, table } from './support';
 
 const round3 = (value: number) => Math.round(value * 1000) / 1000;
+const round1 = (value: number) => Math.round(value * 10) / 10;
 
 const DIST = join(__dirname, '..');
 const NIR_BODY = { nir: '284057505612387', recipient: '21690123100011', object: 'dossier bench', agent: 'bench-agent', context: 'RSA' };
@@ -135,8 +136,8 @@ export async function benchLookup(options: LookupBenchOptions): Promise<Record<s
       gateway_p99_ms: median(peaks.map((p) => p.gateway.p99)),
       proxy_p99_ms: median(peaks.map((p) => p.proxy.p99)),
       half_rate: halfRate,
-      p99_added_ms: median(halves.map((h) => h.gateway.p99 - h.proxy.p99)),
-      audit_wait_p99_ms: Math.round(median(halves.map((h) => h.auditWaitP99)) * 10) / 10,
+      p99_added_ms: round1(median(halves.map((h) => h.gateway.p99 - h.proxy.p99))),
+      audit_wait_p99_ms: round1(median(halves.map((h) => h.auditWaitP99))),
       disk_fsync_p99_ms: fsync.p99,
       disk_fsync_max_ms: fsync.max,
       gateway_errors: [...peaks, ...halves].reduce((sum, p) => sum + p.gateway.errors + p.gateway.non2xx, 0),

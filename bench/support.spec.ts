@@ -1,4 +1,6 @@
-import { histogramBuckets, median, quantileBetween } from './support';
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { answerEnd, histogramBuckets, median, pace, quantileBetween } from './support';
 
 const scrape = (counts: number[]) => [
   '# TYPE w histogram',
@@ -31,5 +33,59 @@ describe('bench support', () => {
   it('takes the median of odd and even counts', () => {
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 3, 2])).toBe(2.5);
+  });
+
+  it('finds where an answer ends, with a Content-Length or chunked, and waits for the rest of an incomplete one', () => {
+    const sized = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloHTTP/1.1');
+    expect(answerEnd(sized)).toEqual({ end: sized.length - 8, status: 200 });
+    expect(answerEnd(sized.subarray(0, 40))).toBeUndefined();
+    const chunked = Buffer.from('HTTP/1.1 404 Not Found\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\na\r\n0123456789\r\n0\r\n\r\n');
+    expect(answerEnd(chunked)).toEqual({ end: chunked.length, status: 404 });
+    for (const cut of [20, 60, 70, chunked.length - 1]) expect(answerEnd(chunked.subarray(0, cut))).toBeUndefined();
+    expect(() => answerEnd(Buffer.from('HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nx'))).toThrow(/neither/);
+  });
+
+  describe('pace, against a real HTTP server', () => {
+    let server: Server;
+    let origin: string;
+    const seen: string[] = [];
+    beforeAll(async () => {
+      server = createServer((request, response) => {
+        let body = '';
+        request.on('data', (chunk: Buffer) => (body += chunk));
+        request.on('end', () => {
+          seen.push(`${request.headers.authorization} ${body}`);
+          if (request.url === '/sized') return response.writeHead(200, { 'content-length': 2 }).end('ok');
+          if (request.url === '/broken') return request.socket.destroy();
+          response.writeHead(404); // chunked, written in two parts a moment apart
+          response.write('not ');
+          setTimeout(() => response.end('found'), 2);
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+    it('sends every request at the rate asked, with its headers and body, and times each answer', async () => {
+      seen.length = 0;
+      const load = await pace({ url: `${origin}/sized`, body: '{"a":1}', headers: { authorization: 'Bearer t' }, connections: 4, seconds: 0.5, rate: 200 });
+      expect(load).toMatchObject({ errors: 0, non2xx: 0 });
+      expect(seen).toHaveLength(100);
+      expect(new Set(seen)).toEqual(new Set(['Bearer t {"a":1}']));
+      expect(load.rps).toBeGreaterThan(150);
+      expect(load.p99).toBeGreaterThan(0);
+    });
+
+    it('reads chunked answers split across packets, and counts non-2xx ones', async () => {
+      const load = await pace({ url: `${origin}/chunked`, body: '{}', headers: {}, connections: 2, seconds: 0.2, rate: 100 });
+      expect(load).toMatchObject({ errors: 0, non2xx: 20 });
+    });
+
+    it('counts a request whose connection drops as an error, and still finishes', async () => {
+      // One connection and requests due faster than it fails: those queued behind it must go out on new ones.
+      const load = await pace({ url: `${origin}/broken`, body: '{}', headers: {}, connections: 1, seconds: 0.0025, rate: 20_000 });
+      expect(load).toMatchObject({ errors: 50, non2xx: 0 });
+    });
   });
 });
