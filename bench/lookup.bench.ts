@@ -97,23 +97,31 @@ export async function benchLookup(options: LookupBenchOptions): Promise<Record<s
       pace({ ...targets[target], connections: options.connections, seconds: length, rate: halfRate });
     // The gateway's own account of the audit write's share (GET /metrics, before and after each round): the wait
     // for a batch slot plus the commit, whose tail is the database's WAL flush.
-    const auditWait = async () => histogramBuckets(await (await fetch(`${gateway}/metrics`)).text(), 'gateway_audit_append_wait_seconds');
+    // Its event loop's delay (the gateway resets it at each scrape) and its GC pauses tell the other share.
+    const scrape = async () => (await fetch(`${gateway}/metrics`)).text();
     const pacedGateway = async () => {
-      const before = await auditWait();
+      const before = await scrape();
       const load = await paced('gateway', seconds);
-      return { load, auditWaitP99: Math.round(quantileBetween(before, await auditWait(), 0.99) * 10_000) / 10 };
+      const after = await scrape();
+      const ms = (seconds: number) => Math.round(seconds * 10_000) / 10;
+      const auditWait = (text: string) => histogramBuckets(text, 'gateway_audit_append_wait_seconds');
+      const loopDelay = (quantile: string) => Number(new RegExp(`^nodejs_eventloop_delay_seconds\\{quantile="${quantile}"\\} (\\S+)$`, 'm').exec(after)?.[1] ?? 0);
+      const gcSeconds = (text: string) => [...text.matchAll(/^nodejs_gc_duration_seconds_sum\{kind="(?:minor|major)"\} (\S+)$/gm)]
+        .reduce((sum, [, value]) => sum + Number(value), 0);
+      return { load, auditWaitP99: ms(quantileBetween(auditWait(before), auditWait(after), 0.99)),
+        loopP99: ms(loopDelay('0.99')), loopMax: ms(loopDelay('1')), gcMs: ms(gcSeconds(after) - gcSeconds(before)) };
     };
     await paced('gateway', 1);
     await paced('minimal_proxy', 1);
-    const halves: { gateway: Load; proxy: Load; auditWaitP99: number }[] = [];
+    const halves: ({ gateway: Load; proxy: Load } & Omit<Awaited<ReturnType<typeof pacedGateway>>, 'load'>)[] = [];
     for (let round = 0; round < rounds; round++) {
       if (round % 2 === 0) {
-        const { load, auditWaitP99 } = await pacedGateway();
-        halves.push({ gateway: load, proxy: await paced('minimal_proxy', seconds), auditWaitP99 });
+        const { load, ...inside } = await pacedGateway();
+        halves.push({ gateway: load, proxy: await paced('minimal_proxy', seconds), ...inside });
       } else {
         const proxy = await paced('minimal_proxy', seconds);
-        const { load, auditWaitP99 } = await pacedGateway();
-        halves.push({ gateway: load, proxy, auditWaitP99 });
+        const { load, ...inside } = await pacedGateway();
+        halves.push({ gateway: load, proxy, ...inside });
       }
     }
     const fsync = await probeFsync(options.databaseDir, options.quick ? 2 : 5);
@@ -121,7 +129,9 @@ export async function benchLookup(options: LookupBenchOptions): Promise<Record<s
     peaks.forEach((p, i) => Object.assign(rows, { [`proxy #${i + 1}`]: p.proxy, [`gateway #${i + 1}`]: p.gateway }));
     halves.forEach((h, i) => Object.assign(rows, { [`gateway@${halfRate}/s #${i + 1}`]: h.gateway, [`proxy@${halfRate}/s #${i + 1}`]: h.proxy }));
     console.log(`\nLookup: ${options.connections} connections, ${seconds} s per measure, ${rounds} alternated rounds\n${table(rows)}`);
-    console.log(`audit append wait p99 at ${halfRate}/s, per round (ms): ${halves.map((h) => h.auditWaitP99).join(' ')}`);
+    console.log(`inside the gateway at ${halfRate}/s, per round (ms): audit append wait p99 ${halves.map((h) => h.auditWaitP99).join(' ')}`
+      + ` | event loop delay p99 ${halves.map((h) => h.loopP99).join(' ')}, max ${halves.map((h) => h.loopMax).join(' ')}`
+      + ` | GC pauses in all ${halves.map((h) => h.gcMs).join(' ')}`);
     console.log(`the disk alone, 8 KiB write + fdatasync (ms): p50 ${fsync.p50}, p99 ${fsync.p99}, max ${fsync.max}`);
     const result = {
       bench: 'lookup',
@@ -138,6 +148,7 @@ export async function benchLookup(options: LookupBenchOptions): Promise<Record<s
       half_rate: halfRate,
       p99_added_ms: round1(median(halves.map((h) => h.gateway.p99 - h.proxy.p99))),
       audit_wait_p99_ms: round1(median(halves.map((h) => h.auditWaitP99))),
+      event_loop_delay_max_ms: round1(median(halves.map((h) => h.loopMax))),
       disk_fsync_p99_ms: fsync.p99,
       disk_fsync_max_ms: fsync.max,
       gateway_errors: [...peaks, ...halves].reduce((sum, p) => sum + p.gateway.errors + p.gateway.non2xx, 0),

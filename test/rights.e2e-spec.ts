@@ -55,6 +55,8 @@ describe('rights lookup (DESIGN §3.4)', () => {
     const waits = (scrape: string) => Number(/^gateway_audit_append_wait_seconds_count (\d+)$/m.exec(scrape)?.[1] ?? 0);
     expect(waits(text) - waits(before)).toBe(3);
     expect(text).toContain('gateway_audit_append_wait_seconds_bucket{le="0.001"}');
+    expect(text).toMatch(/^nodejs_eventloop_delay_seconds\{quantile="0.99"\} [\d.e-]+$/m);
+    expect(text).toMatch(/^nodejs_gc_duration_seconds_count\{kind="minor"\} \d+$/m);
     expect(text).not.toMatch(/284057505612387|299011305520042|DUPONT/);
   });
 

@@ -5,6 +5,7 @@ import { APP_CONFIG, AppConfig } from './config/config';
 import { createDataSource } from './database/data-source';
 import { Database } from './database/database';
 import { Metrics } from './metrics';
+import { RuntimeMetrics } from './runtime-metrics';
 import { ServerSecret } from './server-secret';
 
 export interface CommonOptions {
@@ -43,6 +44,7 @@ export class CommonModule {
         Database,
         DataSourceCloser,
         Metrics,
+        RuntimeMetrics,
       ],
       exports: [APP_CONFIG, Clock, ServerSecret, DataSource, Database, Metrics],
     };

@@ -52,7 +52,7 @@ export class Metrics {
   private readonly logger = new Logger(Metrics.name);
   /** Per route template: its escaped label, its latency histogram, and per method a count per status class. */
   private readonly routes = new Map<string, { label: string; duration: Histogram; counts: Map<string, Float64Array> }>();
-  private readonly histograms: { name: string; help: string; histogram: Histogram }[] = [];
+  private readonly histograms: { name: string; help: string; labels: string; histogram: Histogram }[] = [];
   private readonly collectors: MetricsCollector[] = [];
 
   recordRequest(route: string, method: string, status: number, seconds: number): void {
@@ -64,10 +64,13 @@ export class Metrics {
     entry.duration.observe(seconds);
   }
 
-  /** A histogram without labels, rendered under `name`; its owner observes into it. */
-  histogram(name: string, help: string, buckets: readonly number[] = BUCKETS): Histogram {
+  /**
+   * A histogram rendered under `name` (with fixed `labels`, e.g. `kind="major"`, when several share the name); its
+   * owner observes into it.
+   */
+  histogram(name: string, help: string, buckets: readonly number[] = BUCKETS, labels = ''): Histogram {
     const histogram = new Histogram(buckets);
-    this.histograms.push({ name, help, histogram });
+    this.histograms.push({ name, help, labels, histogram });
     return histogram;
   }
 
@@ -85,8 +88,9 @@ export class Metrics {
       '# HELP gateway_http_request_duration_seconds Time to answer, by route template.',
       '# TYPE gateway_http_request_duration_seconds histogram',
       ...[...this.routes.values()].flatMap(({ label, duration }) => duration.render('gateway_http_request_duration_seconds', label)),
-      ...this.histograms.flatMap(({ name, help, histogram }) => [`# HELP ${name} ${help}`, `# TYPE ${name} histogram`,
-        ...histogram.render(name, '')]),
+      ...this.histograms.flatMap(({ name, help, labels, histogram }, i) => [
+        ...(this.histograms.findIndex((h) => h.name === name) === i ? [`# HELP ${name} ${help}`, `# TYPE ${name} histogram`] : []),
+        ...histogram.render(name, labels)]),
     ];
     for (const collector of this.collectors) {
       try {
