@@ -1,7 +1,7 @@
 import { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort } from '../src/common/database/embedded-postgres';
-import { drive, histogramBuckets, Load, median, pace, probeFsync, quantileBetween, startProcess, table } from './support';
+import { drive, histogramBuckets, Load, median, pace, probeFsync, quantileBetween, sampleWaits, startProcess, table } from './support';
 
 const round3 = (value: number) => Math.round(value * 1000) / 1000;
 const round1 = (value: number) => Math.round(value * 10) / 10;
@@ -101,7 +101,8 @@ export async function benchLookup(options: LookupBenchOptions): Promise<Record<s
     const scrape = async () => (await fetch(`${gateway}/metrics`)).text();
     const pacedGateway = async () => {
       const before = await scrape();
-      const load = await paced('gateway', seconds);
+      const round = paced('gateway', seconds);
+      const [load, waits] = await Promise.all([round, sampleWaits(options.databaseUrl, 'SELECT audit_append(', round)]);
       const after = await scrape();
       const ms = (seconds: number) => Math.round(seconds * 10_000) / 10;
       const auditWait = (text: string) => histogramBuckets(text, 'gateway_audit_append_wait_seconds');
@@ -109,7 +110,8 @@ export async function benchLookup(options: LookupBenchOptions): Promise<Record<s
       const gcSeconds = (text: string) => [...text.matchAll(/^nodejs_gc_duration_seconds_sum\{kind="(?:minor|major)"\} (\S+)$/gm)]
         .reduce((sum, [, value]) => sum + Number(value), 0);
       return { load, auditWaitP99: ms(quantileBetween(auditWait(before), auditWait(after), 0.99)),
-        loopP99: ms(loopDelay('0.99')), loopMax: ms(loopDelay('1')), gcMs: ms(gcSeconds(after) - gcSeconds(before)) };
+        loopP99: ms(loopDelay('0.99')), loopMax: ms(loopDelay('1')), gcMs: ms(gcSeconds(after) - gcSeconds(before)),
+        walFlushShare: waits.walFlush };
     };
     await paced('gateway', 1);
     await paced('minimal_proxy', 1);
@@ -132,6 +134,7 @@ export async function benchLookup(options: LookupBenchOptions): Promise<Record<s
     console.log(`inside the gateway at ${halfRate}/s, per round (ms): audit append wait p99 ${halves.map((h) => h.auditWaitP99).join(' ')}`
       + ` | event loop delay p99 ${halves.map((h) => h.loopP99).join(' ')}, max ${halves.map((h) => h.loopMax).join(' ')}`
       + ` | GC pauses in all ${halves.map((h) => h.gcMs).join(' ')}`);
+    console.log(`share of PostgreSQL's time on the audit append spent waiting for the WAL flush, per round: ${halves.map((h) => h.walFlushShare).join(' ')}`);
     console.log(`the disk alone, 8 KiB write + fdatasync (ms): p50 ${fsync.p50}, p99 ${fsync.p99}, max ${fsync.max}`);
     const result = {
       bench: 'lookup',
@@ -149,6 +152,7 @@ export async function benchLookup(options: LookupBenchOptions): Promise<Record<s
       p99_added_ms: round1(median(halves.map((h) => h.gateway.p99 - h.proxy.p99))),
       audit_wait_p99_ms: round1(median(halves.map((h) => h.auditWaitP99))),
       event_loop_delay_max_ms: round1(median(halves.map((h) => h.loopMax))),
+      audit_append_wal_flush_share: median(halves.map((h) => h.walFlushShare)),
       disk_fsync_p99_ms: fsync.p99,
       disk_fsync_max_ms: fsync.max,
       gateway_errors: [...peaks, ...halves].reduce((sum, p) => sum + p.gateway.errors + p.gateway.non2xx, 0),

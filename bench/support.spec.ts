@@ -1,6 +1,8 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { answerEnd, histogramBuckets, median, pace, quantileBetween } from './support';
+import { Client } from 'pg';
+import { createTestDatabase } from '../test/support/database';
+import { answerEnd, histogramBuckets, median, pace, quantileBetween, sampleWaits } from './support';
 
 const scrape = (counts: number[]) => [
   '# TYPE w histogram',
@@ -87,5 +89,21 @@ describe('bench support', () => {
       const load = await pace({ url: `${origin}/broken`, body: '{}', headers: {}, connections: 1, seconds: 0.0025, rate: 20_000 });
       expect(load).toMatchObject({ errors: 50, non2xx: 0 });
     });
+  });
+
+  it('samples what the backends running one statement wait for, until told to stop', async () => {
+    const database = await createTestDatabase();
+    const busy = new Client({ connectionString: database.url });
+    await busy.connect();
+    try {
+      const sleeping = busy.query('SELECT pg_sleep(0.3)');
+      const waits = await sampleWaits(database.url, 'SELECT pg_sleep(', sleeping);
+      expect(waits.samples).toBeGreaterThan(5); // every 10 ms while the statement ran
+      expect(waits).toMatchObject({ walFlush: 0, cpu: 0 }); // asleep: a Timeout wait, neither WAL nor CPU
+      expect((await sampleWaits(database.url, 'SELECT nothing_runs(', Promise.resolve())).samples).toBe(0);
+    } finally {
+      await busy.end();
+      await database.drop();
+    }
   });
 });

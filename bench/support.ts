@@ -3,6 +3,7 @@ import { closeSync, fdatasyncSync, openSync, rmSync, writeSync } from 'node:fs';
 import { connect, Socket } from 'node:net';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { Client } from 'pg';
 
 export interface Load {
   rps: number;
@@ -250,4 +251,35 @@ export async function probeFsync(dir: string, seconds: number): Promise<{ p50: n
   }
   latencies.sort((a, b) => a - b);
   return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: percentile(latencies, 100) };
+}
+
+/**
+ * What PostgreSQL's backends running a statement starting with `statement` are doing, sampled from
+ * pg_stat_activity every 10 ms until `stop` resolves: the share of samples waiting for the WAL to be flushed
+ * (IO WalSync/WalWrite, or the WALWrite lock another backend holds while it flushes) and on CPU (no wait event).
+ */
+export async function sampleWaits(databaseUrl: string, statement: string, stop: Promise<unknown>): Promise<{ walFlush: number; cpu: number; samples: number }> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  let running = true;
+  void stop.finally(() => (running = false));
+  const counts = { walFlush: 0, cpu: 0, samples: 0 };
+  try {
+    while (running) {
+      const { rows } = await client.query<{ type: string | null; event: string | null }>({
+        name: 'bench_waits',
+        text: `SELECT wait_event_type AS type, wait_event AS event FROM pg_stat_activity
+               WHERE state = 'active' AND pid <> pg_backend_pid() AND starts_with(query, $1)`, values: [statement] });
+      for (const { type, event } of rows) {
+        counts.samples++;
+        if (type === null) counts.cpu++;
+        else if ((type === 'IO' && (event === 'WalSync' || event === 'WalWrite')) || (type === 'LWLock' && event === 'WALWrite')) counts.walFlush++;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  } finally {
+    await client.end();
+  }
+  const share = (n: number) => (counts.samples === 0 ? 0 : Math.round((100 * n) / counts.samples) / 100);
+  return { walFlush: share(counts.walFlush), cpu: share(counts.cpu), samples: counts.samples };
 }
