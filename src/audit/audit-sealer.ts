@@ -182,10 +182,10 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
    * the head from the database again.
    */
   private async commit(writer: PoolClient, sealing: Sealing | undefined, checkpoint: Checkpoint | undefined, previous: Promise<void>): Promise<void> {
-    // Safe without waiting for the WAL flush: if a crash loses this commit, the entries are still pending and
-    // the next run seals them again, in the same order, to the same hashes. (One round trip for both.)
-    await writer.query('BEGIN; SET LOCAL synchronous_commit = off');
     try {
+      // Safe without waiting for the WAL flush: if a crash loses this commit, the entries are still pending and
+      // the next run seals them again, in the same order, to the same hashes. (One round trip for both.)
+      await writer.query('BEGIN; SET LOCAL synchronous_commit = off');
       if (sealing) {
         await writer.query({ name: 'audit_seal_batch', text: SEAL_BATCH,
           values: [arrayLiteral(sealing.ids), sealing.firstSeq, sealing.firstPrev, arrayLiteral(sealing.hashes),
