@@ -152,7 +152,7 @@ export async function benchLookup(options: LookupBenchOptions): Promise<Record<s
       p99_added_ms: round1(median(halves.map((h) => h.gateway.p99 - h.proxy.p99))),
       audit_wait_p99_ms: round1(median(halves.map((h) => h.auditWaitP99))),
       event_loop_delay_max_ms: round1(median(halves.map((h) => h.loopMax))),
-      audit_append_wal_flush_share: median(halves.map((h) => h.walFlushShare)),
+      audit_append_wal_flush_share: Math.round(median(halves.map((h) => h.walFlushShare)) * 100) / 100,
       disk_fsync_p99_ms: fsync.p99,
       disk_fsync_max_ms: fsync.max,
       gateway_errors: [...peaks, ...halves].reduce((sum, p) => sum + p.gateway.errors + p.gateway.non2xx, 0),
