@@ -126,7 +126,7 @@ export async function benchLookup(options: LookupBenchOptions): Promise<Record<s
         halves.push({ gateway: load, proxy, ...inside });
       }
     }
-    const fsync = await probeFsync(options.databaseDir, options.quick ? 2 : 5);
+    const fsync = await probeFsync(options.databaseDir, options.quick ? 1 : 5);
     const rows: Record<string, Load> = { direct };
     peaks.forEach((p, i) => Object.assign(rows, { [`proxy #${i + 1}`]: p.proxy, [`gateway #${i + 1}`]: p.gateway }));
     halves.forEach((h, i) => Object.assign(rows, { [`gateway@${halfRate}/s #${i + 1}`]: h.gateway, [`proxy@${halfRate}/s #${i + 1}`]: h.proxy }));
