@@ -35,6 +35,7 @@ export class AuditWriter {
   private readonly logger = new Logger(AuditWriter.name);
   private pending: { entry: NewAuditEntry; at: number; done: (error?: unknown) => void }[] = [];
   private inFlight = 0;
+  private scheduled = false;
   private readonly wait: Histogram;
 
   constructor(private readonly queue: AuditQueue, metrics: Metrics) {
@@ -47,7 +48,21 @@ export class AuditWriter {
   append(entry: NewAuditEntry): Promise<void> {
     return new Promise((resolve, reject) => {
       this.pending.push({ entry, at: performance.now(), done: (error) => (error ? reject(new AuditUnavailable()) : resolve()) });
-      if (this.inFlight < MAX_IN_FLIGHT) void this.drain();
+      this.schedule();
+    });
+  }
+
+  /**
+   * Starts a writer at the end of this event-loop turn (one setImmediate per turn, not per entry), so that the
+   * entries of all the requests handled in the same turn share one INSERT and one commit: at moderate load this
+   * halves the commits PostgreSQL flushes, for a wait of a fraction of a millisecond.
+   */
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= MAX_IN_FLIGHT) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (this.inFlight < MAX_IN_FLIGHT && this.pending.length > 0) void this.drain();
     });
   }
 
