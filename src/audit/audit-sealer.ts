@@ -8,6 +8,8 @@ import { chainHash, Checkpoint, ENTRY_FIELDS, GENESIS_HASH } from './chain';
 import { CheckpointKeys } from './checkpoint-keys';
 
 const SEALER_LOCK = 4_711_001;
+// The longest wait between two runs once nothing has been pending for a while.
+const IDLE_INTERVAL_MS = 1000;
 // Large enough to amortise the round trips; hashing yields within a batch (YIELD_EVERY).
 const BATCH = 2000;
 // Rows hashed between two yields to the event loop (about a millisecond of work).
@@ -51,6 +53,7 @@ function settled<T>(promise: Promise<T>): Promise<T> {
 export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(AuditSealer.name);
   private timer?: NodeJS.Timeout;
+  private stopped = false;
   private running?: Promise<number>;
 
   constructor(
@@ -62,14 +65,34 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
 
   onApplicationBootstrap(): void {
     if (this.config.audit.sealIntervalMs === 0) return;
-    this.timer = setInterval(() => void this.sealPending().catch((error) =>
-      this.logger.warn(`sealing failed: ${(error as { code?: string }).code ?? (error as Error).name}`)), this.config.audit.sealIntervalMs);
-    this.timer.unref();
+    this.scheduleRun(this.config.audit.sealIntervalMs);
   }
 
   async onModuleDestroy(): Promise<void> {
-    clearInterval(this.timer);
+    this.stopped = true;
+    clearTimeout(this.timer);
     await this.running?.catch(() => undefined);
+  }
+
+  /**
+   * The next run in `delay` ms: AUDIT_SEAL_INTERVAL_MS after a run that sealed something; after one that found
+   * nothing (or another instance sealing), twice the previous delay, up to IDLE_INTERVAL_MS — an idle gateway
+   * does not query its database 20 times a second, and the first entries after a quiet spell wait at most that.
+   */
+  private scheduleRun(delay: number): void {
+    this.timer = setTimeout(() => {
+      const interval = this.config.audit.sealIntervalMs;
+      void this.sealPending().then(
+        (sealed) => (sealed > 0 ? interval : Math.min(Math.max(IDLE_INTERVAL_MS, interval), delay * 2)),
+        (error) => {
+          this.logger.warn(`sealing failed: ${(error as { code?: string }).code ?? (error as Error).name}`);
+          return interval;
+        },
+      ).then((next) => {
+        if (!this.stopped) this.scheduleRun(next);
+      });
+    }, delay);
+    this.timer.unref();
   }
 
   /** Seals everything pending now; returns how many entries were sealed (0 if another instance is sealing). */
