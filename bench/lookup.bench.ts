@@ -104,7 +104,7 @@ export async function benchLookup(options: LookupBenchOptions): Promise<Record<s
       const round = paced('gateway', seconds);
       const [load, waits] = await Promise.all([round, sampleWaits(options.databaseUrl, 'SELECT audit_append(', round)]);
       const after = await scrape();
-      const ms = (seconds: number) => Math.round(seconds * 10_000) / 10;
+      const ms = (inSeconds: number) => Math.round(inSeconds * 10_000) / 10;
       const auditWait = (text: string) => histogramBuckets(text, 'gateway_audit_append_wait_seconds');
       const loopDelay = (quantile: string) => Number(new RegExp(`^nodejs_eventloop_delay_seconds\\{quantile="${quantile}"\\} (\\S+)$`, 'm').exec(after)?.[1] ?? 0);
       const gcSeconds = (text: string) => [...text.matchAll(/^nodejs_gc_duration_seconds_sum\{kind="(?:minor|major)"\} (\S+)$/gm)]

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DomainError } from '../common/errors/domain-errors';
-import { Histogram, Metrics } from '../common/metrics';
+import { FINE_BUCKETS, Histogram, Metrics } from '../common/metrics';
 import { AuditQueue, NewAuditEntry } from './audit-queue';
 
 /** Most entries one INSERT carries. */
@@ -10,8 +10,6 @@ const MAX_BATCH = 1000;
  * own (two WAL flushes); with two, the next batch starts while the previous one is flushing.
  */
 const MAX_IN_FLIGHT = 2;
-/** Finer than the request buckets at the low end: a commit takes about a millisecond. */
-const WAIT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
 export class AuditUnavailable extends DomainError {
   readonly status = 503;
@@ -41,7 +39,7 @@ export class AuditWriter {
   constructor(private readonly queue: AuditQueue, metrics: Metrics) {
     // What the durable write adds to each lookup: the wait for a batch slot plus the commit (fsync included).
     this.wait = metrics.histogram('gateway_audit_append_wait_seconds',
-      'Time from a request handing over its audit entry to that entry being committed.', WAIT_BUCKETS);
+      'Time from a request handing over its audit entry to that entry being committed.', FINE_BUCKETS);
   }
 
   /** Resolves once the entry is committed; rejects with AuditUnavailable when it could not be. */

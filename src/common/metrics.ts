@@ -1,7 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 
 /** Upper bounds of the latency histograms, in seconds. */
-export const BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** For waits of about a millisecond (an audit commit, a GC pause): finer at the low end. */
+export const FINE_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
 /** A Prometheus histogram: cumulative counts rendered at scrape time, one array increment per observation. */
 export class Histogram {
@@ -44,8 +46,8 @@ const escape = (value: string) => value.replace(/[\\"\n]/g, (c) => (c === '\n' ?
 
 /**
  * GET /metrics (DESIGN §6), Prometheus text: request counts and latency by route template and status class,
- * and the histograms (upstream latency, audit wait) and gauges other modules register. Labels are route templates, never URLs: no personal
- * data and a bounded number of series. Recording is two map lookups and two array increments per request.
+ * and the histograms (upstream latency, audit wait, GC) and gauges other modules register. Labels are route
+ * templates, never URLs: no personal data and a bounded number of series. Recording is two map lookups and two array increments per request.
  */
 @Injectable()
 export class Metrics {

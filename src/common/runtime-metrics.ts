@@ -1,9 +1,8 @@
 import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { constants, IntervalHistogram, monitorEventLoopDelay, PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
-import { Histogram, Metrics } from './metrics';
+import { FINE_BUCKETS, Histogram, Metrics } from './metrics';
 
 const RESOLUTION_MS = 10;
-const GC_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 const GC_KINDS: Record<number, string> = {
   [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor', [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
   [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental', [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
@@ -40,7 +39,7 @@ export class RuntimeMetrics implements OnModuleInit, OnModuleDestroy {
     });
     const pauses = new Map<string, Histogram>();
     for (const kind of Object.values(GC_KINDS)) {
-      pauses.set(kind, this.metrics.histogram('nodejs_gc_duration_seconds', 'Garbage-collection pauses, by kind.', GC_BUCKETS, `kind="${kind}"`));
+      pauses.set(kind, this.metrics.histogram('nodejs_gc_duration_seconds', 'Garbage-collection pauses, by kind.', FINE_BUCKETS, `kind="${kind}"`));
     }
     this.observer = new PerformanceObserver((list) => {
       for (const entry of list.getEntries()) {
