@@ -2,7 +2,8 @@ import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Client } from 'pg';
 import { createTestDatabase } from '../test/support/database';
-import { answerEnd, histogramBuckets, median, pace, quantileBetween, sampleWaits } from './support';
+import { readFileSync } from 'node:fs';
+import { answerEnd, histogramBuckets, inMemory, median, pace, quantileBetween, sampleWaits } from './support';
 
 const scrape = (counts: number[]) => [
   '# TYPE w histogram',
@@ -105,5 +106,17 @@ describe('bench support', () => {
       await busy.end();
       await database.drop();
     }
+  });
+
+  it('tells a folder in memory (tmpfs) from one on a disk, as the mount table says', () => {
+    // What the kernel lists as mounted, read independently of statfs(2): each mount point with its file system type.
+    const mounts = readFileSync('/proc/mounts', 'utf8').trim().split('\n').map((line) => line.split(' '))
+      .map(([, point, type]) => ({ point: point.replace(/\\040/g, ' '), type }));
+    const memory = mounts.find((m) => m.point === '/dev/shm' && m.type === 'tmpfs') ?? mounts.find((m) => m.type === 'tmpfs');
+    const disk = mounts.find((m) => m.point === '/' && ['ext4', 'xfs', 'btrfs'].includes(m.type))
+      ?? mounts.find((m) => ['ext4', 'xfs', 'btrfs'].includes(m.type));
+    expect(memory ?? disk).toBeDefined();
+    if (memory) expect(inMemory(memory.point)).toBe(true);
+    if (disk) expect(inMemory(disk.point)).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { closeSync, fdatasyncSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, openSync, rmSync, statfsSync, writeSync } from 'node:fs';
 import { connect, Socket } from 'node:net';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -251,6 +251,14 @@ export async function probeFsync(dir: string, seconds: number): Promise<{ p50: n
   }
   latencies.sort((a, b) => a - b);
   return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: percentile(latencies, 100) };
+}
+
+// statfs(2) magic numbers of the file systems that live in memory (linux/magic.h).
+const MEMORY_FILE_SYSTEMS = new Set([0x01021994 /* tmpfs */, 0x858458f6 /* ramfs */]);
+
+/** Whether `dir` lives in memory (tmpfs, ramfs): an fsync there returns at once, nothing reaches a disk. */
+export function inMemory(dir: string): boolean {
+  return MEMORY_FILE_SYSTEMS.has(Number(statfsSync(dir).type));
 }
 
 /**
