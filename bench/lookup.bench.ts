@@ -1,7 +1,7 @@
 import { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort } from '../src/common/database/embedded-postgres';
-import { drive, histogramBuckets, Load, median, pace, probeFsync, quantileBetween, sampleWaits, startProcess, table } from './support';
+import { checkpoint, drive, histogramBuckets, Load, median, pace, probeFsync, quantileBetween, sampleWaits, startProcess, table } from './support';
 
 const round3 = (value: number) => Math.round(value * 1000) / 1000;
 const round1 = (value: number) => Math.round(value * 10) / 10;
@@ -82,6 +82,13 @@ export async function benchLookup(options: LookupBenchOptions): Promise<Record<s
     // The machine is shared by the load generator, the upstream and the target, and a VM's speed drifts:
     // targets are measured in alternation, several rounds, and each figure is the median over rounds.
     const rounds = options.quick ? 2 : 5;
+    // Each phase starts with nothing of the previous one left to write out (support.ts#checkpoint).
+    const settle = async (phase: string) => {
+      const done = await checkpoint(options.databaseUrl);
+      if ('refused' in done) console.log(`(no CHECKPOINT before ${phase}: ${done.refused}; earlier writes may weigh on it)`);
+      return done;
+    };
+    await settle('the peak rounds');
     await drive({ ...targets.gateway, connections: options.connections, seconds: warmup });
     await drive({ ...targets.minimal_proxy, connections: options.connections, seconds: warmup });
     const direct = await drive({ ...targets.direct, connections: options.connections, seconds });
@@ -115,6 +122,7 @@ export async function benchLookup(options: LookupBenchOptions): Promise<Record<s
         loopP99: ms(loopDelay('0.99')), loopMax: ms(loopDelay('1')), gcMs: ms(gcSeconds(after) - gcSeconds(before)),
         walFlushShare: waits.walFlush };
     };
+    const settled = await settle('the paced rounds');
     await paced('gateway', 1);
     await paced('minimal_proxy', 1);
     const halves: ({ gateway: Load; proxy: Load } & Omit<Awaited<ReturnType<typeof pacedGateway>>, 'load'>)[] = [];
@@ -137,7 +145,8 @@ export async function benchLookup(options: LookupBenchOptions): Promise<Record<s
       + ` | event loop delay p99 ${halves.map((h) => h.loopP99).join(' ')}, max ${halves.map((h) => h.loopMax).join(' ')}`
       + ` | GC pauses in all ${halves.map((h) => h.gcMs).join(' ')}`);
     console.log(`share of PostgreSQL's time on the audit append spent waiting for the WAL flush, per round: ${halves.map((h) => h.walFlushShare).join(' ')}`);
-    console.log(`the disk alone, 8 KiB write + fdatasync (ms): p50 ${fsync.p50}, p99 ${fsync.p99}, max ${fsync.max}`);
+    console.log(`the disk alone, 8 KiB write + fdatasync (ms): p50 ${fsync.p50}, p99 ${fsync.p99}, max ${fsync.max}`
+      + ('ms' in settled ? `; the paced rounds started after a CHECKPOINT (${settled.ms} ms)` : ''));
     if (options.databaseStorage === 'memory') {
       console.log('the database is in memory (tmpfs): its flushes reach no disk, so these latencies leave out the disk\'s '
         + 'flush tail — a diagnosis, not the production figure');

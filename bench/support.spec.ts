@@ -3,7 +3,7 @@ import { AddressInfo } from 'node:net';
 import { Client } from 'pg';
 import { createTestDatabase } from '../test/support/database';
 import { readFileSync } from 'node:fs';
-import { answerEnd, histogramBuckets, inMemory, median, pace, quantileBetween, sampleWaits } from './support';
+import { answerEnd, checkpoint, histogramBuckets, inMemory, median, pace, quantileBetween, sampleWaits } from './support';
 
 const scrape = (counts: number[]) => [
   '# TYPE w histogram',
@@ -104,6 +104,29 @@ describe('bench support', () => {
       expect((await sampleWaits(database.url, 'SELECT nothing_runs(', Promise.resolve())).samples).toBe(0);
     } finally {
       await busy.end();
+      await database.drop();
+    }
+  });
+
+  it('writes out what the database holds dirty before a phase, and says why when the role may not', async () => {
+    const database = await createTestDatabase();
+    const admin = new Client({ connectionString: database.url });
+    await admin.connect();
+    const role = `bench_reader_${process.pid}`;
+    try {
+      await admin.query('CREATE TABLE dirty AS SELECT g AS n FROM generate_series(1, 10000) g');
+      const redo = async () => (await admin.query('SELECT redo_lsn::text AS lsn FROM pg_control_checkpoint()')).rows[0].lsn as string;
+      const before = await redo();
+      expect(await checkpoint(database.url)).toEqual({ ms: expect.any(Number) });
+      // A new checkpoint moved the redo point past the table just written: it is on disk.
+      const after = (await admin.query('SELECT $1::pg_lsn > $2::pg_lsn AS moved', [await redo(), before])).rows[0];
+      expect(after.moved).toBe(true);
+      await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'not-a-superuser'`);
+      const url = Object.assign(new URL(database.url), { username: role, password: 'not-a-superuser' }).toString();
+      expect(await checkpoint(url)).toEqual({ refused: '42501' }); // insufficient_privilege
+    } finally {
+      await admin.query(`DROP ROLE IF EXISTS ${role}`);
+      await admin.end();
       await database.drop();
     }
   });

@@ -253,6 +253,27 @@ export async function probeFsync(dir: string, seconds: number): Promise<{ p50: n
   return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: percentile(latencies, 100) };
 }
 
+/**
+ * Writes out everything the database holds dirty (CHECKPOINT: every changed page written and fsynced), so that a
+ * measurement does not pay for the write-back of what the phase before it wrote — the audit bench's hundreds of
+ * thousands of entries, the peak rounds' — which the kernel would otherwise flush in bursts of tens of megabytes
+ * under the lookups' WAL flushes. Returns the milliseconds it took, or why it could not (CHECKPOINT needs a
+ * superuser or the pg_checkpoint role on an external database).
+ */
+export async function checkpoint(databaseUrl: string): Promise<{ ms: number } | { refused: string }> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const started = performance.now();
+    await client.query('CHECKPOINT');
+    return { ms: Math.round(performance.now() - started) };
+  } catch (error) {
+    return { refused: (error as { code?: string }).code ?? (error as Error).message };
+  } finally {
+    await client.end();
+  }
+}
+
 // statfs(2) magic numbers of the file systems that live in memory (linux/magic.h).
 const MEMORY_FILE_SYSTEMS = new Set([0x01021994 /* tmpfs */, 0x858458f6 /* ramfs */]);
 
