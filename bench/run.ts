@@ -10,11 +10,11 @@ const adminUrl = (url: string) => Object.assign(new URL(url), { pathname: '/post
 
 /**
  * `npm run bench [-- --quick] [-- --only=audit|lookup] [-- --data-dir=DIR] [-- --paced-rate=N]`: measures ratios
- * within one run on this machine and prints them, ending with one JSON line per benchmark. Uses DATABASE_URL when set, else a throw-away
- * embedded PostgreSQL in a new folder under DIR (default: the system's temporary folder). `--data-dir=/dev/shm` puts
- * that database in memory, to tell the gateway's own latency from the disk's flush tail (a diagnosis, not the figure
- * that counts: the audit trail is not durable there). `--paced-rate=N` runs the latency rounds at N requests/s instead
- * of half the gateway's peak.
+ * within one run on this machine and prints them, ending with one JSON line per benchmark. Uses DATABASE_URL when
+ * set, else a throw-away embedded PostgreSQL in a new folder under DIR (default: the system's temporary folder).
+ * `--data-dir=/dev/shm` puts that database in memory, to tell the gateway's own latency from the disk's flush tail
+ * (a diagnosis, not the figure that counts: the audit trail is not durable there). `--paced-rate=N` runs the
+ * latency rounds at N requests/s instead of half the gateway's peak.
  */
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
@@ -34,8 +34,10 @@ async function main(): Promise<void> {
     const pacedRate = Number(process.argv.find((arg) => arg.startsWith('--paced-rate='))?.slice(13)) || undefined;
     const results = [];
     if (!only || only === 'audit') results.push(await benchAudit({ databaseUrl: adminUrl(databaseUrl), quick }));
-    if (!only || only === 'lookup') results.push(await benchLookup({ databaseUrl, databaseDir: dataDir ?? tmpdir(), quick, connections: 64, pacedRate,
-      databaseStorage: !dataDir ? 'external' : inMemory(dataDir) ? 'memory' : 'disk' }));
+    if (!only || only === 'lookup') {
+      results.push(await benchLookup({ databaseUrl, databaseDir: dataDir ?? tmpdir(), quick, connections: 64, pacedRate,
+        databaseStorage: !dataDir ? 'external' : inMemory(dataDir) ? 'memory' : 'disk' }));
+    }
     for (const result of results) console.log(JSON.stringify(result));
   } finally {
     await stopDatabase();
