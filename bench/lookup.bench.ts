@@ -126,8 +126,8 @@ export async function benchLookup(options: LookupBenchOptions): Promise<Record<s
         walFlushShare: waits.walFlush };
     };
     const settled = await settle('the paced rounds');
-    await paced('gateway', 1);
-    await paced('minimal_proxy', 1);
+    await paced('gateway', options.quick ? 0.5 : 1);
+    await paced('minimal_proxy', options.quick ? 0.5 : 1);
     const halves: ({ gateway: Load; proxy: Load } & Omit<Awaited<ReturnType<typeof pacedGateway>>, 'load'>)[] = [];
     for (let round = 0; round < rounds; round++) {
       if (round % 2 === 0) {
