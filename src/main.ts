@@ -2,8 +2,8 @@ import 'reflect-metadata';
 import { startSimulator, Simulator } from '../simulator/server';
 import { createApp } from './app.factory';
 import { ConfigError, loadConfig } from './common/config/config';
-import { runMigrations } from './common/database/data-source';
 import { resolveDatabase } from './common/database/resolve-database';
+import { prepareDatabase } from './database-setup';
 import { OperatorsService } from './partners/operators.service';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const database = await resolveDatabase(config, say);
-  const applied = await runMigrations(database.url);
+  const { appUrl, applied } = await prepareDatabase(config, database.url);
   if (applied.length > 0) say(`Applied migrations: ${applied.join(', ')}`);
 
   let simulator: Simulator | undefined;
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     simulator = await startSimulator({ port: 0, host: '127.0.0.1' });
     say(`Upstream simulator started on ${simulator.url} (set UPSTREAM_URL to use a real backend)`);
   }
-  const resolved = { ...config, databaseUrl: database.url, upstream: { ...config.upstream, url: config.upstream.url || simulator!.url } };
+  const resolved = { ...config, databaseUrl: database.url, databaseAppUrl: appUrl, upstream: { ...config.upstream, url: config.upstream.url || simulator!.url } };
   const app = await createApp({ config: resolved });
   await app.listen(config.port, config.host);
 

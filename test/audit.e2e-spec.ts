@@ -10,6 +10,7 @@ import { AuditSealer } from '../src/audit/audit-sealer';
 import { CheckpointKeys } from '../src/audit/checkpoint-keys';
 import { arrayLiteral } from '../src/common/database/array-literal';
 import { Database } from '../src/common/database/database';
+import { Metrics } from '../src/common/metrics';
 import { AuditService } from '../src/audit/audit.service';
 import { accessRequestBody, onboardPartner, OnboardedPartner, operatorToken, partnerToken, SIRET_CCAS_LYON } from './support/factories';
 import { client } from './support/http';
@@ -78,11 +79,18 @@ describe('audit trail (DESIGN §5)', () => {
     expect((await api.get('/admin/api/audit?subject_nir=123', { token: auditor })).status).toBe(400);
   });
 
-  it('pages with a cursor', async () => {
-    const first = await api.get('/admin/api/audit?limit=2', { token: auditor });
-    expect(first.body.entries).toHaveLength(2);
-    const second = await api.get(`/admin/api/audit?limit=2&cursor=${first.body.next_cursor}`, { token: auditor });
-    expect(second.body.entries[0].seq).toBe(first.body.entries[1].seq - 1);
+  it('pages with a cursor, newest first, without repeating or skipping an entry', async () => {
+    await seal();
+    const pages: string[] = [];
+    let cursor: string | null = null;
+    for (let i = 0; i < 3; i++) {
+      const page: { body: { entries: { request_id: string }[]; next_cursor: string | null } } = await api.get(`/admin/api/audit?kind=lookup&limit=2${cursor ? `&cursor=${cursor}` : ''}`, { token: auditor });
+      expect(page.body.entries).toHaveLength(2);
+      pages.push(...page.body.entries.map((e: { request_id: string }) => e.request_id));
+      cursor = page.body.next_cursor;
+    }
+    const whole = await api.get('/admin/api/audit?kind=lookup&limit=6', { token: auditor });
+    expect(pages).toEqual(whole.body.entries.map((e: { request_id: string }) => e.request_id));
     expect((await api.get('/admin/api/audit?cursor=forged', { token: auditor })).status).toBe(400);
   });
 
@@ -132,7 +140,7 @@ describe('audit trail (DESIGN §5)', () => {
     beforeAll(async () => {
       await lookup({ nir: '284057505612387' });
       await seal();
-      asApp = new Client({ connectionString: t.databaseUrl, options: '-c role=gateway_app' });
+      asApp = new Client({ connectionString: t.appDatabaseUrl });
       await asApp.connect();
     });
     afterAll(() => asApp.end());
@@ -186,7 +194,7 @@ describe('audit trail (DESIGN §5)', () => {
     const batch = Array.from({ length: 2500 }, (_, i) => ({ occurred_at: new Date(), kind: 'action' as const, outcome: 'ok', action: `race-${i}` }));
     await queue.insert(batch.slice(0, 1200));
     await queue.insert(batch.slice(1200));
-    const other = new AuditSealer(t.app.get(Database), t.app.get(CheckpointKeys), t.clock, t.config);
+    const other = new AuditSealer(t.app.get(Database), t.app.get(CheckpointKeys), t.clock, t.config, new Metrics());
     const [first, second] = await Promise.all([seal(), other.sealPending()]);
     expect(first + second).toBe(2500);
     expect(await t.sql('SELECT * FROM audit_pending')).toEqual([]);
@@ -388,30 +396,39 @@ describe('audit trail (DESIGN §5)', () => {
 
 describe('audit retention', () => {
   let t: TestApp;
+  const DAY = 86_400_000;
   beforeAll(async () => {
-    t = await startTestApp({ AUDIT_CHECKPOINT_EVERY: '3' });
+    // One month: the period the database enforces (set by the owner at start-up from AUDIT_RETENTION_MONTHS).
+    t = await startTestApp({ AUDIT_CHECKPOINT_EVERY: '3', AUDIT_RETENTION_MONTHS: '1' });
   });
   afterAll(() => t?.close());
 
-  it('purges whole sealed segments only, leaves a signed anchor, and the rest of the chain still verifies', async () => {
+  it('purges whole sealed segments past the period the database holds, and leaves an anchor that says what it removed', async () => {
     const api = client(t.url);
     const auditor = await operatorToken(t);
+    // Four rejected requests 40 days ago (their entries and the checkpoints sealing them dated then), two today.
+    t.clock.set(new Date(Date.now() - 40 * DAY));
     for (let i = 0; i < 4; i++) {
       const submitted = await api.post('/v1/access-requests', accessRequestBody());
       await api.post(`/admin/api/access-requests/${submitted.body.id}/reject`, { reason: 'pièces manquantes' }, { token: auditor });
     }
     await t.app.get(AuditSealer).sealPending();
-    const before = await t.sql<{ count: string }>('SELECT count(*) FROM audit_log');
-    const removed = await t.app.get(AuditService).purgeExpired(new Date(Date.now() + 86_400_000));
-    expect(removed).toBeGreaterThan(0);
-    const [anchor] = await t.sql<{ seq: string }>('SELECT seq FROM audit_anchors');
-    const [{ min }] = await t.sql<{ min: string }>('SELECT min(seq) AS min FROM audit_log');
-    expect(Number(removed)).toBe(Number(anchor.seq));
-    expect(min === null || Number(min) === Number(anchor.seq) + 1).toBe(true);
-    expect(Number((await t.sql<{ count: string }>('SELECT count(*) FROM audit_log'))[0].count)).toBe(Number(before[0].count) - removed);
-
+    const [{ head }] = await t.sql<{ head: string }>('SELECT max(seq) AS head FROM audit_seals');
+    const [{ last_old: lastOld }] = await t.sql<{ last_old: string }>('SELECT max(seq) AS last_old FROM audit_checkpoints');
+    const [{ hash: lastOldHash }] = await t.sql<{ hash: string }>('SELECT hash FROM audit_seals WHERE seq = $1', [lastOld]);
+    t.clock.set(new Date());
     for (let i = 0; i < 2; i++) await api.get('/admin/api/audit', { token: auditor });
     await t.app.get(AuditSealer).sealPending();
+
+    const removed = await t.app.get(AuditService).purgeExpired();
+    expect(removed).toBe(Number(lastOld));
+    expect(Number(lastOld)).toBeLessThanOrEqual(Number(head));
+    const [anchor] = await t.sql<{ seq: string; from_seq: string; entries: string; hash: string }>(
+      'SELECT seq, from_seq, entries, hash FROM audit_anchors');
+    expect(anchor).toEqual({ seq: lastOld, from_seq: '1', entries: String(removed), hash: lastOldHash });
+    const [{ min }] = await t.sql<{ min: string }>('SELECT min(seq) AS min FROM audit_log');
+    expect(Number(min)).toBe(Number(lastOld) + 1);
+
     const verified = await api.get('/admin/api/audit/verify', { token: auditor });
     expect(verified.body).toMatchObject({ ok: true });
     expect(verified.body.checked).toBeGreaterThan(0);
@@ -420,18 +437,38 @@ describe('audit retention', () => {
 
   it('keeps the segment holding an entry still within the period, even when older entries follow it in the chain', async () => {
     const queue = t.app.get(AuditQueue);
-    const at = (days: number) => new Date(Date.now() + days * 86_400_000);
+    const at = (days: number) => new Date(Date.now() + days * DAY);
     const action = (occurred_at: Date, name: string) => ({ occurred_at, kind: 'action' as const, outcome: 'ok', action: name });
-    // Sealed in this order: three old entries, one recent, then six old ones (checkpoints every 3 entries).
-    await queue.insert([action(at(-10), 'old-1'), action(at(-10), 'old-2'), action(at(-10), 'old-3')]);
-    await queue.insert([action(at(3), 'recent')]);
-    await queue.insert(Array.from({ length: 6 }, (_, i) => action(at(-10), `old-${i + 4}`)));
+    // Sealed in this order: three old entries, one recent, then six old ones (checkpoints every 3 entries, dated then).
+    await queue.insert([action(at(-40), 'old-1'), action(at(-40), 'old-2'), action(at(-40), 'old-3')]);
+    await queue.insert([action(at(-2), 'recent')]);
+    await queue.insert(Array.from({ length: 6 }, (_, i) => action(at(-40), `old-${i + 4}`)));
+    t.clock.set(at(-35));
     await t.app.get(AuditSealer).sealPending();
+    t.clock.set(new Date());
     const [{ seq: recent }] = await t.sql<{ seq: string }>(`SELECT seq FROM audit_log WHERE action = 'recent'`);
-    await t.app.get(AuditService).purgeExpired(at(1));
+    await t.app.get(AuditService).purgeExpired();
     const [{ seq: anchor }] = await t.sql<{ seq: string }>('SELECT max(seq) AS seq FROM audit_anchors');
     expect(Number(anchor)).toBeLessThan(Number(recent));
     expect(await t.sql(`SELECT seq FROM audit_log WHERE action = 'recent'`)).toHaveLength(1);
     expect(await t.app.get(AuditService).verify()).toMatchObject({ ok: true });
+  });
+
+  it('gives the application role no way to choose the cutoff nor to change the period', async () => {
+    const asApp = new Client({ connectionString: t.appDatabaseUrl });
+    await asApp.connect();
+    try {
+      const [{ count: before }] = await t.sql<{ count: string }>('SELECT count(*) FROM audit_entries');
+      // What erased the whole trail before: a cutoff a century ahead.
+      await expect(asApp.query(`SELECT audit_purge(now() + interval '100 years')`)).rejects.toThrow(/does not exist/);
+      await expect(asApp.query('UPDATE audit_settings SET retention_months = 1')).rejects.toThrow(/permission denied/);
+      await expect(asApp.query('INSERT INTO audit_anchors (seq, hash, at, key_id, signature, purged_at, entries, from_seq) '
+        + `VALUES (999999, 'x', now(), 'k', 's', now(), 1, 1)`)).rejects.toThrow(/permission denied/);
+      const { rows: [{ removed }] } = await asApp.query('SELECT audit_purge() AS removed');
+      expect(Number(removed)).toBe(0);
+      expect((await t.sql<{ count: string }>('SELECT count(*) FROM audit_entries'))[0].count).toBe(before);
+    } finally {
+      await asApp.end();
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { Clock } from '../common/clock';
 import { AppConfig } from '../common/config/config';
 import { Database } from '../common/database/database';
+import { Metrics } from '../common/metrics';
 import { AuditSealer } from './audit-sealer';
 import { CheckpointKeys } from './checkpoint-keys';
 
@@ -11,7 +12,7 @@ describe('AuditSealer scheduling', () => {
   /** A sealer whose runs seal what the test says, recording when each run started. */
   function sealer(results: (number | Error)[]) {
     const config = { audit: { sealIntervalMs: 50 } } as AppConfig;
-    const instance = new AuditSealer({} as Database, {} as CheckpointKeys, new Clock(), config);
+    const instance = new AuditSealer({} as Database, {} as CheckpointKeys, new Clock(), config, new Metrics());
     const startedAt: number[] = [];
     jest.spyOn(instance, 'sealPending').mockImplementation(async () => {
       startedAt.push(Date.now());

@@ -4,8 +4,10 @@ import { Clock } from '../common/clock';
 import { APP_CONFIG, AppConfig } from '../common/config/config';
 import { Database } from '../common/database/database';
 import { arrayLiteral } from '../common/database/array-literal';
-import { chainHash, Checkpoint, ENTRY_FIELDS, GENESIS_HASH } from './chain';
+import { Metrics } from '../common/metrics';
+import { chainHash, Checkpoint, checkpointDigest, checkpointSignatureValid, ENTRY_FIELDS, GENESIS_HASH } from './chain';
 import { CheckpointKeys } from './checkpoint-keys';
+import { verifyRange } from './verify-segment';
 
 const SEALER_LOCK = 4_711_001;
 // The longest wait between two runs once nothing has been pending for a while.
@@ -25,14 +27,22 @@ const READ_PENDING = `SELECT e.id::text, to_char(e.occurred_at AT TIME ZONE 'UTC
   -- table from its start, sealed history included, for every batch.
   CROSS JOIN LATERAL (SELECT * FROM audit_entries x WHERE x.id = p.entry_id OFFSET 0) e
   ORDER BY p.entry_id`;
-const SEAL_BATCH = 'SELECT audit_seal($1::bigint[], $2, $3, $4::text[], $5::uuid[], $6::text[], $7)';
+const SEAL_BATCH = 'SELECT audit_seal($1::bigint[], $2, $3, $4::text[], $5::uuid[], $6::text[], $7::text[], $8)';
+const CHECKPOINT = 'SELECT audit_checkpoint($1, $2, $3, $4, $5, $6)';
+const CHECKPOINT_COLUMNS = `seq::float8 AS seq, hash, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at, key_id,
+  signature, prev_checkpoint`;
 const SEQ = 0;
 const PARTNER = ENTRY_FIELDS.indexOf('partner_id');
+const AGENT = ENTRY_FIELDS.indexOf('agent');
 const SUBJECT = ENTRY_FIELDS.indexOf('subject_ref');
 const SCOPES = ENTRY_FIELDS.indexOf('scopes_returned');
 
 interface Head { seq: number; hash: string }
-interface Sealing { firstSeq: number; firstPrev: string; ids: string[]; hashes: string[]; partners: unknown[]; subjects: unknown[] }
+interface Sealing { firstSeq: number; firstPrev: string; ids: string[]; hashes: string[]; partners: unknown[]; subjects: unknown[]; agents: unknown[] }
+interface ChainState { head: Head; lastCheckpoint?: Checkpoint; at: number }
+
+/** The chain in the database is not the one this sealer sealed and signed: it seals and signs nothing more. */
+export interface ChainBroken { problem: string; seq?: number; since: string }
 
 /** A promise whose failure is reported where it is awaited, not as an unhandled rejection in between. */
 function settled<T>(promise: Promise<T>): Promise<T> {
@@ -55,13 +65,28 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
   private timer?: NodeJS.Timeout;
   private stopped = false;
   private running?: Promise<number>;
+  /** The head this process last sealed or verified, and the last checkpoint it signed or verified. */
+  private known?: { head: Head; checkpoint?: Checkpoint };
+  private broken?: ChainBroken;
 
   constructor(
     private readonly db: Database,
     private readonly keys: CheckpointKeys,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    metrics: Metrics,
+  ) {
+    metrics.register(() => [
+      '# HELP gateway_audit_chain_intact 1 while the chain in the database is the one this instance sealed and signed; 0: sealing stopped.',
+      '# TYPE gateway_audit_chain_intact gauge',
+      `gateway_audit_chain_intact ${this.broken ? 0 : 1}`,
+    ]);
+  }
+
+  /** Set when the chain was found rewritten or cut behind this sealer's back (readiness answers 503 then). */
+  chainBroken(): ChainBroken | undefined {
+    return this.broken;
+  }
 
   onApplicationBootstrap(): void {
     if (this.config.audit.sealIntervalMs === 0) return;
@@ -130,7 +155,9 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
     let next: Promise<unknown[][]> | undefined;
     let broken = false;
     try {
-      const { head, lastCheckpoint } = await this.state(reader);
+      const state = await this.state(reader);
+      if (!(await this.chainIntact(reader, state))) return 0;
+      const { head } = state;
       let total = 0;
       next = settled(this.read(reader, '0'));
       for (let k = 0; ; k++) {
@@ -141,7 +168,7 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
         // beginning of the queue again.
         next = rows.length < BATCH ? Promise.resolve([]) : settled(this.read(reader, rows[rows.length - 1][SEQ] as string));
         const sealing = await this.chain(rows, head);
-        const checkpoint = this.checkpointDue(head, lastCheckpoint);
+        const checkpoint = this.checkpointDue(state);
         await busy[k % 2]; // this writer's previous batch (k-2) is committed
         const prior = previous;
         previous = busy[k % 2] = settled(writer(k % 2).then((client) => this.commit(client, sealing, checkpoint, prior)));
@@ -149,9 +176,10 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
       }
       await previous;
       if (total === 0) {
-        const checkpoint = this.checkpointDue(head, lastCheckpoint);
+        const checkpoint = this.checkpointDue(state);
         if (checkpoint) await this.commit(await writer(0), undefined, checkpoint, previous);
       }
+      this.known = { head: { ...head }, checkpoint: state.lastCheckpoint };
       return total;
     } catch (error) {
       broken = true;
@@ -171,7 +199,7 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
    * the event loop every few hundred rows: the sealer shares the process with the lookups.
    */
   private async chain(rows: unknown[][], head: Head): Promise<Sealing> {
-    const sealing: Sealing = { firstSeq: head.seq + 1, firstPrev: head.hash, ids: [], hashes: [], partners: [], subjects: [] };
+    const sealing: Sealing = { firstSeq: head.seq + 1, firstPrev: head.hash, ids: [], hashes: [], partners: [], subjects: [], agents: [] };
     for (let i = 0; i < rows.length; i++) {
       if (i > 0 && i % YIELD_EVERY === 0) await new Promise(setImmediate);
       const row = rows[i];
@@ -183,20 +211,79 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
       sealing.hashes.push(entryHash);
       sealing.partners.push(row[PARTNER]);
       sealing.subjects.push(row[SUBJECT]);
+      sealing.agents.push(row[AGENT]);
       head.hash = entryHash;
     }
     return sealing;
   }
 
-  /** A signed checkpoint at head if one is due (every N entries or T seconds); `last` moves to it. */
-  private checkpointDue(head: Head, last: { seq: number; at: number }): Checkpoint | undefined {
+  /**
+   * A signed checkpoint at the head if one is due (every N entries or T seconds), chained to the one before it;
+   * the state's last checkpoint moves to it.
+   */
+  private checkpointDue(state: ChainState): Checkpoint | undefined {
+    const { head, lastCheckpoint: last } = state;
     const now = this.clock.now();
-    const due = head.seq > last.seq && (head.seq - last.seq >= this.config.audit.checkpointEvery
-      || last.seq === 0 || now.getTime() - last.at >= this.config.audit.checkpointSeconds * 1000);
+    const lastSeq = last?.seq ?? 0;
+    const due = head.seq > lastSeq && (head.seq - lastSeq >= this.config.audit.checkpointEvery
+      || lastSeq === 0 || now.getTime() - state.at >= this.config.audit.checkpointSeconds * 1000);
     if (!due) return undefined;
-    last.seq = head.seq;
-    last.at = now.getTime();
-    return this.keys.sign({ seq: head.seq, hash: head.hash, at: now.toISOString() });
+    state.at = now.getTime();
+    state.lastCheckpoint = this.keys.sign({ seq: head.seq, hash: head.hash, at: now.toISOString(), prev_checkpoint: checkpointDigest(last) });
+    return state.lastCheckpoint;
+  }
+
+  /**
+   * Before sealing onto the head it read, the sealer checks that the chain still is the one it sealed and signed:
+   * the head it left and the last checkpoint it knows are still there, unchanged, and every entry sealed since
+   * (by another instance) recomputes from them. On its first run it takes the latest checkpoint (its signature
+   * checked) as that point and recomputes the entries after it. Otherwise it stops sealing and signing, loudly.
+   */
+  private async chainIntact(reader: PoolClient, state: ChainState): Promise<boolean> {
+    const problem = await this.findTampering(reader, state);
+    if (problem) {
+      if (!this.broken) {
+        this.broken = { ...problem, since: this.clock.now().toISOString() };
+        this.logger.error(`AUDIT CHAIN TAMPERED WITH: ${problem.problem}${problem.seq ? ` (seq ${problem.seq})` : ''}; `
+          + 'no entry is sealed and no checkpoint signed until it is resolved (docs/audit.md)');
+      }
+      return false;
+    }
+    if (this.broken) this.logger.warn(`audit chain intact again (${this.broken.problem}); sealing resumes`);
+    this.broken = undefined;
+    this.known = { head: { ...state.head }, checkpoint: state.lastCheckpoint };
+    return true;
+  }
+
+  private async findTampering(reader: PoolClient, state: ChainState): Promise<{ problem: string; seq?: number } | undefined> {
+    const { head, lastCheckpoint } = state;
+    const known = this.known;
+    const checkpoint = known?.checkpoint ?? lastCheckpoint;
+    if (checkpoint) {
+      if (!lastCheckpoint || lastCheckpoint.seq < checkpoint.seq) {
+        return { problem: `checkpoints after seq ${lastCheckpoint?.seq ?? 0} were removed`, seq: checkpoint.seq };
+      }
+      const { rows: [stored] } = await reader.query<Checkpoint & { sealed_hash: string | null }>(
+        `SELECT ${CHECKPOINT_COLUMNS}, (SELECT s.hash FROM audit_seals s WHERE s.seq = c.seq) AS sealed_hash
+         FROM audit_checkpoints c WHERE c.seq = $1`, [checkpoint.seq]);
+      const key = this.keys.publicKeys()[checkpoint.key_id];
+      if (!stored || stored.hash !== checkpoint.hash || stored.signature !== checkpoint.signature || !key
+        || !checkpointSignatureValid(checkpoint, key)) {
+        return { problem: `the checkpoint at seq ${checkpoint.seq} was removed or replaced`, seq: checkpoint.seq };
+      }
+      if (stored.sealed_hash !== checkpoint.hash) {
+        return { problem: `the entry at seq ${checkpoint.seq} no longer has the hash its checkpoint signed`, seq: checkpoint.seq };
+      }
+    }
+    const from = known?.head ?? (checkpoint ? { seq: checkpoint.seq, hash: checkpoint.hash } : undefined);
+    if (!from || head.seq === from.seq && head.hash === from.hash) return undefined;
+    if (head.seq < from.seq) return { problem: `the chain ends at seq ${head.seq}, before seq ${from.seq} already sealed`, seq: head.seq + 1 };
+    const range = await verifyRange(reader, { fromSeq: from.seq + 1, toSeq: head.seq, publicKeys: this.keys.publicKeys() });
+    if (!range.ok) return { problem: range.problem ?? 'the chain does not verify', seq: range.first_bad_seq };
+    if (range.firstPrevHash !== from.hash || range.lastSeq !== head.seq) {
+      return { problem: `the chain after seq ${from.seq} no longer follows from it`, seq: from.seq + 1 };
+    }
+    return undefined;
   }
 
   /**
@@ -212,11 +299,11 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
       if (sealing) {
         await writer.query({ name: 'audit_seal_batch', text: SEAL_BATCH,
           values: [arrayLiteral(sealing.ids), sealing.firstSeq, sealing.firstPrev, arrayLiteral(sealing.hashes),
-            arrayLiteral(sealing.partners), arrayLiteral(sealing.subjects), this.clock.now()] });
+            arrayLiteral(sealing.partners), arrayLiteral(sealing.subjects), arrayLiteral(sealing.agents), this.clock.now()] });
       }
       if (checkpoint) {
-        await writer.query('INSERT INTO audit_checkpoints (seq, hash, at, key_id, signature) VALUES ($1, $2, $3, $4, $5)',
-          [checkpoint.seq, checkpoint.hash, checkpoint.at, checkpoint.key_id, checkpoint.signature]);
+        await writer.query({ name: 'audit_checkpoint', text: CHECKPOINT,
+          values: [checkpoint.seq, checkpoint.hash, checkpoint.at, checkpoint.key_id, checkpoint.signature, checkpoint.prev_checkpoint] });
       }
       await previous;
       await writer.query('COMMIT');
@@ -230,17 +317,19 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
    * Where the chain stands, in one round trip: the last sealed entry (or the anchor a purge left, or the
    * genesis) and the last signed checkpoint.
    */
-  private async state(reader: PoolClient): Promise<{ head: Head; lastCheckpoint: { seq: number; at: number } }> {
-    const { rows: [row] } = await reader.query<{ seq: string | null; hash: string | null; checkpoint_seq: string | null; checkpoint_at: Date | null }>(
-      `SELECT h.seq, h.hash, c.seq AS checkpoint_seq, c.at AS checkpoint_at
+  private async state(reader: PoolClient): Promise<ChainState> {
+    const { rows: [row] } = await reader.query<{ seq: string | null; hash: string | null; checkpoint: Checkpoint | null }>(
+      `SELECT h.seq, h.hash, row_to_json(c) AS checkpoint
        FROM (SELECT 1) one
        LEFT JOIN (SELECT seq, hash FROM (SELECT seq, hash FROM audit_seals ORDER BY seq DESC LIMIT 1) s
                   UNION ALL SELECT seq, hash FROM (SELECT seq, hash FROM audit_anchors ORDER BY seq DESC LIMIT 1) a
                   ORDER BY seq DESC LIMIT 1) h ON true
-       LEFT JOIN (SELECT seq, at FROM audit_checkpoints ORDER BY seq DESC LIMIT 1) c ON true`);
+       LEFT JOIN (SELECT ${CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY seq DESC LIMIT 1) c ON true`);
+    const checkpoint = row.checkpoint ?? undefined;
     return {
       head: row.seq === null ? { seq: 0, hash: GENESIS_HASH } : { seq: Number(row.seq), hash: row.hash! },
-      lastCheckpoint: row.checkpoint_seq === null ? { seq: 0, at: 0 } : { seq: Number(row.checkpoint_seq), at: row.checkpoint_at!.getTime() },
+      lastCheckpoint: checkpoint,
+      at: checkpoint ? new Date(checkpoint.at).getTime() : 0,
     };
   }
 }

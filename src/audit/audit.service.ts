@@ -7,11 +7,10 @@ import { Worker } from 'node:worker_threads';
 import { Clock } from '../common/clock';
 import { APP_CONFIG, AppConfig } from '../common/config/config';
 import { ValidationFailed } from '../common/errors/domain-errors';
-import { AuditFilter, AuditRepository } from './audit.repository';
-import { Checkpoint, ENTRY_FIELDS, GENESIS_HASH, SealedEntry, VerificationResult } from './chain';
+import { AuditFilter, AuditRepository, StoredEntry } from './audit.repository';
+import { Checkpoint, checkpointDigest, ENTRY_FIELDS, GENESIS_HASH, SealedEntry, VerificationResult } from './chain';
 import { CheckpointKeys } from './checkpoint-keys';
 import { SegmentResult, SegmentTask, verifySegment } from './verify-segment';
-import { APPLICATION_ROLE } from '../common/database/data-source';
 
 const PAGE = 5000;
 /** Ranges at least this long are verified in parallel segments. */
@@ -32,24 +31,24 @@ function runSegment(task: SegmentTask): Promise<SegmentResult> {
 }
 export const EXPORT_FORMAT = 'api-droits-cnam-audit/1';
 
-/** The shape of an entry in answers and exports: the chain fields, seq as a number. */
-export function presentEntry(entry: SealedEntry) {
+/** The shape of an entry in answers and exports: the chain fields, seq as a number (null until sealed). */
+export function presentEntry(entry: SealedEntry | StoredEntry) {
   const out: Record<string, unknown> = {};
   for (const field of ENTRY_FIELDS) out[field] = entry[field] ?? null;
-  out.seq = Number(entry.seq);
+  out.seq = entry.seq === null ? null : Number(entry.seq);
   out.occurred_at = new Date(entry.occurred_at).toISOString();
   out.prev_hash = entry.prev_hash;
   out.hash = entry.hash;
   return out;
 }
 
-function encodeCursor(seq: number): string {
-  return Buffer.from(`seq:${seq}`).toString('base64url');
+function encodeCursor(entryId: number): string {
+  return Buffer.from(`entry:${entryId}`).toString('base64url');
 }
 
 function decodeCursor(cursor: string | undefined): number | undefined {
   if (cursor === undefined) return undefined;
-  const match = /^seq:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  const match = /^entry:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString());
   if (!match) throw new ValidationFailed([{ field: 'cursor', reason: 'is not a cursor this API gave' }]);
   return Number(match[1]);
 }
@@ -91,12 +90,18 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
     clearInterval(this.timer);
   }
 
+  /**
+   * Newest first, every committed entry: one not sealed yet is listed with `sealed: false` and null chain fields
+   * (DESIGN §3.5). A page may hold fewer entries than asked and still a cursor: the search reads a bounded number
+   * of rows per call, and goes on from where it stopped.
+   */
   async search(filter: AuditFilter, cursor: string | undefined, limit = 100) {
-    const entries = await this.repository.search(filter, decodeCursor(cursor), limit + 1);
+    const { entries, scannedTo } = await this.repository.search(filter, decodeCursor(cursor), limit + 1);
     const page = entries.slice(0, limit);
+    const next = entries.length > limit ? Number(page[page.length - 1].entry_id) : scannedTo;
     return {
-      entries: page.map(presentEntry),
-      next_cursor: entries.length > limit ? encodeCursor(Number(page[page.length - 1].seq)) : null,
+      entries: page.map((entry): Record<string, unknown> => ({ ...presentEntry(entry), sealed: entry.seq !== null })),
+      next_cursor: next === undefined ? null : encodeCursor(next),
     };
   }
 
@@ -115,15 +120,17 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
     let last: number | undefined;
     for (;;) {
       const page = await next;
-      if (page.length === PAGE) next = this.repository.page(filter, Number(page[page.length - 1].seq), PAGE);
+      if (page.length === PAGE) next = this.repository.page(filter, this.repository.cursorOf(filter, page[page.length - 1]), PAGE);
       if (page.length === 0) break;
-      const checkpoints = await this.repository.checkpoints(Number(page[0].seq), Number(page[page.length - 1].seq));
-      let c = 0;
+      // A filtered walk goes by entry id, whose order the seqs follow only roughly.
+      const seqs = page.map((entry) => Number(entry.seq));
+      const checkpoints = new Map((await this.repository.checkpoints(Math.min(...seqs), Math.max(...seqs))).map((c) => [c.seq, c]));
       for (const entry of page) {
         yield { entry };
-        while (c < checkpoints.length && checkpoints[c].seq === Number(entry.seq)) yield { checkpoint: checkpoints[c++] };
+        const checkpoint = checkpoints.get(Number(entry.seq));
+        if (checkpoint) yield { checkpoint };
       }
-      last = Number(page[page.length - 1].seq);
+      last = Math.max(last ?? 0, ...seqs);
       if (page.length < PAGE) break;
     }
     if (last !== undefined) {
@@ -186,12 +193,15 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
     const parts = count >= PARALLEL_FROM ? Math.min(availableParallelism(), 4) : 1;
     const size = Math.ceil(count / parts);
     const tasks = Array.from({ length: parts }, (_, i) => ({
-      databaseUrl: this.config.databaseUrl!, role: APPLICATION_ROLE, publicKeys: this.keys.publicKeys(),
+      databaseUrl: this.config.databaseAppUrl!, publicKeys: this.keys.publicKeys(),
       fromSeq: range.first + i * size, toSeq: Math.min(range.last, range.first + (i + 1) * size - 1),
     }));
-    const results = await Promise.all(tasks.map((task) => runSegment(task)));
+    const [results, checkpointBefore] = await Promise.all([Promise.all(tasks.map((task) => runSegment(task))),
+      this.repository.checkpointBefore(range.first)]);
     let checked = 0;
     let checkpointsChecked = 0;
+    // The checkpoints chain across segments too: the first of each follows the last one before it.
+    let lastCheckpoint: Checkpoint | undefined = checkpointBefore;
     for (let i = 0; i < results.length; i++) {
       const result = results[i];
       checked += result.checked;
@@ -202,16 +212,23 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
         return { ok: false, checked, checkpoints_checked: checkpointsChecked, first_bad_seq: result.firstSeq,
           problem: 'prev_hash does not match the previous entry' };
       }
+      const first = result.firstCheckpoint;
+      if (first?.prev_checkpoint != null && (lastCheckpoint || !from) && first.prev_checkpoint !== checkpointDigest(lastCheckpoint)) {
+        return { ok: false, checked, checkpoints_checked: checkpointsChecked, first_bad_seq: first.seq,
+          problem: `checkpoint does not follow the checkpoint at seq ${lastCheckpoint?.seq ?? 0} (one was removed or replaced)` };
+      }
+      lastCheckpoint = result.lastCheckpoint ?? lastCheckpoint;
     }
     return { ok: true, checked, checkpoints_checked: checkpointsChecked };
   }
 
-  /** Applies the retention period: whole sealed segments older than AUDIT_RETENTION_MONTHS go. */
-  async purgeExpired(cutoff?: Date): Promise<number> {
-    const limit = cutoff ?? new Date(this.clock.now().getTime());
-    if (!cutoff) limit.setUTCMonth(limit.getUTCMonth() - this.config.audit.retentionMonths);
-    const removed = await this.repository.purge(limit);
-    if (removed > 0) this.logger.log(`retention: ${removed} audit entries older than ${limit.toISOString()} purged, anchor kept`);
+  /**
+   * Applies the retention period: whole sealed segments older than it go. The database computes the cutoff from
+   * the period its owner configured (AUDIT_RETENTION_MONTHS, applied at start-up); nothing here can move it.
+   */
+  async purgeExpired(): Promise<number> {
+    const removed = await this.repository.purge();
+    if (removed > 0) this.logger.log(`retention: ${removed} audit entries past the retention period purged, anchor kept`);
     return removed;
   }
 }

@@ -7,7 +7,9 @@ import { createPublicKey, hash, KeyObject, verify } from 'node:crypto';
  *                      occurred_at is ISO 8601 UTC with milliseconds; detail has its keys sorted recursively.
  *   hash             = hex(SHA-256(prev_hash ‖ canonical(entry))), prev_hash as its 64 hex characters;
  *                      the first entry's prev_hash is 64 zeros (or the anchor left by a purge).
- *   checkpoint       = Ed25519 signature (base64url) of canonical({ seq, hash, at }).
+ *   checkpoint       = Ed25519 signature (base64url) of canonical({ seq, hash, at, prev_checkpoint }), where
+ *                      prev_checkpoint = hex(SHA-256(the previous checkpoint's signed payload)), 64 zeros for the
+ *                      first; checkpoints signed before checkpoints were chained have none (and no such key).
  */
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -49,7 +51,11 @@ export interface Checkpoint {
   at: string;
   key_id: string;
   signature: string;
+  /** Digest of the previous checkpoint's payload (checkpointDigest); null on checkpoints signed before chaining. */
+  prev_checkpoint?: string | null;
 }
+
+export type CheckpointPayload = Pick<Checkpoint, 'seq' | 'hash' | 'at' | 'prev_checkpoint'>;
 
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
@@ -100,8 +106,14 @@ export function chainHash(prevHash: string, entry: AuditEntry | unknown[]): stri
   return hash('sha256', prevHash + (Array.isArray(entry) ? canonicalRow(entry) : canonical(entry)), 'hex');
 }
 
-export function checkpointPayload(checkpoint: Pick<Checkpoint, 'seq' | 'hash' | 'at'>): string {
-  return JSON.stringify({ seq: Number(checkpoint.seq), hash: checkpoint.hash, at: isoUtc(checkpoint.at) });
+export function checkpointPayload(checkpoint: CheckpointPayload): string {
+  const base = { seq: Number(checkpoint.seq), hash: checkpoint.hash, at: isoUtc(checkpoint.at) };
+  return JSON.stringify(checkpoint.prev_checkpoint == null ? base : { ...base, prev_checkpoint: checkpoint.prev_checkpoint });
+}
+
+/** What the next checkpoint carries as prev_checkpoint: SHA-256 of this one's signed payload. */
+export function checkpointDigest(checkpoint: CheckpointPayload | undefined): string {
+  return checkpoint ? hash('sha256', checkpointPayload(checkpoint), 'hex') : GENESIS_HASH;
 }
 
 export function checkpointSignatureValid(checkpoint: Checkpoint, publicKey: KeyObject | string): boolean {
@@ -129,6 +141,7 @@ export interface VerificationResult {
  */
 export function verifier(options: { startHash?: string; publicKey?: KeyObject | string }) {
   let previous: { seq: number; hash: string } | undefined;
+  let previousCheckpoint: Checkpoint | undefined;
   let checked = 0;
   let checkpointsChecked = 0;
   let failure: { seq: number; problem: string } | undefined;
@@ -171,6 +184,12 @@ export function verifier(options: { startHash?: string; publicKey?: KeyObject | 
         failure = { seq, problem: 'checkpoint hash does not match the chain' };
         return;
       }
+      // Chained checkpoints: one removed between two others shows here.
+      if (previousCheckpoint && checkpoint.prev_checkpoint != null && checkpoint.prev_checkpoint !== checkpointDigest(previousCheckpoint)) {
+        failure = { seq, problem: `checkpoint does not follow the checkpoint at seq ${previousCheckpoint.seq} (one was removed or replaced)` };
+        return;
+      }
+      previousCheckpoint = checkpoint;
       checkpointsChecked++;
     },
     failed(): boolean {

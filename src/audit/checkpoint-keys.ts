@@ -1,13 +1,31 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject, sign } from 'node:crypto';
+import type { ClientBase } from 'pg';
 import { Database } from '../common/database/database';
 import { SecretBox } from '../common/secret-box';
 import { ServerSecret } from '../common/server-secret';
-import { Checkpoint, checkpointPayload } from './chain';
+import { Checkpoint, checkpointPayload, CheckpointPayload } from './chain';
+
+const KEY_PURPOSE = 'audit-checkpoint-key';
 
 /**
- * The Ed25519 key that signs audit checkpoints. Generated once, kept in PostgreSQL with its private half
- * encrypted; its public half is published with every checkpoint so that copies kept outside can be checked.
+ * As the owner, at start-up: the checkpoint signing key, generated on first use. The application role may only
+ * read audit_keys, so that nothing reachable from a request can add a key of its own to sign with.
+ */
+export async function createCheckpointKeyIfNone(owner: ClientBase, secret: ServerSecret): Promise<void> {
+  const { rowCount } = await owner.query('SELECT 1 FROM audit_keys LIMIT 1');
+  if (rowCount) return;
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const spki = publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
+  const keyId = createHash('sha256').update(spki).digest('hex').slice(0, 16);
+  await owner.query('INSERT INTO audit_keys (key_id, public_key, private_key_encrypted) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+    [keyId, spki, new SecretBox(secret, KEY_PURPOSE).seal(privateKey.export({ format: 'pem', type: 'pkcs8' }).toString())]);
+}
+
+/**
+ * The Ed25519 key that signs audit checkpoints (created by the owner, createCheckpointKeyIfNone), kept in
+ * PostgreSQL with its private half encrypted; its public half is published with every checkpoint so that copies
+ * kept outside can be checked.
  */
 @Injectable()
 export class CheckpointKeys implements OnModuleInit {
@@ -16,25 +34,18 @@ export class CheckpointKeys implements OnModuleInit {
   private readonly published = new Map<string, string>();
 
   constructor(private readonly db: Database, secret: ServerSecret) {
-    this.box = new SecretBox(secret, 'audit-checkpoint-key');
+    this.box = new SecretBox(secret, KEY_PURPOSE);
   }
 
   async onModuleInit(): Promise<void> {
-    let rows = await this.load();
-    if (rows.length === 0) {
-      const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-      const spki = publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
-      const keyId = createHash('sha256').update(spki).digest('hex').slice(0, 16);
-      await this.db.rows(`INSERT INTO audit_keys (key_id, public_key, private_key_encrypted) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-        [keyId, spki, this.box.seal(privateKey.export({ format: 'pem', type: 'pkcs8' }).toString())]);
-      rows = await this.load();
-    }
+    const rows = await this.load();
+    if (rows.length === 0) throw new Error('no audit checkpoint key: the database was not prepared by its owner (prepareDatabase)');
     const newest = rows[rows.length - 1];
     this.current = { keyId: newest.key_id, publicKey: newest.public_key,
       privateKey: createPrivateKey(this.box.open(newest.private_key_encrypted)) };
   }
 
-  sign(checkpoint: Pick<Checkpoint, 'seq' | 'hash' | 'at'>): Checkpoint {
+  sign(checkpoint: CheckpointPayload): Checkpoint {
     const key = this.current!;
     return { ...checkpoint, key_id: key.keyId,
       signature: sign(null, Buffer.from(checkpointPayload(checkpoint)), key.privateKey).toString('base64url') };

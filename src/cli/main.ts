@@ -3,14 +3,14 @@ import { NestFactory } from '@nestjs/core';
 import { parseArgs } from 'node:util';
 import { AuditModule } from '../audit/audit.module';
 import { AuditService } from '../audit/audit.service';
-import { verifyExportFile } from '../audit/verify-file';
+import { readSavedCheckpoint, verifyExportFile } from '../audit/verify-file';
 import { AuthModule } from '../auth/auth.module';
 import { CommonModule } from '../common/common.module';
 import { PartnersModule } from '../partners/partners.module';
 import { SigningKeys } from '../auth/signing-keys';
 import { ConfigError, loadConfig } from '../common/config/config';
-import { runMigrations } from '../common/database/data-source';
 import { resolveDatabase } from '../common/database/resolve-database';
+import { prepareDatabase } from '../database-setup';
 import { DomainError, ValidationFailed } from '../common/errors/domain-errors';
 import { OperatorsService } from '../partners/operators.service';
 
@@ -20,8 +20,11 @@ const USAGE = `Usage: npm run cli -- <command> [options]
                                                        add an operator (roles default: operator)
   keys:rotate                                          new token signing key; the old one stays
                                                        published until its tokens have expired
-  audit:verify FILE [--public-key BASE64]              verify an NDJSON audit export offline (chain,
-                                                       seq, checkpoint signatures); exit 1 if it fails
+  audit:verify FILE [--public-key BASE64] [--checkpoint SAVED]...
+                                                       verify an NDJSON audit export offline (chain,
+                                                       seq, checkpoint signatures), and against
+                                                       checkpoints saved earlier from
+                                                       /v1/audit/checkpoints/latest; exit 1 if it fails
   audit:purge                                          apply the retention period now`;
 
 class UsageError extends Error {}
@@ -40,10 +43,16 @@ async function main(argv: string[]): Promise<void> {
   }
   const { values, positionals } = parseArgs({ args: rest, strict: true, allowPositionals: command === 'audit:verify', options: {
     email: { type: 'string' }, password: { type: 'string' }, roles: { type: 'string' }, name: { type: 'string' },
-    'public-key': { type: 'string' } } });
+    'public-key': { type: 'string' }, checkpoint: { type: 'string', multiple: true } } });
   if (command === 'audit:verify') {
     if (positionals.length !== 1) throw new UsageError('audit:verify needs the path of an NDJSON export');
-    const result = await verifyExportFile(positionals[0], values['public-key']);
+    let saved;
+    try {
+      saved = (values.checkpoint ?? []).map(readSavedCheckpoint);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    const result = await verifyExportFile(positionals[0], values['public-key'], saved);
     say(JSON.stringify(result));
     if (!result.ok) process.exitCode = 1;
     return;
@@ -54,12 +63,12 @@ async function main(argv: string[]): Promise<void> {
 
   const database = await resolveDatabase(config, say);
   try {
-    const applied = await runMigrations(database.url);
+    const { appUrl, applied } = await prepareDatabase(config, database.url);
     if (command === 'migration:run') {
       say(applied.length ? `Applied: ${applied.join(', ')}` : 'The schema is up to date.');
       return;
     }
-    const common = CommonModule.forRoot({ config: { ...config, databaseUrl: database.url } });
+    const common = CommonModule.forRoot({ config: { ...config, databaseUrl: database.url, databaseAppUrl: appUrl } });
     // Only the modules the command needs: creating an operator must not depend on the token signing keys.
     const modules = command === 'keys:rotate' ? [common, AuthModule] : command === 'audit:purge' ? [common, AuditModule] : [common, PartnersModule];
     const app = await NestFactory.createApplicationContext({ module: class CliModule {}, imports: modules },

@@ -2,6 +2,7 @@ import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationShutdow
 import { DataSource } from 'typeorm';
 import { Clock } from './clock';
 import { APP_CONFIG, AppConfig } from './config/config';
+import { refusedRole, ROLE_CHECK } from './database/application-login';
 import { createDataSource } from './database/data-source';
 import { Database } from './database/database';
 import { Metrics } from './metrics';
@@ -37,8 +38,15 @@ export class CommonModule {
         {
           provide: DataSource,
           useFactory: async () => {
-            if (!options.config.databaseUrl) throw new Error('DATABASE_URL is not set');
-            return createDataSource(options.config.databaseUrl, options.config.dbPoolSize).initialize();
+            if (!options.config.databaseAppUrl) throw new Error('the application database URL is not set (prepareDatabase)');
+            const dataSource = await createDataSource(options.config.databaseAppUrl, options.config.dbPoolSize).initialize();
+            // The trail is append-only only for a role that cannot step around it: refuse to run as one that can.
+            const refused = refusedRole((await dataSource.query(ROLE_CHECK))[0]);
+            if (refused) {
+              await dataSource.destroy();
+              throw new Error(`${refused}: connect as a role with the gateway_app grants only (docs/operations.md)`);
+            }
+            return dataSource;
           },
         },
         Database,

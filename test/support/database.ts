@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
+import { Client, escapeIdentifier } from 'pg';
 
 /** A fresh database for one test file, copied from the migrated template. */
 export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
@@ -33,4 +33,11 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
       await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).finally(() => client.end());
     },
   };
+}
+
+/** Removes a login role left by a test database (roles belong to the whole cluster, not to one database). */
+export async function dropRole(role: string): Promise<void> {
+  const admin = new Client({ connectionString: process.env.TEST_DATABASE_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`DROP ROLE IF EXISTS ${escapeIdentifier(role)}`).finally(() => admin.end());
 }

@@ -4,15 +4,20 @@ import { Client } from 'pg';
 import { createApp } from '../../src/app.factory';
 import { ManualClock } from '../../src/common/clock';
 import { AppConfig, loadConfig } from '../../src/common/config/config';
+import { applicationLoginName } from '../../src/common/database/application-login';
+import { prepareDatabase } from '../../src/database-setup';
 import { OperatorsService } from '../../src/partners/operators.service';
-import { createTestDatabase } from './database';
+import { createTestDatabase, dropRole } from './database';
 
 export const OPERATOR = { email: 'ops@dinsic.test', password: 'correct horse battery staple' };
 
 export interface TestApp {
   app: NestFastifyApplication;
   url: string;
+  /** The owner's connection (a superuser's, in tests): what a database administrator could do. */
   databaseUrl: string;
+  /** The application's own connection (its login role, gateway_app's grants only). */
+  appDatabaseUrl: string;
   config: AppConfig;
   clock: ManualClock;
   /** A direct database connection, for assertions on what was stored. */
@@ -33,6 +38,8 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     SECRET_KEY: createHash('sha256').update(database.url).digest('hex'),
     ...env,
   });
+  const { appUrl } = await prepareDatabase(config, database.url);
+  config.databaseAppUrl = appUrl;
   const clock = new ManualClock(new Date());
   const app = await createApp({ config, clock });
   await app.listen(0, '127.0.0.1');
@@ -42,13 +49,14 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
   client.on('error', () => undefined);
   await client.connect();
   return {
-    app, config, clock, databaseUrl: database.url,
+    app, config, clock, databaseUrl: database.url, appDatabaseUrl: appUrl,
     url: `http://127.0.0.1:${address.port}`,
     sql: async (query, params) => (await client.query(query, params)).rows,
     close: async () => {
       await client.end();
       await app.close();
       await database.drop();
+      if (!options.databaseUrl && !env.DATABASE_APP_URL) await dropRole(applicationLoginName(new URL(database.url).pathname.slice(1)));
     },
   };
 }

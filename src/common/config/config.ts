@@ -21,6 +21,9 @@ export class EnvironmentVariables {
   @IsOptional() @Matches(/^postgres(ql)?:\/\/.+/, { message: 'must be a postgres:// URL' })
   DATABASE_URL?: string;
 
+  @IsOptional() @Matches(/^postgres(ql)?:\/\/.+/, { message: 'must be a postgres:// URL' })
+  DATABASE_APP_URL?: string;
+
   @IsOptional() @IsString() @MinLength(1)
   DATA_DIR = './.data';
 
@@ -100,12 +103,36 @@ export class EnvironmentVariables {
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1200)
   AUDIT_RETENTION_MONTHS = 36;
+
+  @IsOptional() @Matches(/^[0-9A-Fa-f.:/]+(\s*,\s*[0-9A-Fa-f.:/]+)*$/, { message: 'must be a comma-separated list of IP addresses or CIDR ranges' })
+  TRUSTED_PROXIES?: string;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(600_000)
+  HTTP_REQUEST_TIMEOUT_MS = 15_000;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(600_000)
+  HTTP_KEEP_ALIVE_TIMEOUT_MS = 30_000;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000)
+  HTTP_MAX_CONNECTIONS = 4096;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
+  ACCESS_REQUESTS_PER_HOUR = 20;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
+  LOGIN_FAILURES_PER_MINUTE = 10;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
+  LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE = 30;
 }
 
 export interface AppConfig {
   port: number;
   host: string;
+  /** The owner's connection (migrations, role set-up); DATABASE_URL, or the embedded database's. */
   databaseUrl?: string;
+  /** The application's connection (a login role with gateway_app's grants only); DATABASE_APP_URL or set up at start. */
+  databaseAppUrl?: string;
   dataDir: string;
   upstream: { url: string; timeoutMs: number; connections: number };
   breaker: { errorPercentage: number; volumeThreshold: number; resetMs: number; windowMs: number };
@@ -120,6 +147,8 @@ export interface AppConfig {
   bodyLimitBytes: number;
   operatorSessionHours: number;
   dbPoolSize: number;
+  http: { trustedProxies: string[]; requestTimeoutMs: number; keepAliveTimeoutMs: number; maxConnections: number };
+  limits: { accessRequestsPerHour: number; loginFailuresPerMinute: number; loginFailuresPerAddressPerMinute: number };
 }
 
 export class ConfigError extends Error {
@@ -132,8 +161,8 @@ export class ConfigError extends Error {
 export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const known = Object.keys(new EnvironmentVariables());
   const plain: Record<string, string> = {};
-  for (const name of [...known, 'DATABASE_URL', 'UPSTREAM_URL', 'BOOTSTRAP_OPERATOR_EMAIL',
-    'BOOTSTRAP_OPERATOR_PASSWORD', 'SECRET_KEY']) {
+  for (const name of [...known, 'DATABASE_URL', 'DATABASE_APP_URL', 'UPSTREAM_URL', 'BOOTSTRAP_OPERATOR_EMAIL',
+    'BOOTSTRAP_OPERATOR_PASSWORD', 'SECRET_KEY', 'TRUSTED_PROXIES']) {
     const value = env[name];
     if (value !== undefined && value !== '') plain[name] = value;
   }
@@ -147,6 +176,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     port: parsed.PORT,
     host: parsed.HOST,
     databaseUrl: parsed.DATABASE_URL,
+    databaseAppUrl: parsed.DATABASE_APP_URL,
     dataDir: parsed.DATA_DIR,
     // Unset: main.ts starts the bundled simulator and puts its URL here.
     upstream: { url: parsed.UPSTREAM_URL ?? '', timeoutMs: parsed.UPSTREAM_TIMEOUT_MS, connections: parsed.UPSTREAM_CONNECTIONS },
@@ -169,6 +199,11 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     bodyLimitBytes: parsed.BODY_LIMIT_BYTES,
     operatorSessionHours: parsed.OPERATOR_SESSION_HOURS,
     dbPoolSize: parsed.DB_POOL_SIZE,
+    http: { trustedProxies: parsed.TRUSTED_PROXIES ? parsed.TRUSTED_PROXIES.split(',').map((p) => p.trim()) : [],
+      requestTimeoutMs: parsed.HTTP_REQUEST_TIMEOUT_MS, keepAliveTimeoutMs: parsed.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      maxConnections: parsed.HTTP_MAX_CONNECTIONS },
+    limits: { accessRequestsPerHour: parsed.ACCESS_REQUESTS_PER_HOUR, loginFailuresPerMinute: parsed.LOGIN_FAILURES_PER_MINUTE,
+      loginFailuresPerAddressPerMinute: parsed.LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE },
   };
 }
 

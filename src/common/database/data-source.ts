@@ -1,14 +1,11 @@
 import { DataSource } from 'typeorm';
 import { MIGRATIONS } from '../../../migrations';
 
-/** The role the application runs as (migration 003): no UPDATE, DELETE or TRUNCATE on the audit trail. */
-export const APPLICATION_ROLE = 'gateway_app';
-
 /**
- * The one DataSource definition: the gateway, the CLI and the tests all build it here. The application's
- * connections take the restricted role at start-up; migrations (`asOwner`) keep the connecting role.
+ * The one DataSource definition: the gateway, the CLI and the tests all build it here. The application connects
+ * with its own login role (application-login.ts), migrations with the owner's: the URL says which.
  */
-export function createDataSource(url: string, poolSize = 10, asOwner = false): DataSource {
+export function createDataSource(url: string, poolSize = 10): DataSource {
   return new DataSource({
     type: 'postgres',
     url,
@@ -17,14 +14,13 @@ export function createDataSource(url: string, poolSize = 10, asOwner = false): D
     synchronize: false,
     migrationsRun: false,
     poolSize,
-    extra: { max: poolSize, connectionTimeoutMillis: 5000, application_name: 'api-droits-cnam-gateway',
-      ...(asOwner ? {} : { options: `-c role=${APPLICATION_ROLE}` }) },
+    extra: { max: poolSize, connectionTimeoutMillis: 5000, application_name: 'api-droits-cnam-gateway' },
   });
 }
 
-/** Applies pending migrations, each in its own transaction. Returns the names applied. */
-export async function runMigrations(url: string): Promise<string[]> {
-  const dataSource = createDataSource(url, 1, true);
+/** Applies pending migrations, each in its own transaction, as the owner. Returns the names applied. */
+export async function runMigrations(ownerUrl: string): Promise<string[]> {
+  const dataSource = createDataSource(ownerUrl, 1);
   await dataSource.initialize();
   try {
     const applied = await dataSource.runMigrations({ transaction: 'each' });
