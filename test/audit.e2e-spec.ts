@@ -71,6 +71,32 @@ describe('audit trail (DESIGN §5)', () => {
     expect(everything).not.toContain('DUPONT');
   });
 
+  it('lists an entry as soon as it is committed, before it is sealed, then with its chain fields', async () => {
+    const answer = await lookup({ nir: '284057505612387', agent: 'agent-visible' });
+    expect(answer.status).toBe(200);
+    const unsealed = { request_id: answer.body.request_id, outcome: 'ok', sealed: false, seq: null, prev_hash: null, hash: null };
+    expect((await api.get('/v1/me/accesses?agent=agent-visible', { token })).body.entries).toEqual([expect.objectContaining(unsealed)]);
+    const byAuditor = await api.get(`/admin/api/audit?partner=${partner.partnerId}&agent=agent-visible`, { token: auditor });
+    expect(byAuditor.body.entries).toEqual([expect.objectContaining(unsealed)]);
+    await seal();
+    expect((await api.get('/v1/me/accesses?agent=agent-visible', { token })).body.entries).toEqual([expect.objectContaining({
+      request_id: answer.body.request_id, sealed: true, seq: expect.any(Number), hash: expect.stringMatching(/^[0-9a-f]{64}$/) })]);
+  });
+
+  it('keeps every traceability field of a refused lookup that was itself valid, so that no attempt is anonymous', async () => {
+    const badKey = await lookup({ nir: '284057505612388', agent: 'agent-refused', object: 'dossier 2026-99', context: 'APA' });
+    const badRecipient = await lookup({ nir: '284057505612387', recipient: '123', agent: 'agent-refused', object: 'x'.repeat(101) });
+    const good = await lookup({ nir: '284057505612387', agent: 'agent-refused' });
+    expect([badKey.status, badRecipient.status, good.status]).toEqual([400, 400, 200]);
+    const listed = (await api.get('/v1/me/accesses?agent=agent-refused', { token })).body.entries;
+    const byRequest = (id: string) => listed.find((e: { request_id: string }) => e.request_id === id);
+    expect(byRequest(badKey.body.request_id)).toMatchObject({ outcome: 'invalid', http_status: 400, agent: 'agent-refused',
+      object: 'dossier 2026-99', context: 'APA', recipient: SIRET_CCAS_LYON, subject_ref: null });
+    // The NIR was valid: the person is referenced, as by the lookup that succeeded.
+    expect(byRequest(badRecipient.body.request_id)).toMatchObject({ outcome: 'invalid', agent: 'agent-refused', object: null,
+      context: 'RSA', recipient: null, subject_ref: byRequest(good.body.request_id).subject_ref });
+  });
+
   it('lets auditors search by NIR, pseudonymised before the query', async () => {
     const byNir = await api.get('/admin/api/audit?subject_nir=2%2084%2005%2075%20056%20123%2087', { token: auditor });
     expect(byNir.status).toBe(200);
@@ -470,5 +496,43 @@ describe('audit retention', () => {
     } finally {
       await asApp.end();
     }
+  });
+});
+
+describe('audit search over a long history', () => {
+  let t: TestApp;
+  let api: ReturnType<typeof client>;
+  let auditor: string;
+  const partnerId = '6f1c9d2e-0000-4000-8000-00000000beef';
+  beforeAll(async () => {
+    t = await startTestApp();
+    api = client(t.url);
+    auditor = await operatorToken(t);
+    // 25,000 lookups of one partner, more than one search reads (SEARCH_SCAN_LIMIT).
+    const queue = t.app.get(AuditQueue);
+    for (let i = 0; i < 25; i++) {
+      await queue.insert(Array.from({ length: 1000 }, (_, j) => ({ occurred_at: new Date(), kind: 'lookup' as const, partner_id: partnerId,
+        agent: `agent-${j % 10}`, object: 'dossier', outcome: 'ok', http_status: 200 })));
+    }
+    await t.app.get(AuditSealer).sealPending();
+  });
+  afterAll(() => t?.close());
+
+  it('finds that an agent has no entry without walking the partner\'s history', async () => {
+    const answer = await api.get(`/admin/api/audit?partner=${partnerId}&agent=nobody&limit=5`, { token: auditor });
+    expect(answer.body).toEqual({ entries: [], next_cursor: null });
+    const some = await api.get(`/admin/api/audit?partner=${partnerId}&agent=agent-3&limit=5`, { token: auditor });
+    expect(some.body.entries).toHaveLength(5);
+    expect(some.body.entries.every((e: { agent: string }) => e.agent === 'agent-3')).toBe(true);
+  });
+
+  it('reads a bounded number of entries per call, and answers with a cursor to go on from where it stopped', async () => {
+    const filter = `partner=${partnerId}&kind=lookup&to=2000-01-01&limit=5`;
+    const first = await api.get(`/admin/api/audit?${filter}`, { token: auditor });
+    expect(first.status).toBe(200);
+    expect(first.body.entries).toEqual([]);
+    expect(first.body.next_cursor).toEqual(expect.any(String));
+    const second = await api.get(`/admin/api/audit?${filter}&cursor=${first.body.next_cursor}`, { token: auditor });
+    expect(second.body).toEqual({ entries: [], next_cursor: null });
   });
 });

@@ -34,11 +34,11 @@ describe('AuditSealer scheduling', () => {
     await instance.onModuleDestroy();
   });
 
-  it('retries at the interval after a failed run, and stops for good when the module is destroyed', async () => {
-    const { instance, startedAt } = sealer([0, new Error('connection lost'), 2]);
+  it('backs off after a failed run as after an idle one (a database outage is not knocked at 20 times a second), and stops for good when the module is destroyed', async () => {
+    const { instance, startedAt } = sealer([0, new Error('connection lost'), new Error('connection lost'), 2, 1]);
     instance.onApplicationBootstrap();
-    await jest.advanceTimersByTimeAsync(50 + 100 + 50);
-    expect(gaps(startedAt)).toEqual([100, 50]);
+    await jest.advanceTimersByTimeAsync(50 + 100 + 200 + 400 + 50);
+    expect(gaps(startedAt)).toEqual([100, 200, 400, 50]);
     await instance.onModuleDestroy();
     const runs = startedAt.length;
     await jest.advanceTimersByTimeAsync(5000);

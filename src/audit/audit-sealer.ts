@@ -4,6 +4,7 @@ import { Clock } from '../common/clock';
 import { APP_CONFIG, AppConfig } from '../common/config/config';
 import { Database } from '../common/database/database';
 import { arrayLiteral } from '../common/database/array-literal';
+import { OutageLog } from '../common/logging/outage-log';
 import { Metrics } from '../common/metrics';
 import { chainHash, Checkpoint, checkpointDigest, checkpointSignatureValid, ENTRY_FIELDS, GENESIS_HASH } from './chain';
 import { CheckpointKeys } from './checkpoint-keys';
@@ -62,6 +63,7 @@ function settled<T>(promise: Promise<T>): Promise<T> {
 @Injectable()
 export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(AuditSealer.name);
+  private readonly outage = new OutageLog(this.logger, 'audit sealing');
   private timer?: NodeJS.Timeout;
   private stopped = false;
   private running?: Promise<number>;
@@ -108,10 +110,14 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
     this.timer = setTimeout(() => {
       const interval = this.config.audit.sealIntervalMs;
       void this.sealPending().then(
-        (sealed) => (sealed > 0 ? interval : Math.min(Math.max(IDLE_INTERVAL_MS, interval), delay * 2)),
+        (sealed) => {
+          this.outage.succeeded();
+          return sealed > 0 ? interval : Math.min(Math.max(IDLE_INTERVAL_MS, interval), delay * 2);
+        },
         (error) => {
-          this.logger.warn(`sealing failed: ${(error as { code?: string }).code ?? (error as Error).name}`);
-          return interval;
+          this.outage.failed(error);
+          // While the database is out of reach, back off as when idle rather than knocking 20 times a second.
+          return Math.min(Math.max(IDLE_INTERVAL_MS, interval), delay * 2);
         },
       ).then((next) => {
         if (!this.stopped) this.scheduleRun(next);

@@ -1,6 +1,7 @@
 import { Metrics } from '../common/metrics';
 import { AuditQueue, NewAuditEntry } from './audit-queue';
-import { AuditUnavailable, AuditWriter } from './audit-writer';
+import { AuditUnavailable } from '../common/errors/domain-errors';
+import { AuditWriter } from './audit-writer';
 
 const entry = (request_id: string): NewAuditEntry => ({ occurred_at: new Date(), kind: 'lookup', outcome: 'ok', request_id });
 

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { DomainError } from '../common/errors/domain-errors';
+import { AuditUnavailable } from '../common/errors/domain-errors';
+import { OutageLog } from '../common/logging/outage-log';
 import { FINE_BUCKETS, Histogram, Metrics } from '../common/metrics';
 import { AuditQueue, NewAuditEntry } from './audit-queue';
 
@@ -11,18 +12,6 @@ const MAX_BATCH = 1000;
  */
 const MAX_IN_FLIGHT = 2;
 
-export class AuditUnavailable extends DomainError {
-  readonly status = 503;
-  readonly code = 'audit_unavailable';
-  readonly title = 'Audit unavailable';
-  constructor() {
-    super('The access could not be traced durably, so no personal data is returned. This is not a decision on '
-      + 'the person\'s rights: retry later.');
-    this.extra.retryable = true;
-    this.headers['retry-after'] = '2';
-  }
-}
-
 /**
  * Group commit: callers queue their entries; a writer inserts everything queued with a single multi-row
  * INSERT and releases all of them once it is committed (at most two INSERTs in flight). While they run, the next
@@ -30,7 +19,7 @@ export class AuditUnavailable extends DomainError {
  */
 @Injectable()
 export class AuditWriter {
-  private readonly logger = new Logger(AuditWriter.name);
+  private readonly outage = new OutageLog(new Logger(AuditWriter.name), 'audit writer', 'entries');
   private pending: { entry: NewAuditEntry; at: number; done: (error?: unknown) => void }[] = [];
   private inFlight = 0;
   private scheduled = false;
@@ -71,13 +60,14 @@ export class AuditWriter {
         const batch = this.pending.splice(0, MAX_BATCH);
         try {
           await this.queue.insert(batch.map((item) => item.entry));
+          this.outage.succeeded();
           const now = performance.now();
           for (const item of batch) {
             this.wait.observe((now - item.at) / 1000);
             item.done();
           }
         } catch (error) {
-          this.logger.error(`audit batch of ${batch.length} could not be written: ${(error as { code?: string }).code ?? (error as Error).name}`);
+          this.outage.failed(error, batch.length);
           for (const item of batch) item.done(error);
         }
       }

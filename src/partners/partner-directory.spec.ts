@@ -32,9 +32,9 @@ describe('PartnerDirectory', () => {
     expect(await directory.get('p1')).toMatchObject({ id: 'p1' });
   });
 
-  it('refuses with 503 service_unavailable once its copy is older than 5 seconds', async () => {
+  it('refuses with 503 audit_unavailable once its copy is older than 5 seconds', async () => {
     reachable = false;
     now += 6000;
-    await expect(directory.get('p1')).rejects.toMatchObject({ status: 503, code: 'service_unavailable' });
+    await expect(directory.get('p1')).rejects.toMatchObject({ status: 503, code: 'audit_unavailable' });
   });
 });

@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../common/config/config';
 import { Database } from '../common/database/database';
-import { ServiceUnavailable } from '../common/errors/domain-errors';
+import { AuditUnavailable } from '../common/errors/domain-errors';
+import { OutageLog } from '../common/logging/outage-log';
 import { PartnerStatus } from './partners.repository';
 
 /** What the request path needs to know about a partner, held in memory. */
@@ -26,7 +27,7 @@ const MISS_RELOAD_MS = 500;
  */
 @Injectable()
 export class PartnerDirectory implements OnModuleInit, OnModuleDestroy {
-  private readonly logger = new Logger(PartnerDirectory.name);
+  private readonly outage = new OutageLog(new Logger(PartnerDirectory.name), 'partner directory reload');
   private partners = new Map<string, PartnerAccess>();
   private loadedAt = 0;
   private lastMissReload = 0;
@@ -37,8 +38,7 @@ export class PartnerDirectory implements OnModuleInit, OnModuleDestroy {
 
   async onModuleInit(): Promise<void> {
     await this.reload();
-    this.timer = setInterval(() => this.reload().catch((error) =>
-      this.logger.warn(`partner directory reload failed: ${(error as Error).name}`)), this.config.partnerCacheSeconds * 1000);
+    this.timer = setInterval(() => this.reload().catch(() => undefined), this.config.partnerCacheSeconds * 1000);
     this.timer.unref();
   }
 
@@ -60,7 +60,10 @@ export class PartnerDirectory implements OnModuleInit, OnModuleDestroy {
 
   /** Reloads now; called after a lifecycle change so that this instance applies it at once. */
   reload(): Promise<void> {
-    this.loading ??= this.load().finally(() => (this.loading = undefined));
+    this.loading ??= this.load().then(() => this.outage.succeeded(), (error) => {
+      this.outage.failed(error);
+      throw error;
+    }).finally(() => (this.loading = undefined));
     return this.loading;
   }
 
@@ -69,7 +72,9 @@ export class PartnerDirectory implements OnModuleInit, OnModuleDestroy {
       await this.reload();
     } catch {
       if (Date.now() - this.loadedAt > MAX_STALENESS_MS) {
-        throw new ServiceUnavailable('service_unavailable', 'The partner directory cannot be read; retry shortly.');
+        // The database is out of reach: the partner's status cannot be checked, nor the access traced.
+        throw new AuditUnavailable('The gateway cannot reach its database: the access can be neither checked nor traced, so no '
+          + 'personal data is returned. This is not a decision on the person\'s rights: retry later.');
       }
     }
   }

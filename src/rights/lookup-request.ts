@@ -17,6 +17,27 @@ export interface LookupRequest {
   agent: string;
 }
 
+/**
+ * A lookup refused for its input still records every traceability field that was itself valid (DESIGN §5): who
+ * (agent), for which case (object, context), for whom (recipient), and the person when the NIR was valid.
+ */
+export type LookupTraceFields = Partial<Omit<LookupRequest, 'dateReference'>>;
+
+export class InvalidLookup extends ValidationFailed {
+  constructor(errors: FieldError[], readonly traceable: LookupTraceFields) {
+    super(errors);
+  }
+}
+
+/** The valid traceability fields of a body, whether or not the lookup as a whole is valid. */
+export function traceableFields(body: unknown, today: string): LookupTraceFields {
+  try {
+    return parseLookupRequest(body, today);
+  } catch (error) {
+    return error instanceof InvalidLookup ? error.traceable : {};
+  }
+}
+
 const FIELDS = new Set(['nir', 'identite', 'date_reference', 'recipient', 'context', 'object', 'agent']);
 const IDENTITY_FIELDS = new Set(['nom_naissance', 'prenoms', 'date_naissance', 'sexe', 'code_lieu_naissance']);
 /** Letters of any language, spaces, apostrophes and hyphens: what a civil-status name may hold. */
@@ -147,7 +168,7 @@ export function parseLookupRequest(body: unknown, today: string): LookupRequest 
   const agent = text(input, 'agent', errors, { required: true, max: 100, pattern: AGENT,
     reason: 'must be an identifier: letters, digits and . _ @ : + - /' });
 
-  if (errors.length > 0) throw new ValidationFailed(errors);
+  if (errors.length > 0) throw new InvalidLookup(errors, { subject, recipient, context, object, agent });
   return { subject: subject!, dateReference, recipient: recipient!, context, object: object!, agent: agent! };
 }
 

@@ -10,7 +10,7 @@ import { NewAuditEntry } from '../audit/audit-queue';
 import { AuditWriter } from '../audit/audit-writer';
 import { SubjectRefs } from '../audit/subject-refs';
 import { DomainError } from '../common/errors/domain-errors';
-import { LookupRequest, parisDate, parseLookupRequest } from './lookup-request';
+import { InvalidLookup, LookupRequest, LookupTraceFields, parisDate, parseLookupRequest, traceableFields } from './lookup-request';
 import { LookupResult, LookupTrace, RightsService } from './rights.service';
 import { SCOPES } from './scopes';
 
@@ -21,7 +21,7 @@ const OUTCOMES: Record<string, string> = {
   ok: 'ok', person_not_found: 'person_not_found', invalid_request: 'invalid', malformed_body: 'invalid',
   scope_not_granted: 'denied', recipient_not_declared: 'denied', rate_limited: 'rate_limited',
   upstream_unavailable: 'unavailable', maintenance: 'unavailable', upstream_error: 'upstream_error',
-  upstream_timeout: 'timeout', service_unavailable: 'unavailable',
+  upstream_timeout: 'timeout', audit_unavailable: 'unavailable',
 };
 
 /**
@@ -74,8 +74,11 @@ export class LookupRoute implements OnModuleInit {
     }
     const partner = request.partnerPrincipal?.partner;
     if (partner) {
+      // Refused before or while its body was read, an attempt still says who, for which case and for whom.
+      const fields: LookupTraceFields = lookup ?? (failure instanceof InvalidLookup ? failure.traceable
+        : traceableFields(request.body, this.parisToday(occurredAt)));
       try {
-        await this.audit.append(this.entry(request, partner.id, occurredAt, lookup, trace, result, failure));
+        await this.audit.append(this.entry(request, partner.id, occurredAt, fields, trace, result, failure));
       } catch (auditError) {
         if (!failure) throw auditError; // the data is not sent: 503 audit_unavailable
       }
@@ -84,17 +87,18 @@ export class LookupRoute implements OnModuleInit {
     return result!;
   }
 
-  private entry(request: FastifyRequest, partnerId: string, occurredAt: Date, lookup: LookupRequest | undefined,
+  private entry(request: FastifyRequest, partnerId: string, occurredAt: Date, lookup: LookupTraceFields,
     trace: LookupTrace, result: LookupResult | undefined, failure: unknown): NewAuditEntry {
     const status = failure instanceof DomainError ? failure.status : failure ? 500 : 200;
     const code = failure instanceof DomainError ? failure.code : failure ? 'internal_error' : 'ok';
     let subjectRef: string | null = null;
     if (trace.resolvedNir) subjectRef = this.refs.forNir(trace.resolvedNir);
-    else if (lookup && 'identite' in lookup.subject) subjectRef = this.refs.forIdentity(lookup.subject.identite);
+    else if (lookup.subject && 'nir' in lookup.subject) subjectRef = this.refs.forNir(lookup.subject.nir);
+    else if (lookup.subject && 'identite' in lookup.subject) subjectRef = this.refs.forIdentity(lookup.subject.identite);
     return {
       occurred_at: occurredAt, kind: 'lookup', partner_id: partnerId,
-      recipient: lookup?.recipient ?? null, agent: lookup?.agent ?? null, context: lookup?.context ?? null,
-      object: lookup?.object ?? null, subject_ref: subjectRef,
+      recipient: lookup.recipient ?? null, agent: lookup.agent ?? null, context: lookup.context ?? null,
+      object: lookup.object ?? null, subject_ref: subjectRef,
       scopes_returned: result ? trace.scopesReturned ?? [] : [],
       outcome: OUTCOMES[code] ?? code, http_status: status, request_id: request.id, upstream_ms: trace.upstreamMs ?? null,
     };

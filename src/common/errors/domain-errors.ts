@@ -87,6 +87,23 @@ export class ServiceUnavailable extends DomainError {
 }
 
 /**
+ * The trail cannot take an entry (its database is unreachable, or refused the write): the access is not traced
+ * durably, so nothing is done and no personal data is returned (DESIGN §3.4, fail closed). Also the answer of any
+ * route while the database cannot be reached: every action is traced in it.
+ */
+export class AuditUnavailable extends DomainError {
+  readonly status = 503;
+  readonly code = 'audit_unavailable';
+  readonly title = 'Audit unavailable';
+  constructor(detail = 'The access could not be traced durably, so no personal data is returned. This is not a decision on '
+    + 'the person\'s rights: retry later.') {
+    super(detail);
+    this.extra.retryable = true;
+    this.headers['retry-after'] = '2';
+  }
+}
+
+/**
  * An OAuth 2.0 token endpoint error (RFC 6749 §5.2): answered as application/json with `error` and
  * `error_description`, plus the problem fields every other error of the gateway carries.
  */

@@ -1,5 +1,6 @@
 import { HttpException } from '@nestjs/common';
-import { DomainError, FieldError, OAuthError, ValidationFailed } from './domain-errors';
+import { isDatabaseUnreachable } from '../database/unreachable';
+import { AuditUnavailable, DomainError, FieldError, OAuthError, ValidationFailed } from './domain-errors';
 
 export interface Problem {
   type: string;
@@ -31,6 +32,9 @@ const HTTP_CODES: Record<number, string> = {
  * about the cause (the cause is logged, without personal data, by the caller).
  */
 export function toProblem(error: unknown, requestId: string | undefined): ProblemAnswer {
+  if (isDatabaseUnreachable(error)) {
+    error = new AuditUnavailable('The gateway cannot reach its database, which holds the audit trail: nothing was done. Retry later.');
+  }
   if (error instanceof DomainError) {
     const body: Problem = {
       type: problemType(error.code), title: error.title, status: error.status, detail: error.detail,
