@@ -5,9 +5,13 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { AppModule } from './app.module';
+import { CONSOLE_COOKIE_SCHEME } from './auth/access.decorators';
+import { CONSOLE_COOKIE } from './auth/access.guard';
 import { CommonOptions } from './common/common.module';
 import { ProblemFilter } from './common/errors/problem.filter';
-import { refuseUnexpectedMediaType } from './common/http/media-type';
+import helmet from '@fastify/helmet';
+import { isFormRoute, refuseUnexpectedMediaType } from './common/http/media-type';
+import { refuseUnsafeInput } from './common/http/safe-input';
 import { installRequestLog } from './common/logging/request-log';
 import { Metrics } from './common/metrics';
 import { DtoValidationPipe } from './common/http/validation.pipe';
@@ -30,26 +34,41 @@ export function requestIdOf(request: IncomingMessage): string {
 
 /** Builds the gateway (NestJS on Fastify) with its error handling, validation and OpenAPI document. */
 export async function createApp(options: CommonOptions): Promise<NestFastifyApplication> {
+  const { http } = options.config;
   const adapter = new FastifyAdapter({
     bodyLimit: options.config.bodyLimitBytes,
     genReqId: requestIdOf,
     requestIdHeader: false,
     logger: false,
-    trustProxy: false,
+    // X-Forwarded-For and X-Forwarded-Proto are believed from the configured proxies only: the client address the
+    // throttles count by, and whether the client spoke HTTPS (Secure cookies), come from them.
+    trustProxy: http.trustedProxies.length > 0 ? http.trustedProxies : false,
+    // A client that sends its request slowly (headers or body) is cut off; an idle keep-alive connection closed.
+    requestTimeout: http.requestTimeoutMs,
+    keepAliveTimeout: http.keepAliveTimeoutMs,
+    http: { headersTimeout: Math.min(http.requestTimeoutMs, 10_000), connectionsCheckingInterval: Math.min(1000, http.requestTimeoutMs) },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, {
     logger: LEVELS[options.config.logLevel] ?? LEVELS.info,
     abortOnError: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
+  app.getHttpServer().maxConnections = http.maxConnections;
+  // Security headers on every answer (nosniff, HSTS, frame and referrer policies...). The pages' own content policy
+  // comes with the console; for now only what every answer may carry.
+  await app.register(helmet as never, { contentSecurityPolicy: false, crossOriginEmbedderPolicy: false,
+    hsts: { maxAge: 31_536_000, includeSubDomains: true } });
   // Callback-style hooks: no promise per request on the hot path.
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    // Nothing is cached unless a route says so (JWKS, checkpoints): answers carry secrets, traces, rights.
+    reply.header('cache-control', 'no-store');
     done();
   });
   fastify.addHook('preValidation', (request, _reply, done) => {
     try {
       refuseUnexpectedMediaType(request);
+      refuseUnsafeInput(request, isFormRoute(request));
       done();
     } catch (error) {
       done(error as Error);
@@ -70,6 +89,7 @@ export async function createApp(options: CommonOptions): Promise<NestFastifyAppl
     .setDescription('Partner administrations check a person\'s health-insurance rights. Contract: DESIGN.md §3–6.')
     .setVersion('1.0')
     .addBearerAuth()
+    .addCookieAuth(CONSOLE_COOKIE, { type: 'apiKey', in: 'cookie', name: CONSOLE_COOKIE }, CONSOLE_COOKIE_SCHEME)
     .build(), { extraModels: [LookupDto] });
   documentLookupRoute(document);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });

@@ -1,5 +1,5 @@
 import { Controller, Get, Header, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CurrentOperator, CurrentPartner, OperatorAuth, OperatorPrincipal, PartnerAuth, PartnerPrincipal, Public } from '../auth/access.decorators';
 import { Clock } from '../common/clock';
@@ -14,7 +14,6 @@ const dateOf = (value?: string) => (value ? new Date(value) : undefined);
 
 /** Auditors' access to the trail (DESIGN §4). Each search, export and verification is itself traced. */
 @ApiTags('audit')
-@ApiBearerAuth()
 @Controller('admin/api/audit')
 @OperatorAuth('auditor')
 export class AuditController {
@@ -76,7 +75,6 @@ export class CheckpointsController {
 
 /** A partner's own accesses, never another's. */
 @ApiTags('partner self-service')
-@ApiBearerAuth()
 @Controller('v1/me/accesses')
 export class MyAccessesController {
   constructor(private readonly audit: AuditService) {}

@@ -1,4 +1,5 @@
-import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import { ApiBearerAuth, ApiCookieAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import type { OperatorRole, Operator } from '../partners/operators.repository';
 import type { PartnerAccess } from '../partners/partner-directory';
 
@@ -13,13 +14,26 @@ export type AccessPolicy =
 /** No authentication (onboarding, terms, JWKS, health). */
 export const Public = () => SetMetadata(ACCESS_POLICY, { kind: 'public' } satisfies AccessPolicy);
 
-/** A partner's bearer token; with scopes, at least one of them must be both granted and in the token. */
-export const PartnerAuth = (...anyOfScopes: string[]) =>
-  SetMetadata(ACCESS_POLICY, { kind: 'partner', anyOfScopes } satisfies AccessPolicy);
+/** The console's session cookie, documented as the operators' second way in (security scheme name). */
+export const CONSOLE_COOKIE_SCHEME = 'console-session';
 
-/** An operator session holding at least one of the roles. */
-export const OperatorAuth = (...anyOfRoles: OperatorRole[]) =>
-  SetMetadata(ACCESS_POLICY, { kind: 'operator', anyOfRoles } satisfies AccessPolicy);
+/**
+ * A partner's bearer token; with scopes, at least one of them must be both granted and in the token. The policy
+ * and what the OpenAPI document says of it come from this one decorator, so that they cannot disagree.
+ */
+export const PartnerAuth = (...anyOfScopes: string[]) => applyDecorators(
+  SetMetadata(ACCESS_POLICY, { kind: 'partner', anyOfScopes } satisfies AccessPolicy),
+  ApiBearerAuth(),
+  ApiUnauthorizedResponse({ description: 'token_missing, invalid_token, token_expired, partner_inactive' }),
+  ...(anyOfScopes.length ? [ApiForbiddenResponse({ description: 'scope_not_granted' })] : []));
+
+/** An operator session (bearer token or the console's cookie) holding at least one of the roles. */
+export const OperatorAuth = (...anyOfRoles: OperatorRole[]) => applyDecorators(
+  SetMetadata(ACCESS_POLICY, { kind: 'operator', anyOfRoles } satisfies AccessPolicy),
+  ApiBearerAuth(),
+  ApiCookieAuth(CONSOLE_COOKIE_SCHEME),
+  ApiUnauthorizedResponse({ description: 'session_missing, invalid_session' }),
+  ...(anyOfRoles.length ? [ApiForbiddenResponse({ description: `role_required: ${anyOfRoles.join(' or ')}` })] : []));
 
 /** The authenticated partner of the request, and the scopes it may receive now (granted ∩ token). */
 export interface PartnerPrincipal {

@@ -1,35 +1,48 @@
-import { Body, Controller, Delete, Get, HttpCode, Post, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ActionLog } from '../audit/action-log';
 import { Clock } from '../common/clock';
 import { CreateOperatorDto, SessionDto } from '../partners/operator.dto';
 import { OperatorsService } from '../partners/operators.service';
 import { CurrentOperator, OperatorAuth, OperatorPrincipal, Public } from './access.decorators';
 import { CONSOLE_COOKIE } from './access.guard';
-import { WindowRateLimiter } from '../common/rate-limiter';
-import { RateLimited } from '../common/errors/domain-errors';
+import { FailedAttempts } from '../common/rate-limiter';
+import { RateLimited, Unauthenticated } from '../common/errors/domain-errors';
+import { APP_CONFIG, AppConfig } from '../common/config/config';
 
-const LOGIN_ATTEMPTS_PER_MINUTE = 10;
+/** The console's session cookie: httpOnly, SameSite=Strict, and Secure whenever the client spoke HTTPS. */
+export function sessionCookie(request: FastifyRequest, value: string, maxAgeSeconds: number): string {
+  return `${CONSOLE_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${request.protocol === 'https' ? '; Secure' : ''}`;
+}
 
 /** Operators' sessions and accounts. */
 @ApiTags('operators')
 @Controller('admin/api')
 export class SessionController {
-  private readonly attempts = new WindowRateLimiter(60_000);
+  private readonly failures: FailedAttempts;
 
   constructor(private readonly operators: OperatorsService, private readonly actions: ActionLog,
-    private readonly clock: Clock) {}
+    private readonly clock: Clock, @Inject(APP_CONFIG) config: AppConfig) {
+    this.failures = new FailedAttempts(config.limits.loginFailuresPerMinute, config.limits.loginFailuresPerAddressPerMinute);
+  }
 
   @Post('session') @HttpCode(200) @Public()
   @ApiOperation({ summary: 'Log in: a bearer token for the API, and an httpOnly cookie for the console' })
-  async login(@Body() body: SessionDto, @Res({ passthrough: true }) reply: FastifyReply) {
-    const attempt = this.attempts.take(body.email.toLowerCase(), LOGIN_ATTEMPTS_PER_MINUTE);
-    if (!attempt.allowed) throw new RateLimited(attempt.resetMs / 1000, 'Too many login attempts; retry later.');
-    const session = await this.operators.login(body.email, body.password);
+  async login(@Body() body: SessionDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    // Failed logins are limited per account and address, and per address: a third party cannot lock an operator out.
+    const account = body.email.toLowerCase();
+    const wait = this.failures.retryAfterMs(account, request.ip);
+    if (wait > 0) throw new RateLimited(wait / 1000, 'Too many failed logins from this address; retry later.');
+    let session;
+    try {
+      session = await this.operators.login(body.email, body.password);
+    } catch (error) {
+      if (error instanceof Unauthenticated) this.failures.failed(account, request.ip);
+      throw error;
+    }
     const maxAge = Math.floor((session.expires_at.getTime() - this.clock.now().getTime()) / 1000);
-    reply.header('set-cookie',
-      `${CONSOLE_COOKIE}=${session.token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}`);
+    reply.header('set-cookie', sessionCookie(request, session.token, maxAge));
     return { token: session.token, expires_at: session.expires_at, operator: session.operator };
   }
 
@@ -39,9 +52,9 @@ export class SessionController {
   }
 
   @Delete('session') @HttpCode(204) @OperatorAuth()
-  async logout(@CurrentOperator() principal: OperatorPrincipal, @Res({ passthrough: true }) reply: FastifyReply) {
+  async logout(@CurrentOperator() principal: OperatorPrincipal, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     await this.operators.logout(principal.sessionToken);
-    reply.header('set-cookie', `${CONSOLE_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`);
+    reply.header('set-cookie', sessionCookie(request, '', 0));
   }
 
   @Get('operators') @OperatorAuth('admin')

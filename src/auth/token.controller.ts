@@ -2,6 +2,7 @@ import { Controller, Get, Header, HttpCode, Post, Req } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { OAuthError } from '../common/errors/domain-errors';
+import { findUnsafeValue } from '../common/http/safe-input';
 import { Public } from './access.decorators';
 import { SigningKeys } from './signing-keys';
 import { TokenRequest, TokenService } from './token.service';
@@ -55,8 +56,13 @@ export function readTokenRequest(request: FastifyRequest): TokenRequest {
     if (fromBody.clientId || fromBody.clientSecret) {
       throw new OAuthError('invalid_request', 'Use one client authentication method, not both.');
     }
+    // The header escapes the entry point's check of bodies and queries: its decoded values get the same.
+    if (findUnsafeValue(fromHeader.clientId) || findUnsafeValue(fromHeader.clientSecret)) {
+      throw new OAuthError('invalid_client', 'Malformed HTTP Basic credentials.');
+    }
   }
   return {
+    clientAddress: request.ip,
     grantType: field(body, 'grant_type'),
     scope: field(body, 'scope'),
     clientId: fromHeader.clientId ?? fromBody.clientId,

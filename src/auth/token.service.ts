@@ -4,12 +4,14 @@ import { randomUUID } from 'node:crypto';
 import { Clock } from '../common/clock';
 import { APP_CONFIG, AppConfig } from '../common/config/config';
 import { OAuthError, RateLimited } from '../common/errors/domain-errors';
-import { WindowRateLimiter } from '../common/rate-limiter';
+import { FailedAttempts, WindowRateLimiter } from '../common/rate-limiter';
 import { CredentialsService } from '../partners/credentials.service';
 import { isScope } from '../rights/scopes';
 import { ALGORITHM, SigningKeys } from './signing-keys';
 
 export interface TokenRequest {
+  /** The client's address (X-Forwarded-For believed from TRUSTED_PROXIES only). */
+  clientAddress: string;
   grantType?: string;
   scope?: string;
   clientId?: string;
@@ -26,14 +28,17 @@ export interface TokenResponse {
 /** OAuth 2.0 client credentials grant (RFC 6749 §4.4): partner credentials in, short-lived ES256 JWT out. */
 @Injectable()
 export class TokenService {
-  private readonly limiter = new WindowRateLimiter(60_000);
+  private readonly issued = new WindowRateLimiter(60_000);
+  private readonly failures: FailedAttempts;
 
   constructor(
     private readonly credentials: CredentialsService,
     private readonly keys: SigningKeys,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.failures = new FailedAttempts(config.limits.loginFailuresPerMinute, config.limits.loginFailuresPerAddressPerMinute);
+  }
 
   async issue(request: TokenRequest): Promise<TokenResponse> {
     if (request.grantType !== 'client_credentials') {
@@ -43,13 +48,20 @@ export class TokenService {
     if (!request.clientId || !request.clientSecret) {
       throw new OAuthError('invalid_client', 'Client authentication is required (HTTP Basic or client_id/client_secret).');
     }
-    // Limit before the (deliberately slow) secret check, so that guessing costs the attacker, not the gateway.
-    const decision = this.limiter.take(request.clientId.slice(0, 64), this.config.token.rateLimitPerMinute);
-    if (!decision.allowed) throw new RateLimited(decision.resetMs / 1000, 'Too many token requests for this client.');
+    // Checked before the (deliberately slow) secret check, so that guessing costs the attacker, not the gateway; per
+    // address, so that whoever knows a client_id (it is in every token) cannot lock its owner out.
+    const wait = this.failures.retryAfterMs(request.clientId, request.clientAddress);
+    if (wait > 0) throw new RateLimited(wait / 1000, 'Too many failed token requests from this address; retry later.');
 
     const partner = await this.credentials.authenticate(request.clientId, request.clientSecret);
-    if (!partner) throw new OAuthError('invalid_client', 'Unknown client or wrong secret.');
+    if (!partner) {
+      this.failures.failed(request.clientId, request.clientAddress);
+      throw new OAuthError('invalid_client', 'Unknown client or wrong secret.');
+    }
     if (partner.status !== 'active') throw new OAuthError('invalid_client', `The client is ${partner.status}.`);
+    // The client's own quota of tokens: counted once it proved who it is, so that nobody else can spend it.
+    const decision = this.issued.take(partner.id, this.config.token.rateLimitPerMinute);
+    if (!decision.allowed) throw new RateLimited(decision.resetMs / 1000, 'Too many token requests for this client.');
 
     const requested = (request.scope ?? '').split(' ').filter(Boolean);
     const unknown = requested.filter((scope) => !isScope(scope));

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ActionLog, Actor } from '../audit/action-log';
 import { CurrentOperator, OperatorAuth, OperatorPrincipal } from '../auth/access.decorators';
 import { AccessRequestListQuery, ApproveDto, ReasonDto } from './access-request.dto';
@@ -14,7 +14,6 @@ const asActor = (principal: OperatorPrincipal): Actor & { type: 'operator' } =>
 
 /** DINSIC operators' API (DESIGN §4): habilitations, partners' lifecycle, terms, incidents. */
 @ApiTags('operators')
-@ApiBearerAuth()
 @Controller('admin/api')
 @OperatorAuth('operator', 'admin')
 export class AdminController {

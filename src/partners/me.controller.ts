@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPartner, PartnerAuth, PartnerPrincipal } from '../auth/access.decorators';
 import { AcceptTermsDto, DisengagementDto, IncidentDto } from './partner-self-service.dto';
 import { Clock } from '../common/clock';
@@ -10,7 +10,6 @@ import { TermsService } from './terms.service';
 
 /** A partner's self-service (DESIGN §3.5): only ever its own data. */
 @ApiTags('partner self-service')
-@ApiBearerAuth()
 @Controller('v1/me')
 export class MeController {
   constructor(

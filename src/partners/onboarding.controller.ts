@@ -1,6 +1,10 @@
-import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Inject, Post, Req } from '@nestjs/common';
+import { ApiOperation, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
 import { Public } from '../auth/access.decorators';
+import { APP_CONFIG, AppConfig } from '../common/config/config';
+import { RateLimited } from '../common/errors/domain-errors';
+import { WindowRateLimiter } from '../common/rate-limiter';
 import { AccessRequestDto } from './access-request.dto';
 import { AccessRequestsService } from './access-requests.service';
 import { presentTerms, TermsService } from './terms.service';
@@ -9,11 +13,18 @@ import { presentTerms, TermsService } from './terms.service';
 @ApiTags('onboarding')
 @Controller('v1')
 export class OnboardingController {
-  constructor(private readonly requests: AccessRequestsService, private readonly terms: TermsService) {}
+  /** Submissions per client address per hour: anyone may ask, nobody may flood the operators' queue. */
+  private readonly submissions = new WindowRateLimiter(3600_000);
+
+  constructor(private readonly requests: AccessRequestsService, private readonly terms: TermsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
   @Post('access-requests') @HttpCode(201) @Public()
   @ApiOperation({ summary: 'Submit an access request (habilitation)' })
-  submit(@Body() body: AccessRequestDto) {
+  @ApiTooManyRequestsResponse({ description: 'rate_limited: too many requests from this address this hour (Retry-After)' })
+  submit(@Body() body: AccessRequestDto, @Req() request: FastifyRequest) {
+    const quota = this.submissions.take(request.ip, this.config.limits.accessRequestsPerHour);
+    if (!quota.allowed) throw new RateLimited(quota.resetMs / 1000, 'Too many access requests from this address; retry later.');
     return this.requests.submit(body);
   }
 

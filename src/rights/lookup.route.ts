@@ -54,7 +54,6 @@ export class LookupRoute implements OnModuleInit {
    * entry is committed: if the trail cannot take it, the answer is 503 audit_unavailable instead.
    */
   async handle(request: FastifyRequest, reply: FastifyReply): Promise<LookupResult> {
-    reply.header('cache-control', 'no-store');
     const occurredAt = this.clock.now();
     const trace: LookupTrace = {};
     let lookup: LookupRequest | undefined;

@@ -1,10 +1,9 @@
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentOperator, OperatorAuth, OperatorPrincipal } from '../auth/access.decorators';
 import { MaintenanceCalendar, MaintenanceWindowDto } from './maintenance';
 
 @ApiTags('operators')
-@ApiBearerAuth()
 @Controller('admin/api/maintenance-windows')
 @OperatorAuth('operator', 'admin')
 export class MaintenanceController {

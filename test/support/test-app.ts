@@ -36,6 +36,8 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     AUDIT_SEAL_INTERVAL_MS: '0',
     // One secret per database, so that several instances (and the CLI) on one database share it, as in production.
     SECRET_KEY: createHash('sha256').update(database.url).digest('hex'),
+    // Every test file submits many requests from 127.0.0.1; the throttles have tests of their own.
+    ACCESS_REQUESTS_PER_HOUR: '100000', LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE: '1000',
     ...env,
   });
   const { appUrl } = await prepareDatabase(config, database.url);

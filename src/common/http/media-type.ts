@@ -10,6 +10,9 @@ class UnsupportedMediaType extends DomainError {
 /** The token endpoint takes forms (RFC 6749); everything else takes JSON only. */
 const FORM_ROUTES = new Set(['/oauth/token']);
 
+/** Whether the request is for a route that speaks OAuth's forms and errors (RFC 6749). */
+export const isFormRoute = (request: FastifyRequest): boolean => FORM_ROUTES.has(request.routeOptions?.url ?? '');
+
 /** Refuses a request body in any media type but JSON (and forms where OAuth requires them) with a 415. */
 export function refuseUnexpectedMediaType(request: FastifyRequest): void {
   if (request.body === undefined && !request.headers['content-length'] && !request.headers['transfer-encoding']) return;
