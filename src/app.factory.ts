@@ -9,9 +9,9 @@ import { CONSOLE_COOKIE_SCHEME } from './auth/access.decorators';
 import { CONSOLE_COOKIE } from './auth/access.guard';
 import { CommonOptions } from './common/common.module';
 import { ProblemFilter } from './common/errors/problem.filter';
-import helmet from '@fastify/helmet';
 import { isFormRoute, refuseUnexpectedMediaType } from './common/http/media-type';
 import { refuseUnsafeInput } from './common/http/safe-input';
+import { SECURITY_HEADERS } from './common/http/security-headers';
 import { installRequestLog } from './common/logging/request-log';
 import { Metrics } from './common/metrics';
 import { DtoValidationPipe } from './common/http/validation.pipe';
@@ -54,12 +54,10 @@ export async function createApp(options: CommonOptions): Promise<NestFastifyAppl
   });
   const fastify = app.getHttpAdapter().getInstance();
   app.getHttpServer().maxConnections = http.maxConnections;
-  // Security headers on every answer (nosniff, HSTS, frame and referrer policies...). The pages' own content policy
-  // comes with the console; for now only what every answer may carry.
-  await app.register(helmet as never, { contentSecurityPolicy: false, crossOriginEmbedderPolicy: false,
-    hsts: { maxAge: 31_536_000, includeSubDomains: true } });
   // Callback-style hooks: no promise per request on the hot path.
   fastify.addHook('onRequest', (request, reply, done) => {
+    // Helmet's headers (nosniff, HSTS, no framing...), computed once (security-headers.ts).
+    reply.headers(SECURITY_HEADERS);
     reply.header('x-request-id', request.id);
     // Nothing is cached unless a route says so (JWKS, checkpoints): answers carry secrets, traces, rights.
     reply.header('cache-control', 'no-store');

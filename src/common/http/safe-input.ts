@@ -43,11 +43,15 @@ export function findUnsafeValue(value: unknown, path = '', depth = 0): FieldErro
  * before any route, validator or query sees it.
  */
 export function refuseUnsafeInput(request: FastifyRequest, oauthRoute: boolean): void {
-  for (const [where, value] of [['body', request.body], ['query', request.query], ['params', request.params]] as const) {
-    const found = findUnsafeValue(value);
-    if (!found) continue;
-    const field = where === 'body' ? found.field : `${where}${found.field ? `.${found.field}` : ''}`;
-    if (oauthRoute) throw new OAuthError('invalid_request', `${field || 'the body'} ${found.reason}.`);
-    throw new ValidationFailed([{ field, reason: found.reason }]);
+  const found = findUnsafeValue(request.body);
+  if (found) refuse(found.field, found.reason, oauthRoute);
+  for (const where of ['query', 'params'] as const) {
+    const inUrl = findUnsafeValue(request[where]);
+    if (inUrl) refuse(`${where}${inUrl.field ? `.${inUrl.field}` : ''}`, inUrl.reason, oauthRoute);
   }
+}
+
+function refuse(field: string, reason: string, oauthRoute: boolean): never {
+  if (oauthRoute) throw new OAuthError('invalid_request', `${field || 'the body'} ${reason}.`);
+  throw new ValidationFailed([{ field, reason }]);
 }
