@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { exportJWK, generateKeyPair, importJWK, JWK, KeyLike, calculateJwkThumbprint } from 'jose';
 import { Clock } from '../common/clock';
+import { OutageLog } from '../common/logging/outage-log';
 import { APP_CONFIG, AppConfig } from '../common/config/config';
 import { Database } from '../common/database/database';
 import { SecretBox } from '../common/secret-box';
@@ -34,6 +35,7 @@ const RELOAD_MS = 30_000;
 @Injectable()
 export class SigningKeys implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(SigningKeys.name);
+  private readonly outage = new OutageLog(this.logger, 'signing keys reload');
   private readonly box: SecretBox;
   private keys = new Map<string, LoadedKey>();
   private active?: { kid: string; privateKey: KeyLike };
@@ -55,7 +57,7 @@ export class SigningKeys implements OnModuleInit, OnModuleDestroy {
       await this.insertNewKey();
       await this.load();
     }
-    this.timer = setInterval(() => this.load().catch(() => this.logger.warn('signing keys reload failed')), RELOAD_MS);
+    this.timer = setInterval(() => this.load().then(() => this.outage.succeeded(), (error) => this.outage.failed(error)), RELOAD_MS);
     this.timer.unref();
   }
 

@@ -3,6 +3,7 @@ import { ApiProperty } from '@nestjs/swagger';
 import { IsISO8601, IsString, Matches, MaxLength, MinLength } from 'class-validator';
 import { ActionLog, Actor } from '../audit/action-log';
 import { Clock } from '../common/clock';
+import { OutageLog } from '../common/logging/outage-log';
 import { Database } from '../common/database/database';
 import { ValidationFailed } from '../common/errors/domain-errors';
 import { PLAIN_TEXT } from '../common/http/validators';
@@ -39,6 +40,7 @@ const RELOAD_MS = 5000;
 @Injectable()
 export class MaintenanceCalendar implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(MaintenanceCalendar.name);
+  private readonly outage = new OutageLog(this.logger, 'maintenance windows reload');
   private windows: MaintenanceWindow[] = [];
   private timer?: NodeJS.Timeout;
 
@@ -46,7 +48,7 @@ export class MaintenanceCalendar implements OnModuleInit, OnModuleDestroy {
 
   async onModuleInit(): Promise<void> {
     await this.reload();
-    this.timer = setInterval(() => this.reload().catch(() => this.logger.warn('maintenance windows reload failed')), RELOAD_MS);
+    this.timer = setInterval(() => this.reload().then(() => this.outage.succeeded(), (error) => this.outage.failed(error)), RELOAD_MS);
     this.timer.unref();
   }
 
