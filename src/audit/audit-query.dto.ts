@@ -32,8 +32,8 @@ export class AuditQuery extends AccessesQuery {
   @IsOptional() @IsString() @MaxLength(30)
   subject_nir?: string;
 
-  @ApiPropertyOptional({ enum: ['lookup', 'action'] }) @IsOptional() @IsIn(['lookup', 'action'])
-  kind?: 'lookup' | 'action';
+  @ApiPropertyOptional({ enum: ['lookup', 'action', 'probe'] }) @IsOptional() @IsIn(['lookup', 'action', 'probe'])
+  kind?: 'lookup' | 'action' | 'probe';
 }
 
 export class ExportQuery extends TimeRangeQuery {

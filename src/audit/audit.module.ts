@@ -14,6 +14,6 @@ import { SubjectRefs } from './subject-refs';
 @Module({
   controllers: [AuditController, CheckpointsController, MyAccessesController],
   providers: [ActionLog, AuditMetrics, AuditQueue, AuditWriter, AuditSealer, AuditRepository, AuditService, CheckpointKeys, SubjectRefs],
-  exports: [ActionLog, AuditWriter, AuditSealer, AuditService, SubjectRefs],
+  exports: [ActionLog, AuditWriter, AuditSealer, AuditService, CheckpointKeys, SubjectRefs],
 })
 export class AuditModule {}

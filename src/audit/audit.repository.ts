@@ -8,7 +8,7 @@ export interface AuditFilter {
   subjectRef?: string;
   from?: Date;
   to?: Date;
-  kind?: 'lookup' | 'action';
+  kind?: 'lookup' | 'action' | 'probe';
   fromSeq?: number;
   toSeq?: number;
 }

@@ -1,4 +1,5 @@
 import { createPublicKey, hash, KeyObject, verify } from 'node:crypto';
+import { canonicalJson } from '../common/canonical-json';
 
 /**
  * The audit chain's canonical encoding and hashing. This file is the specification an auditor's verifier
@@ -22,7 +23,7 @@ export type EntryField = (typeof ENTRY_FIELDS)[number];
 export interface AuditEntry {
   seq: number;
   occurred_at: Date | string;
-  kind: 'lookup' | 'action';
+  kind: 'lookup' | 'action' | 'probe';
   partner_id?: string | null;
   recipient?: string | null;
   agent?: string | null;
@@ -57,14 +58,6 @@ export interface Checkpoint {
 
 export type CheckpointPayload = Pick<Checkpoint, 'seq' | 'hash' | 'at' | 'prev_checkpoint'>;
 
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value as object).sort().map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]));
-  }
-  return value;
-}
-
 const CANONICAL_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /** ISO 8601 UTC with milliseconds; a string already in that form is kept as it is (the database gives it so). */
@@ -82,7 +75,7 @@ function encodeValue(encoding: number, value: unknown): string {
   switch (encoding) {
     case 1: return `"${isoUtc(value as Date | string)}"`;
     case 2: return String(Number(value));
-    case 3: return JSON.stringify(sortKeys(value));
+    case 3: return canonicalJson(value);
     default: return JSON.stringify(value);
   }
 }

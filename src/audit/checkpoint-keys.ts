@@ -46,9 +46,21 @@ export class CheckpointKeys implements OnModuleInit {
   }
 
   sign(checkpoint: CheckpointPayload): Checkpoint {
+    return { ...checkpoint, ...this.signText(checkpointPayload(checkpoint)) };
+  }
+
+  /**
+   * The same key signs the months' frozen availability reports (their canonical JSON, a shape no checkpoint has), so
+   * that what partners hold is checked with the one published key.
+   */
+  /** The id of the key signing now. */
+  currentKeyId(): string {
+    return this.current!.keyId;
+  }
+
+  signText(text: string): { key_id: string; signature: string } {
     const key = this.current!;
-    return { ...checkpoint, key_id: key.keyId,
-      signature: sign(null, Buffer.from(checkpointPayload(checkpoint)), key.privateKey).toString('base64url') };
+    return { key_id: key.keyId, signature: sign(null, Buffer.from(text), key.privateKey).toString('base64url') };
   }
 
   /** Public keys by id, as base64 DER (SPKI). */

@@ -41,6 +41,8 @@ export interface PartnerPrincipal {
   tokenScopes: readonly string[];
   effectiveScopes: readonly string[];
   tokenId: string;
+  /** The availability probe's built-in client (auth/probe-client.ts), not a partner. */
+  probe?: boolean;
 }
 
 export interface OperatorPrincipal {

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AuditModule } from '../audit/audit.module';
 import { PartnersModule } from '../partners/partners.module';
+import { SlaModule } from '../sla/sla.module';
 import { AccessGuard } from './access.guard';
 import { PartnerAuthenticator } from './partner-authenticator';
 import { SessionController } from './session.controller';
@@ -12,7 +13,7 @@ import { TokenVerifier } from './token-verifier';
 
 /** Tokens (issue, sign, verify, JWKS), operator sessions, and the guard in front of every route. */
 @Module({
-  imports: [PartnersModule, AuditModule],
+  imports: [PartnersModule, AuditModule, SlaModule],
   controllers: [TokenController, SessionController],
   providers: [SigningKeys, TokenVerifier, TokenService, PartnerAuthenticator, { provide: APP_GUARD, useClass: AccessGuard }],
   exports: [SigningKeys, TokenVerifier, PartnerAuthenticator],

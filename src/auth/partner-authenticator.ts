@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { Forbidden, Unauthenticated } from '../common/errors/domain-errors';
 import { PartnerDirectory } from '../partners/partner-directory';
 import type { PartnerPrincipal } from './access.decorators';
+import { ProbeClient } from '../sla/probe-client';
 import { TokenVerifier } from './token-verifier';
 
 export function bearerToken(request: FastifyRequest): string | undefined {
@@ -18,12 +19,20 @@ export function bearerToken(request: FastifyRequest): string | undefined {
  */
 @Injectable()
 export class PartnerAuthenticator {
-  constructor(private readonly verifier: TokenVerifier, private readonly directory: PartnerDirectory) {}
+  constructor(private readonly verifier: TokenVerifier, private readonly directory: PartnerDirectory,
+    private readonly probe: ProbeClient) {}
 
-  /** With `anyOfScopes`, at least one must be both granted and in the token (else 403 scope_not_granted). */
-  async authenticate(request: FastifyRequest, anyOfScopes: readonly string[]): Promise<PartnerPrincipal> {
+  /**
+   * With `anyOfScopes`, at least one must be both granted and in the token (else 403 scope_not_granted). With
+   * `acceptProbe` (the lookup route only), the availability probe's in-memory token is accepted too.
+   */
+  async authenticate(request: FastifyRequest, anyOfScopes: readonly string[], acceptProbe = false): Promise<PartnerPrincipal> {
     const token = bearerToken(request);
     if (!token) throw new Unauthenticated('token_missing', 'A bearer access token is required.');
+    if (acceptProbe && this.probe.isProbeToken(token)) {
+      const scopes = [...this.probe.access.scopes];
+      return (request.partnerPrincipal = { partner: this.probe.access, tokenScopes: scopes, effectiveScopes: scopes, tokenId: 'probe', probe: true });
+    }
     const claims = await this.verifier.verify(token);
     const partner = await this.directory.get(claims.partnerId);
     if (!partner) throw new Unauthenticated('invalid_token', 'The access token is invalid.');

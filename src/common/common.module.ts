@@ -16,10 +16,12 @@ export interface CommonOptions {
   secret?: ServerSecret;
 }
 
+/** Closes the database last: after the HTTP server has finished its requests, and after the last flushes. */
 @Injectable()
 class DataSourceCloser implements OnApplicationShutdown {
-  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
+  constructor(@Inject(DataSource) private readonly dataSource: DataSource, private readonly db: Database) {}
   async onApplicationShutdown(): Promise<void> {
+    await this.db.runBeforeClose();
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
   }
 }

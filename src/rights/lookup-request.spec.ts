@@ -1,5 +1,6 @@
 import { ValidationFailed } from '../common/errors/domain-errors';
-import { parisDate, parseLookupRequest } from './lookup-request';
+import { parisDate } from '../common/paris-date';
+import { parseLookupRequest } from './lookup-request';
 
 const TODAY = '2026-11-23';
 const base = { recipient: '21690123100011', object: 'dossier 2026-001234', agent: 'agent-4711', context: 'RSA' };

@@ -171,10 +171,3 @@ export function parseLookupRequest(body: unknown, today: string): LookupRequest 
   if (errors.length > 0) throw new InvalidLookup(errors, { subject, recipient, context, object, agent });
   return { subject: subject!, dateReference, recipient: recipient!, context, object: object!, agent: agent! };
 }
-
-const PARIS_DATE = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Paris', year: 'numeric', month: '2-digit', day: '2-digit' });
-
-/** Today's date in Europe/Paris, as YYYY-MM-DD. */
-export function parisDate(now: Date): string {
-  return PARIS_DATE.format(now);
-}

@@ -2,6 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OpenAPIObject } from '@nestjs/swagger';
+import type { PartnerPrincipal } from '../auth/access.decorators';
 import { PartnerAuthenticator } from '../auth/partner-authenticator';
 import { Clock } from '../common/clock';
 import { RateLimited } from '../common/errors/domain-errors';
@@ -9,8 +10,10 @@ import { WindowRateLimiter } from '../common/rate-limiter';
 import { NewAuditEntry } from '../audit/audit-queue';
 import { AuditWriter } from '../audit/audit-writer';
 import { SubjectRefs } from '../audit/subject-refs';
+import { SlaRecorder } from '../sla/sla-recorder';
 import { DomainError } from '../common/errors/domain-errors';
-import { InvalidLookup, LookupRequest, LookupTraceFields, parisDate, parseLookupRequest, traceableFields } from './lookup-request';
+import { parisDate } from '../common/paris-date';
+import { InvalidLookup, LookupRequest, LookupTraceFields, parseLookupRequest, traceableFields } from './lookup-request';
 import { LookupResult, LookupTrace, RightsService } from './rights.service';
 import { SCOPES } from './scopes';
 
@@ -41,6 +44,7 @@ export class LookupRoute implements OnModuleInit {
     private readonly audit: AuditWriter,
     private readonly refs: SubjectRefs,
     private readonly clock: Clock,
+    private readonly sla: SlaRecorder,
   ) {}
 
   onModuleInit(): void {
@@ -50,17 +54,19 @@ export class LookupRoute implements OnModuleInit {
   }
 
   /**
-   * Every lookup of a known partner is traced, whatever its outcome, and personal data leaves only once its
-   * entry is committed: if the trail cannot take it, the answer is 503 audit_unavailable instead.
+   * Every lookup of a known partner (and of the availability probe) is traced, whatever its outcome, and personal
+   * data leaves only once its entry is committed: if the trail cannot take it, the answer is 503 audit_unavailable
+   * instead. Partners' lookups are counted for availability and usage (SlaRecorder) with the status they get.
    */
   async handle(request: FastifyRequest, reply: FastifyReply): Promise<LookupResult> {
     const occurredAt = this.clock.now();
+    const started = performance.now();
     const trace: LookupTrace = {};
     let lookup: LookupRequest | undefined;
     let result: LookupResult | undefined;
     let failure: unknown;
     try {
-      const principal = await this.partners.authenticate(request, SCOPES);
+      const principal = await this.partners.authenticate(request, SCOPES, true);
       const quota = this.limiter.take(principal.partner.id, principal.partner.rateLimitPerSecond, occurredAt.getTime());
       reply.header('ratelimit-limit', quota.limit);
       reply.header('ratelimit-remaining', quota.remaining);
@@ -71,31 +77,36 @@ export class LookupRoute implements OnModuleInit {
     } catch (error) {
       failure = error;
     }
-    const partner = request.partnerPrincipal?.partner;
-    if (partner) {
+    const principal = request.partnerPrincipal;
+    if (principal) {
       // Refused before or while its body was read, an attempt still says who, for which case and for whom.
       const fields: LookupTraceFields = lookup ?? (failure instanceof InvalidLookup ? failure.traceable
         : traceableFields(request.body, this.parisToday(occurredAt)));
+      let answered = outcomeOf(failure);
       try {
-        await this.audit.append(this.entry(request, partner.id, occurredAt, fields, trace, result, failure));
+        await this.audit.append(this.entry(request, principal, occurredAt, fields, trace, result, answered));
       } catch (auditError) {
-        if (!failure) throw auditError; // the data is not sent: 503 audit_unavailable
+        if (!failure) failure = auditError; // the data is not sent: 503 audit_unavailable
+        answered = outcomeOf(failure);
+      }
+      if (!principal.probe) {
+        this.sla.recordLookup(occurredAt, principal.partner.id, answered.status, answered.code, OUTCOMES[answered.code] ?? answered.code,
+          performance.now() - started);
       }
     }
     if (failure) throw failure;
     return result!;
   }
 
-  private entry(request: FastifyRequest, partnerId: string, occurredAt: Date, lookup: LookupTraceFields,
-    trace: LookupTrace, result: LookupResult | undefined, failure: unknown): NewAuditEntry {
-    const status = failure instanceof DomainError ? failure.status : failure ? 500 : 200;
-    const code = failure instanceof DomainError ? failure.code : failure ? 'internal_error' : 'ok';
+  private entry(request: FastifyRequest, principal: PartnerPrincipal, occurredAt: Date, lookup: LookupTraceFields,
+    trace: LookupTrace, result: LookupResult | undefined, { status, code }: { status: number; code: string }): NewAuditEntry {
     let subjectRef: string | null = null;
     if (trace.resolvedNir) subjectRef = this.refs.forNir(trace.resolvedNir);
     else if (lookup.subject && 'nir' in lookup.subject) subjectRef = this.refs.forNir(lookup.subject.nir);
     else if (lookup.subject && 'identite' in lookup.subject) subjectRef = this.refs.forIdentity(lookup.subject.identite);
     return {
-      occurred_at: occurredAt, kind: 'lookup', partner_id: partnerId,
+      // The probe is no partner: its entries are of their own kind, with no partner.
+      occurred_at: occurredAt, kind: principal.probe ? 'probe' : 'lookup', partner_id: principal.probe ? null : principal.partner.id,
       recipient: lookup.recipient ?? null, agent: lookup.agent ?? null, context: lookup.context ?? null,
       object: lookup.object ?? null, subject_ref: subjectRef,
       scopes_returned: result ? trace.scopesReturned ?? [] : [],
@@ -109,6 +120,12 @@ export class LookupRoute implements OnModuleInit {
     if (minute !== this.today.minute) this.today = { minute, date: parisDate(now) };
     return this.today.date;
   }
+}
+
+/** The status and problem code a lookup is answered with. */
+function outcomeOf(failure: unknown): { status: number; code: string } {
+  if (failure instanceof DomainError) return { status: failure.status, code: failure.code };
+  return failure ? { status: 500, code: 'internal_error' } : { status: 200, code: 'ok' };
 }
 
 const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } });

@@ -3,7 +3,21 @@ import { AuditModule } from '../audit/audit.module';
 import { MaintenanceCalendar } from './maintenance';
 import { MaintenanceController } from './maintenance.controller';
 import { MetricsController } from './metrics.controller';
+import { ProbeClient } from './probe-client';
+import { SlaProbe } from './sla-probe';
+import { SlaRecorder } from './sla-recorder';
+import { SlaReports } from './sla-reports';
+import { MySlaController, SlaAdminController, StatusController } from './sla.controller';
+import { SlaRepository } from './sla.repository';
 
-/** Availability: planned maintenance windows and /metrics (probes, per-minute availability and reports come next). */
-@Module({ imports: [AuditModule], controllers: [MaintenanceController, MetricsController], providers: [MaintenanceCalendar], exports: [MaintenanceCalendar] })
+/**
+ * Availability (DESIGN §6): maintenance windows, the probe, the per-minute counters, the monthly reports (computed,
+ * frozen, signed), the partners' usage, the public status and /metrics.
+ */
+@Module({
+  imports: [AuditModule],
+  controllers: [MaintenanceController, MetricsController, SlaAdminController, MySlaController, StatusController],
+  providers: [MaintenanceCalendar, ProbeClient, SlaProbe, SlaRecorder, SlaReports, SlaRepository],
+  exports: [MaintenanceCalendar, ProbeClient, SlaRecorder, SlaReports],
+})
 export class SlaModule {}

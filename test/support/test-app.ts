@@ -38,6 +38,8 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     SECRET_KEY: createHash('sha256').update(database.url).digest('hex'),
     // Every test file submits many requests from 127.0.0.1; the throttles have tests of their own.
     ACCESS_REQUESTS_PER_HOUR: '100000', LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE: '1000',
+    // No availability probe unless a test asks for one: its entries would mix with what tests count.
+    SLA_PROBE_INTERVAL_SECONDS: '0',
     ...env,
   });
   const { appUrl } = await prepareDatabase(config, database.url);

@@ -104,6 +104,15 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1200)
   AUDIT_RETENTION_MONTHS = 36;
 
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(3600)
+  SLA_PROBE_INTERVAL_SECONDS = 30;
+
+  @IsOptional() @Matches(/^\d{13}\d{2}$/, { message: 'must be a 15-digit NIR (one the upstream does not know)' })
+  SLA_PROBE_NIR = '299011305520042';
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(60)
+  SLA_FLUSH_SECONDS = 5;
+
   @IsOptional() @Matches(/^[0-9A-Fa-f.:/]+(\s*,\s*[0-9A-Fa-f.:/]+)*$/, { message: 'must be a comma-separated list of IP addresses or CIDR ranges' })
   TRUSTED_PROXIES?: string;
 
@@ -147,6 +156,7 @@ export interface AppConfig {
   bodyLimitBytes: number;
   operatorSessionHours: number;
   dbPoolSize: number;
+  sla: { probeIntervalSeconds: number; probeNir: string; flushSeconds: number };
   http: { trustedProxies: string[]; requestTimeoutMs: number; keepAliveTimeoutMs: number; maxConnections: number };
   limits: { accessRequestsPerHour: number; loginFailuresPerMinute: number; loginFailuresPerAddressPerMinute: number };
 }
@@ -199,6 +209,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     bodyLimitBytes: parsed.BODY_LIMIT_BYTES,
     operatorSessionHours: parsed.OPERATOR_SESSION_HOURS,
     dbPoolSize: parsed.DB_POOL_SIZE,
+    sla: { probeIntervalSeconds: parsed.SLA_PROBE_INTERVAL_SECONDS, probeNir: parsed.SLA_PROBE_NIR, flushSeconds: parsed.SLA_FLUSH_SECONDS },
     http: { trustedProxies: parsed.TRUSTED_PROXIES ? parsed.TRUSTED_PROXIES.split(',').map((p) => p.trim()) : [],
       requestTimeoutMs: parsed.HTTP_REQUEST_TIMEOUT_MS, keepAliveTimeoutMs: parsed.HTTP_KEEP_ALIVE_TIMEOUT_MS,
       maxConnections: parsed.HTTP_MAX_CONNECTIONS },

@@ -11,7 +11,22 @@ export type Transaction = EntityManager;
  */
 @Injectable()
 export class Database {
+  private readonly beforeClose: (() => Promise<void>)[] = [];
+
   constructor(readonly dataSource: DataSource) {}
+
+  /**
+   * Work to do with the database once the HTTP server has stopped and its last requests are answered, just before
+   * the connections close (counters accumulated in memory, say): shutdown hooks of different modules run in no
+   * order one can rely on, so whoever must write last registers here.
+   */
+  onBeforeClose(work: () => Promise<void>): void {
+    this.beforeClose.push(work);
+  }
+
+  async runBeforeClose(): Promise<void> {
+    for (const work of this.beforeClose.splice(0)) await work();
+  }
 
   async rows<T>(sql: string, params: unknown[] = [], tx?: Transaction): Promise<T[]> {
     const result = await (tx ?? this.dataSource).query(sql, params);
