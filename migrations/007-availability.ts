@@ -63,11 +63,13 @@ export class Availability1763900000007 implements MigrationInterface {
       -- A closed month's figures never change: rows arriving late for it (a flush retried after the month closed) are
       -- dropped, so that its raw minutes stay exactly what its frozen report was computed from.
       CREATE FUNCTION sla_skip_frozen_month() RETURNS trigger LANGUAGE plpgsql AS $fn$
-      DECLARE month text;
+      DECLARE row_month text;
       BEGIN
-        month := CASE TG_TABLE_NAME WHEN 'sla_minutes' THEN to_char(NEW.minute AT TIME ZONE 'Europe/Paris', 'YYYY-MM')
-                                    ELSE to_char(NEW.day, 'YYYY-MM') END;
-        IF EXISTS (SELECT 1 FROM sla_reports r WHERE r.month = month) THEN RETURN NULL; END IF;
+        -- Separate statements: each names a column only the one table has.
+        IF TG_TABLE_NAME = 'sla_minutes' THEN row_month := to_char(NEW.minute AT TIME ZONE 'Europe/Paris', 'YYYY-MM');
+        ELSE row_month := to_char(NEW.day, 'YYYY-MM');
+        END IF;
+        IF EXISTS (SELECT 1 FROM sla_reports r WHERE r.month = row_month) THEN RETURN NULL; END IF;
         RETURN NEW;
       END $fn$;
       CREATE TRIGGER sla_minutes_frozen BEFORE INSERT OR UPDATE ON sla_minutes FOR EACH ROW EXECUTE FUNCTION sla_skip_frozen_month();

@@ -13,6 +13,9 @@ import { resolveDatabase } from '../common/database/resolve-database';
 import { prepareDatabase } from '../database-setup';
 import { DomainError, ValidationFailed } from '../common/errors/domain-errors';
 import { OperatorsService } from '../partners/operators.service';
+import { recompute } from '../sla/recompute';
+import { SlaReports } from '../sla/sla-reports';
+import { SlaModule } from '../sla/sla.module';
 
 const USAGE = `Usage: npm run cli -- <command> [options]
   migration:run                                        apply pending database migrations
@@ -25,7 +28,12 @@ const USAGE = `Usage: npm run cli -- <command> [options]
                                                        seq, checkpoint signatures), and against
                                                        checkpoints saved earlier from
                                                        /v1/audit/checkpoints/latest; exit 1 if it fails
-  audit:purge                                          apply the retention period now`;
+  audit:purge                                          apply the retention period now
+  sla:close YYYY-MM                                    freeze, sign and publish a month's availability
+                                                       report (the month must be over in Paris)
+  sla:recompute FILE [--report R] [--public-key B64]   recompute a month from its raw minutes (NDJSON of
+                                                       /admin/api/sla/minutes); with a report, check that it
+                                                       matches and that its signature holds; exit 1 if not`;
 
 class UsageError extends Error {}
 
@@ -38,12 +46,28 @@ async function main(argv: string[]): Promise<void> {
     say(USAGE);
     return;
   }
-  if (!['migration:run', 'operator:create', 'keys:rotate', 'audit:verify', 'audit:purge'].includes(command)) {
+  if (!['migration:run', 'operator:create', 'keys:rotate', 'audit:verify', 'audit:purge', 'sla:close', 'sla:recompute'].includes(command)) {
     throw new UsageError(`Unknown command: ${command}`);
   }
-  const { values, positionals } = parseArgs({ args: rest, strict: true, allowPositionals: command === 'audit:verify', options: {
+  const { values, positionals } = parseArgs({ args: rest, strict: true,
+    allowPositionals: ['audit:verify', 'sla:close', 'sla:recompute'].includes(command), options: {
     email: { type: 'string' }, password: { type: 'string' }, roles: { type: 'string' }, name: { type: 'string' },
-    'public-key': { type: 'string' }, checkpoint: { type: 'string', multiple: true } } });
+    'public-key': { type: 'string' }, checkpoint: { type: 'string', multiple: true }, report: { type: 'string' } } });
+  if (command === 'sla:recompute') {
+    if (positionals.length !== 1) throw new UsageError('sla:recompute needs the path of a minutes export (NDJSON)');
+    let result;
+    try {
+      result = await recompute(positionals[0], values.report, values['public-key']);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    say(JSON.stringify(result));
+    if (result.matches === false || result.signature_valid === false) process.exitCode = 1;
+    return;
+  }
+  if (command === 'sla:close' && (positionals.length !== 1 || !/^\d{4}-\d{2}$/.test(positionals[0]))) {
+    throw new UsageError('sla:close needs a month, YYYY-MM');
+  }
   if (command === 'audit:verify') {
     if (positionals.length !== 1) throw new UsageError('audit:verify needs the path of an NDJSON export');
     let saved;
@@ -70,7 +94,8 @@ async function main(argv: string[]): Promise<void> {
     }
     const common = CommonModule.forRoot({ config: { ...config, databaseUrl: database.url, databaseAppUrl: appUrl } });
     // Only the modules the command needs: creating an operator must not depend on the token signing keys.
-    const modules = command === 'keys:rotate' ? [common, AuthModule] : command === 'audit:purge' ? [common, AuditModule] : [common, PartnersModule];
+    const modules = command === 'keys:rotate' ? [common, AuthModule] : command === 'audit:purge' ? [common, AuditModule]
+      : command === 'sla:close' ? [common, SlaModule] : [common, PartnersModule];
     const app = await NestFactory.createApplicationContext({ module: class CliModule {}, imports: modules },
       { logger: ['error'] });
     try {
@@ -78,6 +103,10 @@ async function main(argv: string[]): Promise<void> {
         const operator = await app.get(OperatorsService).create({ email: values.email!, password: values.password!,
           roles: (values.roles ?? 'operator').split(',').map((r) => r.trim()), displayName: values.name });
         say(`Operator ${operator.email} created with roles ${operator.roles.join(', ')} (id ${operator.id}).`);
+      } else if (command === 'sla:close') {
+        const { report, closedNow } = await app.get(SlaReports).close(positionals[0]);
+        say(`${report.month}: availability ${report.availability ?? 'n/a'} (target ${report.target}, ${report.met ? 'met' : 'not met'}), `
+          + `${closedNow ? 'frozen and signed now; partners notified' : `already frozen at ${report.frozen_at}`}.`);
       } else if (command === 'audit:purge') {
         say(`${await app.get(AuditService).purgeExpired()} audit entries purged (whole sealed segments past the retention period).`);
       } else {

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Clock } from '../common/clock';
@@ -70,9 +71,11 @@ export class SlaRecorder implements OnApplicationBootstrap, OnModuleDestroy {
   private lastFlushAt = Date.now();
   private readonly outage = new OutageLog(new Logger(SlaRecorder.name), 'availability counters flush');
 
-  constructor(private readonly db: Database, private readonly clock: Clock, @Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(private readonly db: Database, private readonly clock: Clock, @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly adapterHost: HttpAdapterHost) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    if (!this.adapterHost.httpAdapter) return; // the CLI serves nothing and measures nothing
     // The service's commissioning: its first start ever, kept once.
     await this.db.rows('INSERT INTO sla_service (measured_from) VALUES ($1) ON CONFLICT DO NOTHING', [this.clock.now()]);
     this.timer = setInterval(() => void this.flush().catch(() => undefined), this.config.sla.flushSeconds * 1000);
