@@ -32,13 +32,14 @@ export class SessionController {
   async login(@Body() body: SessionDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     // Failed logins are limited per account and address, and per address: a third party cannot lock an operator out.
     const account = body.email.toLowerCase();
-    const wait = this.failures.retryAfterMs(account, request.ip);
+    const nowMs = this.clock.now().getTime();
+    const wait = this.failures.retryAfterMs(account, request.ip, nowMs);
     if (wait > 0) throw new RateLimited(wait / 1000, 'Too many failed logins from this address; retry later.');
     let session;
     try {
       session = await this.operators.login(body.email, body.password);
     } catch (error) {
-      if (error instanceof Unauthenticated) this.failures.failed(account, request.ip);
+      if (error instanceof Unauthenticated) this.failures.failed(account, request.ip, nowMs);
       throw error;
     }
     const maxAge = Math.floor((session.expires_at.getTime() - this.clock.now().getTime()) / 1000);

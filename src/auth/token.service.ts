@@ -50,17 +50,19 @@ export class TokenService {
     }
     // Checked before the (deliberately slow) secret check, so that guessing costs the attacker, not the gateway; per
     // address, so that whoever knows a client_id (it is in every token) cannot lock its owner out.
-    const wait = this.failures.retryAfterMs(request.clientId, request.clientAddress);
+    // On the gateway's clock, like every other limit (tests move it; windows do not roll under them).
+    const nowMs = this.clock.now().getTime();
+    const wait = this.failures.retryAfterMs(request.clientId, request.clientAddress, nowMs);
     if (wait > 0) throw new RateLimited(wait / 1000, 'Too many failed token requests from this address; retry later.');
 
     const partner = await this.credentials.authenticate(request.clientId, request.clientSecret);
     if (!partner) {
-      this.failures.failed(request.clientId, request.clientAddress);
+      this.failures.failed(request.clientId, request.clientAddress, nowMs);
       throw new OAuthError('invalid_client', 'Unknown client or wrong secret.');
     }
     if (partner.status !== 'active') throw new OAuthError('invalid_client', `The client is ${partner.status}.`);
     // The client's own quota of tokens: counted once it proved who it is, so that nobody else can spend it.
-    const decision = this.issued.take(partner.id, this.config.token.rateLimitPerMinute);
+    const decision = this.issued.take(partner.id, this.config.token.rateLimitPerMinute, nowMs);
     if (!decision.allowed) throw new RateLimited(decision.resetMs / 1000, 'Too many token requests for this client.');
 
     const requested = (request.scope ?? '').split(' ').filter(Boolean);

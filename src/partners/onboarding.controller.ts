@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpCode, Inject, Post, Req } from '@nestjs/comm
 import { ApiOperation, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { Public } from '../auth/access.decorators';
+import { Clock } from '../common/clock';
 import { APP_CONFIG, AppConfig } from '../common/config/config';
 import { RateLimited } from '../common/errors/domain-errors';
 import { WindowRateLimiter } from '../common/rate-limiter';
@@ -17,13 +18,13 @@ export class OnboardingController {
   private readonly submissions = new WindowRateLimiter(3600_000);
 
   constructor(private readonly requests: AccessRequestsService, private readonly terms: TermsService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig) {}
+    @Inject(APP_CONFIG) private readonly config: AppConfig, private readonly clock: Clock) {}
 
   @Post('access-requests') @HttpCode(201) @Public()
   @ApiOperation({ summary: 'Submit an access request (habilitation)' })
   @ApiTooManyRequestsResponse({ description: 'rate_limited: too many requests from this address this hour (Retry-After)' })
   submit(@Body() body: AccessRequestDto, @Req() request: FastifyRequest) {
-    const quota = this.submissions.take(request.ip, this.config.limits.accessRequestsPerHour);
+    const quota = this.submissions.take(request.ip, this.config.limits.accessRequestsPerHour, this.clock.now().getTime());
     if (!quota.allowed) throw new RateLimited(quota.resetMs / 1000, 'Too many access requests from this address; retry later.');
     return this.requests.submit(body);
   }
