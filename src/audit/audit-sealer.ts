@@ -6,7 +6,7 @@ import { Database } from '../common/database/database';
 import { arrayLiteral } from '../common/database/array-literal';
 import { OutageLog } from '../common/logging/outage-log';
 import { Metrics } from '../common/metrics';
-import { chainHash, Checkpoint, checkpointDigest, checkpointSignatureValid, ENTRY_FIELDS, GENESIS_HASH } from './chain';
+import { chainHash, Checkpoint, CHECKPOINT_COLUMNS, checkpointDigest, checkpointSignatureValid, ENTRY_FIELDS, GENESIS_HASH } from './chain';
 import { CheckpointKeys } from './checkpoint-keys';
 import { verifyRange } from './verify-segment';
 
@@ -30,8 +30,6 @@ const READ_PENDING = `SELECT e.id::text, to_char(e.occurred_at AT TIME ZONE 'UTC
   ORDER BY p.entry_id`;
 const SEAL_BATCH = 'SELECT audit_seal($1::bigint[], $2, $3, $4::text[], $5::uuid[], $6::text[], $7::text[], $8)';
 const CHECKPOINT = 'SELECT audit_checkpoint($1, $2, $3, $4, $5, $6)';
-const CHECKPOINT_COLUMNS = `seq::float8 AS seq, hash, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at, key_id,
-  signature, prev_checkpoint`;
 const SEQ = 0;
 const PARTNER = ENTRY_FIELDS.indexOf('partner_id');
 const AGENT = ENTRY_FIELDS.indexOf('agent');

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '../common/database/database';
-import { Checkpoint, SealedEntry } from './chain';
+import { Checkpoint, CHECKPOINT_COLUMNS, SealedEntry } from './chain';
 
 export interface AuditFilter {
   partnerId?: string;
@@ -19,8 +19,6 @@ const COLUMNS = `s.seq::float8 AS seq, e.id::float8 AS entry_id,
   to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at, e.kind,
   e.partner_id, e.recipient, e.agent, e.context, e.object, e.operator_id, e.action, e.target, e.detail, e.subject_ref,
   array_to_json(e.scopes_returned)::text AS scopes_returned, e.outcome, e.http_status, e.request_id, e.upstream_ms, s.prev_hash, s.hash`;
-const CHECKPOINT_COLUMNS = `seq::float8 AS seq, hash, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at, key_id,
-  signature, prev_checkpoint`;
 
 export interface Anchor extends Checkpoint {
   from_seq: number;

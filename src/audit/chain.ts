@@ -14,6 +14,11 @@ import { canonicalJson } from '../common/canonical-json';
  */
 export const GENESIS_HASH = '0'.repeat(64);
 
+/** A checkpoint's columns as the chain encodes them (seq a number, `at` canonical ISO text). */
+export const CHECKPOINT_COLUMNS = `seq::float8 AS seq, hash, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at, key_id,
+  signature, prev_checkpoint`;
+
+
 export const ENTRY_FIELDS = ['seq', 'occurred_at', 'kind', 'partner_id', 'recipient', 'agent', 'context', 'object',
   'operator_id', 'action', 'target', 'detail', 'subject_ref', 'scopes_returned', 'outcome', 'http_status', 'request_id',
   'upstream_ms'] as const;

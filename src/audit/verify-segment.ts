@@ -1,6 +1,6 @@
 import { Client, ClientBase } from 'pg';
 import { parentPort, workerData } from 'node:worker_threads';
-import { Checkpoint, ENTRY_FIELDS, verifier } from './chain';
+import { Checkpoint, CHECKPOINT_COLUMNS, ENTRY_FIELDS, verifier } from './chain';
 
 /** One segment of the chain, [fromSeq, toSeq], verified on its own; the caller checks the junctions. */
 export interface SegmentTask {
@@ -49,9 +49,7 @@ export async function verifySegment(task: SegmentTask): Promise<SegmentResult> {
  */
 export async function verifyRange(client: ClientBase, task: Omit<SegmentTask, 'databaseUrl'>): Promise<SegmentResult> {
   const checkpoints = (await client.query<Checkpoint>(
-    `SELECT seq::float8 AS seq, hash, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at, key_id, signature,
-            prev_checkpoint
-     FROM audit_checkpoints WHERE seq BETWEEN $1 AND $2 ORDER BY seq`, [task.fromSeq, task.toSeq])).rows;
+    `SELECT ${CHECKPOINT_COLUMNS} FROM audit_checkpoints WHERE seq BETWEEN $1 AND $2 ORDER BY seq`, [task.fromSeq, task.toSeq])).rows;
   let check: ReturnType<typeof verifier> | undefined;
   let first: unknown[] | undefined;
   let last: unknown[] | undefined;

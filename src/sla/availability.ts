@@ -26,6 +26,9 @@ export interface MinuteFigures {
   probes_failed_upstream: number;
 }
 
+/** The counted fields of a minute, in one list: summing rows, merging counters and exporting use it. */
+export const MINUTE_COUNTS = ['requests', 'failures', 'failures_upstream', 'probes_ok', 'probes_failed', 'probes_failed_upstream'] as const;
+
 export interface MaintenanceSpan {
   start: number;
   end: number;
@@ -130,9 +133,7 @@ export function computeAvailability(input: { month: string; now: number; measure
     const seen = byMinute.get(row.minute);
     if (!seen) byMinute.set(row.minute, { ...row });
     else {
-      for (const key of ['requests', 'failures', 'failures_upstream', 'probes_ok', 'probes_failed', 'probes_failed_upstream'] as const) {
-        seen[key] += row[key];
-      }
+      for (const key of MINUTE_COUNTS) seen[key] += row[key];
     }
   }
   const windows = input.maintenance.filter((w) => w.end > from && w.start < until).sort((a, b) => a.start - b.start);

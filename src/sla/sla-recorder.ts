@@ -7,7 +7,7 @@ import { APP_CONFIG, AppConfig } from '../common/config/config';
 import { Database } from '../common/database/database';
 import { OutageLog } from '../common/logging/outage-log';
 import { parisDate } from '../common/paris-date';
-import { latencyBucket, LATENCY_BUCKETS_MS } from './availability';
+import { latencyBucket, LATENCY_BUCKETS_MS, MINUTE_COUNTS, MinuteFigures } from './availability';
 
 const MINUTE = 60_000;
 const BUCKETS = LATENCY_BUCKETS_MS.length + 1;
@@ -15,13 +15,7 @@ const BUCKETS = LATENCY_BUCKETS_MS.length + 1;
 const UPSTREAM_CODES = new Set(['upstream_error', 'upstream_timeout', 'upstream_unavailable']);
 const SERVER_SIDE = new Set([500, 502, 503, 504]);
 
-interface MinuteCounters {
-  requests: number;
-  failures: number;
-  failures_upstream: number;
-  probes_ok: number;
-  probes_failed: number;
-  probes_failed_upstream: number;
+interface MinuteCounters extends Omit<MinuteFigures, 'minute'> {
   latency: number[];
 }
 
@@ -162,7 +156,7 @@ export class SlaRecorder implements OnApplicationBootstrap, OnModuleDestroy {
       const now = this.minutes.get(minute);
       if (!now) this.minutes.set(minute, old);
       else {
-        for (const key of ['requests', 'failures', 'failures_upstream', 'probes_ok', 'probes_failed', 'probes_failed_upstream'] as const) now[key] += old[key];
+        for (const key of MINUTE_COUNTS) now[key] += old[key];
         old.latency.forEach((count, i) => (now.latency[i] += count));
       }
     }
