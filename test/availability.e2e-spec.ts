@@ -155,7 +155,45 @@ describe('availability and usage (DESIGN §6)', () => {
       await expect(t.sql(`UPDATE sla_reports SET report = '{}' WHERE month = $1`, [month])).rejects.toThrow(/append-only/);
     });
 
-    // Next: sla:recompute against the frozen report and the public status's months (both wired, their tests not green yet).
+    it('recomputes from the raw minutes offline with npm run cli -- sla:recompute: it matches, and its signature holds', async () => {
+      const minutes = await api.get(`/admin/api/sla/minutes?month=${month}`, { token: operator });
+      expect(minutes.status).toBe(200);
+      expect(minutes.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
+      const lines = minutes.text.trim().split('\n').map((line) => JSON.parse(line));
+      expect(lines[0]).toMatchObject({ type: 'header', month, as_of: frozen.frozen_at });
+      expect(lines.length).toBeGreaterThan(21 * 1440);
+      const minutesFile = join(folder, 'minutes.ndjson');
+      const reportFile = join(folder, 'report.json');
+      writeFileSync(minutesFile, minutes.text);
+      writeFileSync(reportFile, JSON.stringify(frozen));
+      const checked = cli('sla:recompute', minutesFile, '--report', reportFile);
+      expect(checked.stderr).toBe('');
+      expect(JSON.parse(checked.stdout)).toMatchObject({ matches: true, differences: [], signature_valid: true,
+        recomputed: { availability: frozen.availability, minutes_unavailable: 60 } });
+      expect(checked.status).toBe(0);
+
+      // A report whose figures were altered no longer matches, and its signature no longer holds.
+      writeFileSync(reportFile, JSON.stringify({ ...frozen, minutes_unavailable: 0, availability: 1 }));
+      const altered = cli('sla:recompute', minutesFile, '--report', reportFile);
+      expect(JSON.parse(altered.stdout)).toMatchObject({ matches: false, signature_valid: false,
+        differences: expect.arrayContaining([expect.objectContaining({ field: 'minutes_unavailable', report: 0, recomputed: 60 })]) });
+      expect(altered.status).toBe(1);
+      // Minutes that were not the month's: an hour dropped from the export shows as an incident the report lacks.
+      writeFileSync(minutesFile, minutes.text.split('\n').filter((line) => !line.includes('"2026-11-20T10:')).join('\n'));
+      writeFileSync(reportFile, JSON.stringify(frozen));
+      expect(JSON.parse(cli('sla:recompute', minutesFile, '--report', reportFile).stdout)).toMatchObject({ matches: false, signature_valid: true });
+      expect(cli('sla:recompute', join(folder, 'missing.ndjson')).status).toBe(2);
+    });
+
+    it('lists the closed month on the public status page, without any partner', async () => {
+      t.clock.advance(11_000); // past the status's 10-second cache
+      const status = await api.get('/v1/status');
+      expect(status.status).toBe(200);
+      expect(status.body.months).toEqual([{ month, availability: frozen.availability, met: true }]);
+      expect(status.body.incidents).toEqual(expect.arrayContaining([expect.objectContaining({ start: '2026-11-14T23:00:00.000Z', cause: 'upstream_down' })]));
+      expect(status.text).not.toContain(a.partnerId);
+      expect(status.headers.get('cache-control')).toMatch(/max-age/);
+    });
   });
 });
 

@@ -2,6 +2,7 @@ import { verify, createPublicKey } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { AvailabilityFigures, computeAvailability, MaintenanceSpan, MinuteFigures } from './availability';
+import { canonicalJson } from '../common/canonical-json';
 import { signedText } from './sla-reports';
 
 /** The fields of a report that the minutes determine (partners' rows come from usage counters, not minutes). */
@@ -50,7 +51,7 @@ export async function recompute(file: string, reportFile?: string, publicKey?: s
   const maintenance: MaintenanceSpan[] = header.maintenance.map((w) => ({ start: Date.parse(w.start), end: Date.parse(w.end) }));
   const recomputed = computeAvailability({ month: header.month, now: asOf, measuredFrom: Date.parse(header.measured_from), rows, maintenance });
   if (!report) return { recomputed };
-  const differences = COMPARED.filter((field) => JSON.stringify(report[field]) !== JSON.stringify(recomputed[field]))
+  const differences = COMPARED.filter((field) => canonicalJson(report[field] ?? null) !== canonicalJson(recomputed[field] ?? null))
     .map((field) => ({ field, report: report[field], recomputed: recomputed[field] }));
   const result: Recomputation = { recomputed, matches: differences.length === 0, differences };
   if (report.signature) {

@@ -1,4 +1,4 @@
-import { Controller, Get, Param, Query, Res } from '@nestjs/common';
+import { Controller, Get, Header, Param, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
@@ -100,7 +100,7 @@ export class MySlaController {
 export class StatusController {
   constructor(private readonly reports: SlaReports, private readonly maintenance: MaintenanceCalendar, private readonly clock: Clock) {}
 
-  @Get() @Public()
+  @Get() @Public() @Header('cache-control', 'public, max-age=10')
   @ApiOperation({ summary: 'State now, this month so far, the last 12 months, maintenance announced, recent incidents' })
   status() {
     const upcoming = this.maintenance.upcoming(this.clock.now()).map((w) => ({ start: w.starts_at, end: w.ends_at, reason: w.reason }));
