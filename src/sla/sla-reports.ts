@@ -17,7 +17,9 @@ const MINUTE = 60_000;
 /** A month closes this long after it ended in Paris: the last flushes (every few seconds) are in. */
 const CLOSE_AFTER_MS = 5 * MINUTE;
 const CLOSE_CHECK_MS = MINUTE;
-const STATUS_CACHE_MS = 10_000;
+/** How long the public status is reused, here and (Cache-Control) by whoever asks. */
+export const STATUS_CACHE_SECONDS = 10;
+const STATUS_CACHE_MS = STATUS_CACHE_SECONDS * 1000;
 export const OUTCOMES = ['ok', 'person_not_found', 'invalid', 'denied', 'rate_limited', 'unavailable', 'upstream_error', 'timeout'] as const;
 
 export interface PartnerRow {

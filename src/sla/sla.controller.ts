@@ -8,7 +8,7 @@ import { ValidationFailed } from '../common/errors/domain-errors';
 import { parisDate } from '../common/paris-date';
 import { parisMonthBounds, parisMonthOf } from './availability';
 import { MaintenanceCalendar } from './maintenance';
-import { checkMonth, Report, SlaReports, usageOf } from './sla-reports';
+import { checkMonth, Report, SlaReports, STATUS_CACHE_SECONDS, usageOf } from './sla-reports';
 import { SlaRepository } from './sla.repository';
 
 const csvField = (value: unknown) => {
@@ -100,7 +100,7 @@ export class MySlaController {
 export class StatusController {
   constructor(private readonly reports: SlaReports, private readonly maintenance: MaintenanceCalendar, private readonly clock: Clock) {}
 
-  @Get() @Public() @Header('cache-control', 'public, max-age=10')
+  @Get() @Public() @Header('cache-control', `public, max-age=${STATUS_CACHE_SECONDS}`)
   @ApiOperation({ summary: 'State now, this month so far, the last 12 months, maintenance announced, recent incidents' })
   status() {
     const upcoming = this.maintenance.upcoming(this.clock.now()).map((w) => ({ start: w.starts_at, end: w.ends_at, reason: w.reason }));
