@@ -48,6 +48,20 @@ describe('operators review access requests (DESIGN §4)', () => {
     expect(JSON.stringify(partner.body)).not.toContain(approved.body.credentials.client_secret);
   });
 
+  it('keeps the kind of organisation the applicant gave, or the one the operator corrects it to', async () => {
+    const declared = await api.post(`/admin/api/access-requests/${await submit({ organisation: { name: 'CAF du Rhône',
+      siret: '21690123100011', type: 'caf' } })}/approve`, {}, { token: operator });
+    expect(declared.body.partner.organisation_type).toBe('caf');
+    const id = await submit();
+    const wrong = await api.post(`/admin/api/access-requests/${id}/approve`, { organisationType: 'mairie' }, { token: operator });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.errors).toEqual([expect.objectContaining({ field: 'organisationType' })]);
+    const corrected = await api.post(`/admin/api/access-requests/${id}/approve`, { organisationType: 'departement' }, { token: operator });
+    expect(corrected.body.partner.organisation_type).toBe('departement');
+    const partner = await api.get(`/admin/api/partners/${corrected.body.partner.id}`, { token: operator });
+    expect(partner.body.organisation_type).toBe('departement');
+  });
+
   it('refuses to widen the requested scopes', async () => {
     const id = await submit({ scopes: ['droits.ouverture'] });
     const answer = await api.post(`/admin/api/access-requests/${id}/approve`, { scopes: ['droits.ouverture', 'droits.identite'] }, { token: operator });

@@ -24,11 +24,18 @@ describe('onboarding: terms and access requests (DESIGN §3.1)', () => {
     expect(answer.status).toBe(201);
     expect(answer.body).toMatchObject({
       id: expect.stringMatching(/^[0-9a-f-]{36}$/), status: 'pending',
-      organisation: { name: 'CCAS de Lyon', siret: accessRequestBody().organisation.siret },
+      organisation: { name: 'CCAS de Lyon', siret: accessRequestBody().organisation.siret, type: 'autre' },
       scopes: ['droits.ouverture', 'droits.c2s'], retention_months: 36, terms_version: '2026-01',
     });
     const [row] = await t.sql('SELECT status, purpose FROM access_requests WHERE id = $1', [answer.body.id]);
     expect(row).toEqual({ status: 'pending', purpose: "instruction des demandes d'aide sociale" });
+  });
+
+  it('records the kind of organisation, for the published statistics only', async () => {
+    const answer = await api.post('/v1/access-requests', accessRequestBody({
+      organisation: { name: 'CAF du Rhône', siret: makeSiret('2169012310002'), type: 'caf' } }));
+    expect(answer.status).toBe(201);
+    expect(answer.body.organisation).toEqual({ name: 'CAF du Rhône', siret: makeSiret('2169012310002'), type: 'caf' });
   });
 
   it("accepts La Poste's SIRETs", async () => {
@@ -52,6 +59,7 @@ describe('onboarding: terms and access requests (DESIGN §3.1)', () => {
     ['a purpose with markup', { purpose: '<script>alert(1)</script>' }, 'purpose'],
     ['a terms version that is not the current one', { termsVersion: '2025-01' }, 'termsVersion'],
     ['an unknown field', { isAdmin: true }, 'isAdmin'],
+    ['an unknown kind of organisation', { organisation: { name: 'CCAS', siret: makeSiret('2169012310001'), type: 'mairie' } }, 'organisation.type'],
     ['an unknown nested field', { organisation: { name: 'CCAS', siret: makeSiret('2169012310001'), naf: '8899B' } }, 'organisation.naf'],
   ];
 

@@ -1,11 +1,16 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
-  ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsDefined, IsEmail, IsInt, IsObject, IsOptional, IsString,
+  ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsDefined, IsEmail, IsIn, IsInt, IsObject, IsOptional, IsString,
   Matches, Max, MaxLength, Min, MinLength, ValidateNested,
 } from 'class-validator';
 import { IsScope, IsSiret, PLAIN_TEXT } from '../common/http/validators';
 import { SCOPES } from '../rights/scopes';
+
+/** Kinds of administration, used only to group the published usage statistics (DESIGN §3.1, §6). */
+export const ORGANISATION_TYPES = ['caf', 'departement', 'commune', 'ccas', 'etat', 'autre'] as const;
+export type OrganisationType = (typeof ORGANISATION_TYPES)[number];
+const TYPE_REASON = `must be one of ${ORGANISATION_TYPES.join(', ')}`;
 
 export class OrganisationDto {
   @ApiProperty({ example: 'CCAS de Lyon' })
@@ -15,6 +20,10 @@ export class OrganisationDto {
   @ApiProperty({ example: '21690123100011', description: '14 digits, Luhn-valid' })
   @IsSiret()
   siret!: string;
+
+  @ApiPropertyOptional({ enum: ORGANISATION_TYPES, default: 'autre', description: 'used only for the published statistics' })
+  @IsOptional() @IsIn(ORGANISATION_TYPES, { message: TYPE_REASON })
+  type?: OrganisationType;
 }
 
 export class ContactDto {
@@ -79,6 +88,10 @@ export class ApproveDto {
   @ApiPropertyOptional({ example: 20 })
   @IsOptional() @IsInt() @Min(1) @Max(100_000)
   rateLimitPerSecond?: number;
+
+  @ApiPropertyOptional({ enum: ORGANISATION_TYPES, description: "corrects the organisation's type given in the request" })
+  @IsOptional() @IsIn(ORGANISATION_TYPES, { message: TYPE_REASON })
+  organisationType?: OrganisationType;
 
   @ApiPropertyOptional({ example: 'Convention signée le 2026-11-02' })
   @IsOptional() @IsString() @MaxLength(2000) @Matches(PLAIN_TEXT, { message: 'must be plain text' })

@@ -1,13 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { Database, Transaction } from '../common/database/database';
-import { AccessRequestDto } from './access-request.dto';
+import { AccessRequestDto, OrganisationType } from './access-request.dto';
 
 export type AccessRequestStatus = 'pending' | 'approved' | 'rejected';
 
 export interface AccessRequest {
   id: string;
   status: AccessRequestStatus;
-  organisation: { name: string; siret: string };
+  organisation: { name: string; siret: string; type: OrganisationType };
   contact: { name: string; email: string };
   technical_contact: { name: string; email: string };
   legal_basis: string;
@@ -24,7 +24,7 @@ export interface AccessRequest {
   partner_id: string | null;
 }
 
-const COLUMNS = `id, status, json_build_object('name', organisation_name, 'siret', siret) AS organisation, contact,
+const COLUMNS = `id, status, json_build_object('name', organisation_name, 'siret', siret, 'type', organisation_type) AS organisation, contact,
   technical_contact, legal_basis, purpose, scopes, retention_months, expected_daily_volume, recipients,
   terms_version, created_at, decided_at, decided_by, decision_note, partner_id`;
 
@@ -35,13 +35,13 @@ export class AccessRequestsRepository {
   async create(request: AccessRequestDto, now: Date): Promise<AccessRequest> {
     const row = await this.db.one<AccessRequest>(
       `INSERT INTO access_requests (organisation_name, siret, contact, technical_contact, legal_basis, purpose, scopes,
-         retention_months, expected_daily_volume, recipients, terms_version, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING ${COLUMNS}`,
+         retention_months, expected_daily_volume, recipients, terms_version, created_at, organisation_type)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING ${COLUMNS}`,
       [request.organisation.name, request.organisation.siret,
         { name: request.contact.name, email: request.contact.email },
         { name: request.technicalContact.name, email: request.technicalContact.email },
         request.legalBasis, request.purpose, request.scopes, request.retentionMonths, request.expectedDailyVolume,
-        request.recipients, request.termsVersion, now]);
+        request.recipients, request.termsVersion, now, request.organisation.type ?? 'autre']);
     return row!;
   }
 

@@ -61,7 +61,7 @@ export class AccessRequestsService {
       }
       const partner = await this.partners.create({
         accessRequestId: request.id, name: request.organisation.name, siret: request.organisation.siret,
-        scopes, recipients: request.recipients, clientId: this.credentials.newClientId(), at: now,
+        organisationType: decision.organisationType ?? request.organisation.type, scopes, recipients: request.recipients, clientId: this.credentials.newClientId(), at: now,
         rateLimitPerSecond: decision.rateLimitPerSecond ?? this.config.defaultRateLimitPerSecond,
       }, tx);
       const secret = await this.credentials.issueSecret(partner.id, tx);
@@ -69,7 +69,8 @@ export class AccessRequestsService {
         note: decision.note ?? null, partnerId: partner.id, at: now }, tx);
       await this.actions.record({ actor, action: 'access_request.approved', targetType: 'access_request',
         targetId: request.id, partnerId: partner.id,
-        detail: { scopes, rate_limit_per_second: partner.rate_limit_per_second, note: decision.note ?? null }, at: now }, tx);
+        detail: { scopes, rate_limit_per_second: partner.rate_limit_per_second, organisation_type: partner.organisation_type,
+          note: decision.note ?? null }, at: now }, tx);
       return { partner: presentPartner(partner), credentials: { client_id: partner.client_id, client_secret: secret } };
     });
     await this.directory.reload();

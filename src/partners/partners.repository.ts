@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Database, Transaction } from '../common/database/database';
+import type { OrganisationType } from './access-request.dto';
 
 export type PartnerStatus = 'active' | 'suspended' | 'revoked' | 'left';
 
@@ -8,6 +9,7 @@ export interface Partner {
   access_request_id: string;
   name: string;
   siret: string;
+  organisation_type: OrganisationType;
   scopes: string[];
   recipients: string[];
   rate_limit_per_second: number;
@@ -26,6 +28,7 @@ export interface NewPartner {
   accessRequestId: string;
   name: string;
   siret: string;
+  organisationType: OrganisationType;
   scopes: string[];
   recipients: string[];
   rateLimitPerSecond: number;
@@ -33,7 +36,7 @@ export interface NewPartner {
   at: Date;
 }
 
-const COLUMNS = `id, access_request_id, name, siret, scopes, recipients, rate_limit_per_second, client_id, status,
+const COLUMNS = `id, access_request_id, name, siret, organisation_type, scopes, recipients, rate_limit_per_second, client_id, status,
   status_reason, status_changed_at, disengagement_requested_at, disengagement_effective_at, disengagement_reason,
   created_at, updated_at`;
 
@@ -44,10 +47,10 @@ export class PartnersRepository {
   async create(partner: NewPartner, tx: Transaction): Promise<Partner> {
     const row = await this.db.one<Partner>(
       `INSERT INTO partners (access_request_id, name, siret, scopes, recipients, rate_limit_per_second, client_id,
-         status_changed_at, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $8) RETURNING ${COLUMNS}`,
+         status_changed_at, created_at, updated_at, organisation_type)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $8, $9) RETURNING ${COLUMNS}`,
       [partner.accessRequestId, partner.name, partner.siret, partner.scopes, partner.recipients,
-        partner.rateLimitPerSecond, partner.clientId, partner.at], tx);
+        partner.rateLimitPerSecond, partner.clientId, partner.at, partner.organisationType], tx);
     return row!;
   }
 

@@ -17,6 +17,7 @@ export function presentPartner(partner: Partner) {
     id: partner.id,
     name: partner.name,
     siret: partner.siret,
+    organisation_type: partner.organisation_type,
     status: partner.status,
     status_reason: partner.status_reason,
     status_changed_at: partner.status_changed_at,

@@ -8,6 +8,8 @@ import { ValidationFailed } from '../common/errors/domain-errors';
 import { parisDate } from '../common/paris-date';
 import { parisMonthBounds, parisMonthOf } from './availability';
 import { MaintenanceCalendar } from './maintenance';
+import { OpenData } from './open-data';
+import { LICENCE, LICENCE_URL } from './open-data-table';
 import { checkMonth, Report, SlaReports, STATUS_CACHE_SECONDS, usageOf } from './sla-reports';
 import { SlaRepository } from './sla.repository';
 
@@ -105,5 +107,26 @@ export class StatusController {
   status() {
     const upcoming = this.maintenance.upcoming(this.clock.now()).map((w) => ({ start: w.starts_at, end: w.ends_at, reason: w.reason }));
     return this.reports.status(upcoming);
+  }
+}
+
+/** The published usage statistics (DESIGN §6): public, under the ODbL, a closed month's figures that never change. */
+@ApiTags('availability')
+@Controller('v1/open-data')
+export class OpenDataController {
+  constructor(private readonly openData: OpenData) {}
+
+  @Get('usage.csv') @Public()
+  @ApiOperation({ summary: "A month's lookups by partner type and context, with outcomes and distinct persons; counts below 11 are NS "
+    + '(ODbL). Default: the last month that is over.' })
+  @ApiProduces('text/csv')
+  async usage(@Query('month') month: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
+    const chosen = month ?? this.openData.lastMonth();
+    const csv = await this.openData.usageCsv(chosen);
+    reply.header('content-type', 'text/csv; charset=utf-8');
+    reply.header('content-disposition', `attachment; filename="api-droits-cnam-usage-${chosen}.csv"`);
+    reply.header('link', `<${LICENCE_URL}>; rel="license"; title="${LICENCE}"`);
+    reply.header('cache-control', 'public, max-age=86400');
+    return csv;
   }
 }

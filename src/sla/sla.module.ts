@@ -3,11 +3,12 @@ import { AuditModule } from '../audit/audit.module';
 import { MaintenanceCalendar } from './maintenance';
 import { MaintenanceController } from './maintenance.controller';
 import { MetricsController } from './metrics.controller';
+import { OpenData } from './open-data';
 import { ProbeClient } from './probe-client';
 import { SlaProbe } from './sla-probe';
 import { SlaRecorder } from './sla-recorder';
 import { SlaReports } from './sla-reports';
-import { MySlaController, SlaAdminController, StatusController } from './sla.controller';
+import { MySlaController, OpenDataController, SlaAdminController, StatusController } from './sla.controller';
 import { SlaRepository } from './sla.repository';
 
 /**
@@ -16,8 +17,8 @@ import { SlaRepository } from './sla.repository';
  */
 @Module({
   imports: [AuditModule],
-  controllers: [MaintenanceController, MetricsController, SlaAdminController, MySlaController, StatusController],
-  providers: [MaintenanceCalendar, ProbeClient, SlaProbe, SlaRecorder, SlaReports, SlaRepository],
+  controllers: [MaintenanceController, MetricsController, SlaAdminController, MySlaController, StatusController, OpenDataController],
+  providers: [MaintenanceCalendar, OpenData, ProbeClient, SlaProbe, SlaRecorder, SlaReports, SlaRepository],
   exports: [MaintenanceCalendar, ProbeClient, SlaRecorder, SlaReports],
 })
 export class SlaModule {}

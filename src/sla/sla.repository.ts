@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Database, Transaction } from '../common/database/database';
 import { MaintenanceSpan, MinuteFigures } from './availability';
+import { ALL, NO_CONTEXT, OPEN_DATA_OUTCOMES, OTHER_CONTEXTS, UsageGroup } from './open-data-table';
 
 /** A raw per-instance minute row, as exported (GET /admin/api/sla/minutes). */
 export interface MinuteRow extends Omit<MinuteFigures, 'minute'> {
@@ -22,6 +23,11 @@ export interface FrozenReport {
   month: string;
   report: Record<string, unknown>;
 }
+
+/** Known outcomes counted by name; any other (an internal error) as unavailable. */
+const OUTCOME_COUNTS = OPEN_DATA_OUTCOMES.map((outcome) => outcome === 'unavailable'
+  ? `'unavailable', count(*) FILTER (WHERE outcome IS NULL OR outcome NOT IN (${OPEN_DATA_OUTCOMES.filter((o) => o !== 'unavailable').map((o) => `'${o}'`).join(', ')}))`
+  : `'${outcome}', count(*) FILTER (WHERE outcome = '${outcome}')`).join(', ');
 
 const FIGURES = `requests::int, failures::int, failures_upstream::int, probes_ok::int, probes_failed::int, probes_failed_upstream::int`;
 
@@ -84,5 +90,37 @@ export class SlaRepository {
                   WHERE e IS NOT NULL) c
        WHERE p.status = 'active' RETURNING id`, [type, data], tx);
     return rows.length;
+  }
+
+  /**
+   * Partners' lookups of [from, to) by partner type and context, with outcomes and distinct persons, plus each type's
+   * and the whole's totals (GROUPING SETS). A context is named only when at least `minPartners` partners used it
+   * (trimmed, upper case): a label only one partner writes may say more about a case than a count.
+   */
+  usageGroups(from: Date, to: Date, minPartners: number): Promise<UsageGroup[]> {
+    return this.db.rows<UsageGroup>(
+      `WITH lookups AS (
+         SELECT p.organisation_type AS partner_type, NULLIF(upper(btrim(e.context)), '') AS context, e.partner_id, e.outcome, e.subject_ref
+         FROM audit_entries e JOIN partners p ON p.id = e.partner_id
+         WHERE e.kind = 'lookup' AND e.occurred_at >= $1 AND e.occurred_at < $2),
+       named AS (SELECT context FROM lookups WHERE context IS NOT NULL GROUP BY context HAVING count(DISTINCT partner_id) >= $3),
+       labelled AS (
+         SELECT l.partner_type, CASE WHEN l.context IS NULL THEN $4 WHEN n.context IS NULL THEN $5 ELSE l.context END AS context,
+                l.outcome, l.subject_ref
+         FROM lookups l LEFT JOIN named n ON n.context = l.context)
+       SELECT COALESCE(partner_type, $6) AS partner_type, CASE WHEN GROUPING(context) = 1 THEN $6 ELSE context END AS context,
+              count(*)::int AS lookups, json_build_object(${OUTCOME_COUNTS}) AS outcomes, count(DISTINCT subject_ref)::int AS persons
+       FROM labelled GROUP BY GROUPING SETS ((partner_type, context), (partner_type), ())`,
+      [from, to, minPartners, NO_CONTEXT, OTHER_CONTEXTS, ALL]);
+  }
+
+  async openData(month: string): Promise<string | undefined> {
+    return (await this.db.one<{ csv: string }>('SELECT csv FROM open_data_usage WHERE month = $1', [month]))?.csv;
+  }
+
+  /** Stores a month's open data unless another instance did first; answers what is stored. */
+  async publishOpenData(month: string, csv: string, at: Date): Promise<string> {
+    await this.db.rows('INSERT INTO open_data_usage (month, csv, published_at) VALUES ($1, $2, $3) ON CONFLICT (month) DO NOTHING', [month, csv, at]);
+    return (await this.openData(month))!;
   }
 }
