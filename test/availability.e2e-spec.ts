@@ -109,6 +109,29 @@ describe('availability and usage (DESIGN §6)', () => {
     expect((await api.get(`/admin/api/sla/reports/${month}`, { token: tokenA })).status).toBe(401);
   });
 
+  it('puts the month so far on /metrics as the report computes it, with the probe\'s last result and the counters\' flush age', async () => {
+    // Half an hour measured, one minute of it with a failed probe.
+    const now = t.clock.now().getTime();
+    const from = Math.floor(now / MINUTE) * MINUTE - 30 * MINUTE;
+    await t.sql('UPDATE sla_service SET measured_from = $1', [new Date(from)]);
+    await t.sql(`INSERT INTO sla_minutes (minute, instance, probes_ok, probes_failed, latency_buckets)
+      SELECT m, 'instance-m', CASE WHEN m = $1 THEN 0 ELSE 1 END, CASE WHEN m = $1 THEN 1 ELSE 0 END, $3
+      FROM generate_series($1::timestamptz, $2::timestamptz, interval '1 minute') AS m ON CONFLICT DO NOTHING`,
+    [new Date(from), new Date(now - 3 * MINUTE), buckets()]);
+    const month = (await api.get('/v1/status')).body.month_to_date.month;
+    const report = (await api.get(`/admin/api/sla/reports/${month}`, { token: operator })).body;
+    expect(report.availability).toBeLessThan(1);
+    const text = (await api.get('/metrics')).text;
+    const sample = (series: string) => Number(new RegExp(`^${series} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(sample('gateway_sla_availability_ratio')).toBe(report.availability);
+    expect(sample('gateway_sla_error_budget_remaining_minutes')).toBe(report.error_budget_remaining_minutes);
+    expect(sample('gateway_sla_flush_age_seconds')).toBeLessThan(60);
+    // The first test's probes: one success, then one failure (upstream down).
+    expect(sample('gateway_sla_probe_success')).toBe(0);
+    expect(sample('gateway_sla_probes_total\\{result="success"\\}')).toBe(1);
+    expect(sample('gateway_sla_probes_total\\{result="failure"\\}')).toBe(1);
+  });
+
   describe('a closed month', () => {
     const month = '2026-11';
     const start = Date.parse('2026-10-31T23:00:00Z');

@@ -148,7 +148,7 @@ describe('edges reachable without a valid account', () => {
       const document = (await api.get('/openapi.json')).body as { paths: Record<string, Record<string, { security?: unknown[] }>> };
       const open = new Set(['post /admin/api/session', 'post /v1/access-requests', 'get /v1/terms', 'get /v1/terms/current',
         'post /oauth/token', 'get /.well-known/jwks.json', 'get /v1/audit/checkpoints/latest', 'get /health/live', 'get /health/ready',
-        'get /metrics', 'get /console', 'get /v1/status']);
+        'get /metrics', 'get /console', 'get /v1/status', 'get /v1/open-data/usage.csv']);
       const wrong: string[] = [];
       for (const [path, operations] of Object.entries(document.paths)) {
         for (const [method, operation] of Object.entries(operations)) {

@@ -55,8 +55,11 @@ describe('rights lookup (DESIGN §3.4)', () => {
     const waits = (scrape: string) => Number(/^gateway_audit_append_wait_seconds_count (\d+)$/m.exec(scrape)?.[1] ?? 0);
     expect(waits(text) - waits(before)).toBe(3);
     expect(text).toContain('gateway_audit_append_wait_seconds_bucket{le="0.001"}');
-    expect(text).toMatch(/^nodejs_eventloop_delay_seconds\{quantile="0.99"\} [\d.e-]+$/m);
+    expect(text).toMatch(/^nodejs_eventloop_lag_p99_seconds [\d.e-]+$/m);
     expect(text).toMatch(/^nodejs_gc_duration_seconds_count\{kind="minor"\} \d+$/m);
+    expect(text).toMatch(/^gateway_sla_flush_age_seconds [\d.e-]+$/m);
+    expect(text).toContain('# TYPE gateway_sla_availability_ratio gauge'); // its value: availability.e2e-spec.ts
+    expect(text).toMatch(/^gateway_sla_error_budget_remaining_minutes -?\d+$/m);
     expect(text).not.toMatch(/284057505612387|299011305520042|DUPONT/);
   });
 
@@ -275,12 +278,16 @@ describe('rights lookup rate limit', () => {
     const partner = await onboardPartner(t, {}, { rateLimitPerSecond: 3 });
     const token = await partnerToken(t, partner);
     const body = { nir: '284057505612387', recipient: SIRET_CCAS_LYON, object: 'dossier 1', agent: 'a1' };
+    const rejections = async () => Number(/^gateway_rate_limit_rejections_total\{route="\/v1\/droits\/recherche"\} (\d+)$/m
+      .exec((await client(t.url).get('/metrics')).text)?.[1] ?? 0);
+    const before = await rejections();
     // Start at the beginning of a second so that the four calls fall in one window.
     await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000)));
     t.clock.set(new Date());
     const answers = [];
     for (let i = 0; i < 4; i++) answers.push(await client(t.url).post('/v1/droits/recherche', body, { token }));
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 429]);
+    expect(await rejections()).toBe(before + 1);
     expect(answers[0].headers.get('ratelimit-limit')).toBe('3');
     expect(answers[0].headers.get('ratelimit-remaining')).toBe('2');
     const refused = answers[3];

@@ -76,11 +76,8 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     metrics: Metrics,
   ) {
-    metrics.register(() => [
-      '# HELP gateway_audit_chain_intact 1 while the chain in the database is the one this instance sealed and signed; 0: sealing stopped.',
-      '# TYPE gateway_audit_chain_intact gauge',
-      `gateway_audit_chain_intact ${this.broken ? 0 : 1}`,
-    ]);
+    metrics.gauge('gateway_audit_chain_intact',
+      '1 while the chain in the database is the one this instance sealed and signed; 0: sealing stopped.', () => (this.broken ? 0 : 1));
   }
 
   /** Set when the chain was found rewritten or cut behind this sealer's back (readiness answers 503 then). */

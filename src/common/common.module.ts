@@ -6,7 +6,6 @@ import { refusedRole, ROLE_CHECK } from './database/application-login';
 import { createDataSource } from './database/data-source';
 import { Database } from './database/database';
 import { Metrics } from './metrics';
-import { RuntimeMetrics } from './runtime-metrics';
 import { ServerSecret } from './server-secret';
 
 export interface CommonOptions {
@@ -54,7 +53,6 @@ export class CommonModule {
         Database,
         DataSourceCloser,
         Metrics,
-        RuntimeMetrics,
       ],
       exports: [APP_CONFIG, Clock, ServerSecret, DataSource, Database, Metrics],
     };

@@ -52,11 +52,8 @@ export class UpstreamClient implements OnModuleDestroy {
     this.breaker.on('open', () => this.logger.warn('upstream circuit opened'));
     this.breaker.on('halfOpen', () => this.logger.log('upstream circuit half-open: trying one request'));
     this.breaker.on('close', () => this.logger.log('upstream circuit closed'));
-    metrics.register(() => [
-      '# HELP gateway_upstream_breaker_state Circuit breaker towards the upstream: 0 closed, 1 half-open, 2 open.',
-      '# TYPE gateway_upstream_breaker_state gauge',
-      `gateway_upstream_breaker_state ${{ closed: 0, half_open: 1, open: 2 }[this.state()]}`,
-    ]);
+    metrics.gauge('gateway_upstream_breaker_state', 'Circuit breaker towards the upstream: 0 closed, 1 half-open, 2 open.',
+      () => ({ closed: 0, half_open: 1, open: 2 })[this.state()]);
   }
 
   async onModuleDestroy(): Promise<void> {

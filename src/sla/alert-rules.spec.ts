@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 
@@ -25,5 +25,16 @@ describe('example alert rules (deploy/prometheus/alerts.yml)', () => {
       for (const [name] of rule.expr.matchAll(/gateway:[a-z_]+:rate\w+/g)) expect(recorded.has(name)).toBe(true);
     }
     for (const rule of rules.filter((r) => r.record)) expect(rule.expr).toContain('route="/v1/droits/recherche",status_class="5xx"');
+  });
+
+  it('reads only series the gateway exposes (each gateway_ series named in an alert is declared in src/)', () => {
+    const sources = (dir: string): string[] => readdirSync(dir).flatMap((name) => {
+      const path = join(dir, name);
+      return statSync(path).isDirectory() ? sources(path) : path.endsWith('.ts') && !path.endsWith('.spec.ts') ? [readFileSync(path, 'utf8')] : [];
+    });
+    const code = sources(join(__dirname, '..')).join('\n');
+    const names = new Set(rules.filter((rule) => rule.alert).flatMap((rule) => [...rule.expr.matchAll(/\bgateway_[a-z_]+/g)].map((m) => m[0])));
+    expect([...names].sort()).toEqual(expect.arrayContaining(['gateway_sla_error_budget_remaining_minutes', 'gateway_sla_probe_success']));
+    for (const name of names) expect(code.includes(`'${name}'`) ? name : `${name} (not declared)`).toBe(name);
   });
 });

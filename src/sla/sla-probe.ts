@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { PROBE_AGENT, PROBE_RECIPIENT, ProbeClient } from './probe-client';
 import { Clock } from '../common/clock';
 import { APP_CONFIG, AppConfig } from '../common/config/config';
+import { Counter, Metrics } from '../common/metrics';
 import { SlaRecorder } from './sla-recorder';
 
 const UPSTREAM_CODES = new Set(['upstream_error', 'upstream_timeout', 'upstream_unavailable']);
@@ -19,6 +20,9 @@ export class SlaProbe implements OnApplicationBootstrap, OnModuleDestroy {
   private timer?: NodeJS.Timeout;
   private stopped = false;
   private running?: Promise<unknown>;
+  private readonly probes: Counter<'result'>;
+  /** The last probe's result (undefined before the first): /metrics's gateway_sla_probe_success. */
+  lastSucceeded?: boolean;
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
@@ -26,7 +30,12 @@ export class SlaProbe implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly recorder: SlaRecorder,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    metrics: Metrics,
+  ) {
+    this.probes = metrics.counter('gateway_sla_probes_total', "This instance's availability probes, by result (success, failure).", ['result']);
+    metrics.gauge('gateway_sla_probe_success', "1 when this instance's last availability probe succeeded, 0 when it failed.",
+      () => (this.lastSucceeded === undefined ? undefined : Number(this.lastSucceeded)));
+  }
 
   onApplicationBootstrap(): void {
     const seconds = this.config.sla.probeIntervalSeconds;
@@ -63,6 +72,8 @@ export class SlaProbe implements OnApplicationBootstrap, OnModuleDestroy {
       result = { ok: false };
     }
     this.recorder.recordProbe(at, result.ok, !result.ok && UPSTREAM_CODES.has(result.code ?? ''));
+    this.lastSucceeded = result.ok;
+    this.probes.inc({ result: result.ok ? 'success' : 'failure' });
     return result;
   }
 

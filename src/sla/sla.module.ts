@@ -5,6 +5,7 @@ import { MaintenanceController } from './maintenance.controller';
 import { MetricsController } from './metrics.controller';
 import { OpenData } from './open-data';
 import { ProbeClient } from './probe-client';
+import { SlaMetrics } from './sla-metrics';
 import { SlaProbe } from './sla-probe';
 import { SlaRecorder } from './sla-recorder';
 import { SlaReports } from './sla-reports';
@@ -18,7 +19,7 @@ import { SlaRepository } from './sla.repository';
 @Module({
   imports: [AuditModule],
   controllers: [MaintenanceController, MetricsController, SlaAdminController, MySlaController, StatusController, OpenDataController],
-  providers: [MaintenanceCalendar, OpenData, ProbeClient, SlaProbe, SlaRecorder, SlaReports, SlaRepository],
+  providers: [MaintenanceCalendar, OpenData, ProbeClient, SlaMetrics, SlaProbe, SlaRecorder, SlaReports, SlaRepository],
   exports: [MaintenanceCalendar, ProbeClient, SlaRecorder, SlaReports],
 })
 export class SlaModule {}
