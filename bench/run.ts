@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbeddedPostgres } from '../src/common/database/embedded-postgres';
 import { benchAudit } from './audit.bench';
+import { benchCompare } from './compare.bench';
 import { inMemory } from './support';
 import { benchLookup } from './lookup.bench';
 
@@ -14,7 +15,9 @@ const adminUrl = (url: string) => Object.assign(new URL(url), { pathname: '/post
  * set, else a throw-away embedded PostgreSQL in a new folder under DIR (default: the system's temporary folder).
  * `--data-dir=/dev/shm` puts that database in memory, to tell the gateway's own latency from the disk's flush tail
  * (a diagnosis, not the figure that counts: the audit trail is not durable there). `--paced-rate=N` runs the
- * latency rounds at N requests/s instead of half the gateway's peak.
+ * latency rounds at N requests/s instead of half the gateway's peak. `--variant=LABEL=DIST` (repeatable) runs an A/B
+ * instead: this build against each other build's output folder, alternated in one run (compare.bench.ts);
+ * `--rounds=N` sets its number of rounds.
  */
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
@@ -33,8 +36,16 @@ async function main(): Promise<void> {
     const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice(7);
     const pacedRate = Number(process.argv.find((arg) => arg.startsWith('--paced-rate='))?.slice(13)) || undefined;
     const results = [];
-    if (!only || only === 'audit') results.push(await benchAudit({ databaseUrl: adminUrl(databaseUrl), quick }));
-    if (!only || only === 'lookup') {
+    const variants = process.argv.filter((arg) => arg.startsWith('--variant=')).map((arg) => {
+      const [label, ...dist] = arg.slice(10).split('=');
+      return { label, dist: dist.join('=') };
+    });
+    if (variants.length > 0) {
+      const rounds = Number(process.argv.find((arg) => arg.startsWith('--rounds='))?.slice(9)) || undefined;
+      results.push(await benchCompare({ databaseUrl: adminUrl(databaseUrl), variants, quick, connections: 64, rounds }));
+    }
+    if (variants.length === 0 && (!only || only === 'audit')) results.push(await benchAudit({ databaseUrl: adminUrl(databaseUrl), quick }));
+    if (variants.length === 0 && (!only || only === 'lookup')) {
       results.push(await benchLookup({ databaseUrl, databaseDir: dataDir ?? tmpdir(), quick, connections: 64, pacedRate,
         databaseStorage: !dataDir ? 'external' : inMemory(dataDir) ? 'memory' : 'disk' }));
     }
