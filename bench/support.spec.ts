@@ -1,3 +1,4 @@
+import { processCpuSeconds } from './compare.bench';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Client } from 'pg';
@@ -141,5 +142,18 @@ describe('bench support', () => {
     expect(memory ?? disk).toBeDefined();
     if (memory) expect(inMemory(memory.point)).toBe(true);
     if (disk) expect(inMemory(disk.point)).toBe(false);
+  });
+});
+
+describe('processCpuSeconds', () => {
+  it("reads a process's CPU time from /proc, and it grows while the process computes", () => {
+    const before = processCpuSeconds(process.pid);
+    const until = performance.now() + 200;
+    let spin = 0;
+    while (performance.now() < until) spin++;
+    const after = processCpuSeconds(process.pid);
+    expect(spin).toBeGreaterThan(0);
+    expect(after - before).toBeGreaterThanOrEqual(0.1);
+    expect(after - before).toBeLessThan(5);
   });
 });
