@@ -2,7 +2,11 @@ import { LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import fastifyCookie from '@fastify/cookie';
+import fastifyCsrf from '@fastify/csrf-protection';
+import fastifyStatic from '@fastify/static';
 import { randomUUID } from 'node:crypto';
+import { dirname } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import { AppModule } from './app.module';
 import { CONSOLE_COOKIE_SCHEME } from './auth/access.decorators';
@@ -14,6 +18,7 @@ import { refuseUnsafeInput } from './common/http/safe-input';
 import { SECURITY_HEADERS } from './common/http/security-headers';
 import { installRequestLog } from './common/logging/request-log';
 import { Metrics } from './common/metrics';
+import { ServerSecret } from './common/server-secret';
 import { DtoValidationPipe } from './common/http/validation.pipe';
 import { LookupDto } from './rights/lookup.dto';
 import { documentLookupRoute } from './rights/lookup.route';
@@ -72,6 +77,7 @@ export async function createApp(options: CommonOptions): Promise<NestFastifyAppl
       done(error as Error);
     }
   });
+  await registerConsolePlugins(app);
   const metrics = app.get(Metrics);
   fastify.addHook('onResponse', (request, reply, done) => {
     metrics.recordRequest(request.routeOptions?.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000);
@@ -92,4 +98,21 @@ export async function createApp(options: CommonOptions): Promise<NestFastifyAppl
   documentLookupRoute(document);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
   return app;
+}
+
+/**
+ * What the console's pages need from Fastify: cookies (signed with a key derived from the master secret, so every
+ * instance reads them), CSRF tokens for every form (a secret in an httpOnly, SameSite=Strict cookie), and the
+ * DSFR's own files served from this origin (CSS, script, fonts, icons: no other host).
+ */
+async function registerConsolePlugins(app: NestFastifyApplication): Promise<void> {
+  await app.register(fastifyCookie as never, { secret: app.get(ServerSecret).derive('console cookies').toString('hex') });
+  await app.register(fastifyCsrf as never, {
+    sessionPlugin: '@fastify/cookie', cookieKey: 'cnam_console_csrf',
+    cookieOpts: { path: '/', httpOnly: true, sameSite: 'strict', secure: 'auto', signed: true },
+  });
+  await app.register(fastifyStatic as never, {
+    root: dirname(require.resolve('@gouvfr/dsfr/dist/dsfr.min.css')), prefix: '/assets/dsfr/', decorateReply: false,
+    maxAge: 86_400_000, index: false, list: false,
+  });
 }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ActionLog } from './action-log';
 import { AuditMetrics } from './audit-metrics';
+import { AuditorDesk } from './auditor-desk';
 import { AuditQueue } from './audit-queue';
 import { AuditSealer } from './audit-sealer';
 import { AuditWriter } from './audit-writer';
@@ -13,7 +14,7 @@ import { SubjectRefs } from './subject-refs';
 /** The audit trail. Owns every record of who did what; never updates or deletes an entry (retention aside). */
 @Module({
   controllers: [AuditController, CheckpointsController, MyAccessesController],
-  providers: [ActionLog, AuditMetrics, AuditQueue, AuditWriter, AuditSealer, AuditRepository, AuditService, CheckpointKeys, SubjectRefs],
-  exports: [ActionLog, AuditWriter, AuditSealer, AuditService, CheckpointKeys, SubjectRefs],
+  providers: [ActionLog, AuditMetrics, AuditorDesk, AuditQueue, AuditWriter, AuditSealer, AuditRepository, AuditService, CheckpointKeys, SubjectRefs],
+  exports: [ActionLog, AuditorDesk, AuditWriter, AuditSealer, AuditService, CheckpointKeys, SubjectRefs],
 })
 export class AuditModule {}

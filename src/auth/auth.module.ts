@@ -4,6 +4,7 @@ import { AuditModule } from '../audit/audit.module';
 import { PartnersModule } from '../partners/partners.module';
 import { SlaModule } from '../sla/sla.module';
 import { AccessGuard } from './access.guard';
+import { OperatorLogin } from './operator-login';
 import { PartnerAuthenticator } from './partner-authenticator';
 import { SessionController } from './session.controller';
 import { SigningKeys } from './signing-keys';
@@ -15,7 +16,7 @@ import { TokenVerifier } from './token-verifier';
 @Module({
   imports: [PartnersModule, AuditModule, SlaModule],
   controllers: [TokenController, SessionController],
-  providers: [SigningKeys, TokenVerifier, TokenService, PartnerAuthenticator, { provide: APP_GUARD, useClass: AccessGuard }],
-  exports: [SigningKeys, TokenVerifier, PartnerAuthenticator],
+  providers: [SigningKeys, TokenVerifier, TokenService, PartnerAuthenticator, OperatorLogin, { provide: APP_GUARD, useClass: AccessGuard }],
+  exports: [SigningKeys, TokenVerifier, PartnerAuthenticator, OperatorLogin],
 })
 export class AuthModule {}

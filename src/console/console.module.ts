@@ -1,6 +1,18 @@
 import { Module } from '@nestjs/common';
-import { ConsoleController } from './console.controller';
+import { AuditModule } from '../audit/audit.module';
+import { AuthModule } from '../auth/auth.module';
+import { PartnersModule } from '../partners/partners.module';
+import { SlaModule } from '../sla/sla.module';
+import { ConsoleAssetsController } from './assets';
+import { ConsoleRequestsController } from './pages/requests.controller';
+import { ConsoleSessionController } from './pages/session.controller';
 
-/** The operators' web console (pages only; it calls the operator API). */
-@Module({ controllers: [ConsoleController] })
+/**
+ * The operators' and auditors' web console (DESIGN §4): server-rendered French pages in the DSFR that call the same
+ * services as the operator API, never a second implementation of a rule.
+ */
+@Module({
+  imports: [AuditModule, AuthModule, PartnersModule, SlaModule],
+  controllers: [ConsoleAssetsController, ConsoleSessionController, ConsoleRequestsController],
+})
 export class ConsoleModule {}

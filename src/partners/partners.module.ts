@@ -27,6 +27,6 @@ import { TermsService } from './terms.service';
     CredentialsService, TermsRepository, TermsService, OperatorsRepository, OperatorsService, PartnerDirectory,
     IncidentsService, DisengagementScheduler,
   ],
-  exports: [PartnerDirectory, OperatorsService, CredentialsService, PartnersService],
+  exports: [PartnerDirectory, OperatorsService, CredentialsService, PartnersService, AccessRequestsService, TermsService, IncidentsService],
 })
 export class PartnersModule {}

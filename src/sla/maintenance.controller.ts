@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentOperator, OperatorAuth, OperatorPrincipal } from '../auth/access.decorators';
 import { MaintenanceCalendar, MaintenanceWindowDto } from './maintenance';
@@ -13,6 +13,12 @@ export class MaintenanceController {
   @ApiOperation({ summary: 'Announce a planned maintenance window; lookups answer 503 maintenance during it' })
   announce(@Body() body: MaintenanceWindowDto, @CurrentOperator() principal: OperatorPrincipal) {
     return this.calendar.announce(body, { type: 'operator', operatorId: principal.operator.id });
+  }
+
+  @Delete(':id') @HttpCode(200)
+  @ApiOperation({ summary: 'Cancel a window that has not ended (one running ends now)' })
+  cancel(@Param('id') id: string, @CurrentOperator() principal: OperatorPrincipal) {
+    return this.calendar.cancel(id, { type: 'operator', operatorId: principal.operator.id });
   }
 
   @Get()

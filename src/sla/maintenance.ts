@@ -5,7 +5,8 @@ import { ActionLog, Actor } from '../audit/action-log';
 import { Clock } from '../common/clock';
 import { OutageLog } from '../common/logging/outage-log';
 import { Database } from '../common/database/database';
-import { ValidationFailed } from '../common/errors/domain-errors';
+import { Conflict, NotFound, ValidationFailed } from '../common/errors/domain-errors';
+import { isUuid } from '../common/ids';
 import { PLAIN_TEXT } from '../common/http/validators';
 
 export class MaintenanceWindowDto {
@@ -83,6 +84,27 @@ export class MaintenanceCalendar implements OnModuleInit, OnModuleDestroy {
       await this.actions.record({ actor, action: 'maintenance.announced', targetType: 'maintenance_window', targetId: created.id,
         detail: { starts_at: start.toISOString(), ends_at: end.toISOString(), reason: input.reason }, at: now }, tx);
       return created;
+    });
+    await this.reload();
+    return window;
+  }
+
+  /**
+   * Cancels a window that has not ended (DESIGN §4): one to come never happens; one running ends now (the reports
+   * count it up to now). Partners are told (the notification comes with the notifications issue).
+   */
+  async cancel(id: string, actor: Actor & { type: 'operator' }): Promise<MaintenanceWindow> {
+    const now = this.clock.now();
+    const window = await this.db.transaction(async (tx) => {
+      const found = isUuid(id) ? await this.db.one<MaintenanceWindow>(
+        `SELECT id, starts_at, ends_at, reason, announced_at FROM maintenance_windows WHERE id = $1 AND cancelled_at IS NULL FOR UPDATE`,
+        [id], tx) : undefined;
+      if (!found) throw new NotFound('No such maintenance window (or it was cancelled already).');
+      if (found.ends_at <= now) throw new Conflict('maintenance_over', 'This maintenance window is over: it can no longer be cancelled.');
+      await this.db.rows('UPDATE maintenance_windows SET cancelled_at = $2 WHERE id = $1', [id, now], tx);
+      await this.actions.record({ actor, action: 'maintenance.cancelled', targetType: 'maintenance_window', targetId: id,
+        detail: { starts_at: found.starts_at.toISOString(), ends_at: found.ends_at.toISOString(), started: found.starts_at <= now }, at: now }, tx);
+      return found;
     });
     await this.reload();
     return window;

@@ -133,6 +133,9 @@ export class EnvironmentVariables {
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
   LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE = 30;
+
+  @IsOptional() @IsIn(['true', 'false'], { message: 'must be true or false' })
+  SANDBOX = 'false';
 }
 
 export interface AppConfig {
@@ -159,6 +162,8 @@ export interface AppConfig {
   sla: { probeIntervalSeconds: number; probeNir: string; flushSeconds: number };
   http: { trustedProxies: string[]; requestTimeoutMs: number; keepAliveTimeoutMs: number; maxConnections: number };
   limits: { accessRequestsPerHour: number; loginFailuresPerMinute: number; loginFailuresPerAddressPerMinute: number };
+  /** A test environment (DESIGN §8): the console and every answer say so. */
+  sandbox: boolean;
 }
 
 export class ConfigError extends Error {
@@ -215,6 +220,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       maxConnections: parsed.HTTP_MAX_CONNECTIONS },
     limits: { accessRequestsPerHour: parsed.ACCESS_REQUESTS_PER_HOUR, loginFailuresPerMinute: parsed.LOGIN_FAILURES_PER_MINUTE,
       loginFailuresPerAddressPerMinute: parsed.LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE },
+    sandbox: parsed.SANDBOX === 'true',
   };
 }
 

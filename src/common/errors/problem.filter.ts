@@ -26,14 +26,18 @@ export function sendProblem(error: unknown, request: FastifyRequest, reply: Fast
   logger: Pick<Logger, 'error'>): void {
   const answer = toProblem(error, request.id);
   request.outcome = answer.body.code;
-  if (answer.body.status >= 500 && answer.body.code === 'internal_error') {
-    // Log the error's class, code and where it was thrown, never its message: messages (a database error's
-    // above all) can quote request data, and the logs must hold no personal data.
-    const name = error instanceof Error ? error.name : typeof error;
-    const code = (error as { code?: unknown })?.code ?? '';
-    const where = error instanceof Error ? (error.stack ?? '').split('\n').find((l) => l.includes(' at ')) ?? '' : '';
-    logger.error(`request ${request.id} ${request.method} ${request.routeOptions?.url ?? ''} failed: ${name} ${code} ${where.trim()}`);
-  }
+  if (answer.body.status >= 500 && answer.body.code === 'internal_error') logUnexpected(error, request, logger);
   if (reply.sent) return;
   reply.status(answer.body.status).headers(answer.headers).type(answer.contentType).send(answer.body);
+}
+
+/**
+ * An unexpected error, logged by its class, code and where it was thrown, never its message: messages (a database
+ * error's above all) can quote request data, and the logs must hold no personal data.
+ */
+export function logUnexpected(error: unknown, request: FastifyRequest, logger: Pick<Logger, 'error'>): void {
+  const name = error instanceof Error ? error.name : typeof error;
+  const code = (error as { code?: unknown })?.code ?? '';
+  const where = error instanceof Error ? (error.stack ?? '').split('\n').find((l) => l.includes(' at ')) ?? '' : '';
+  logger.error(`request ${request.id} ${request.method} ${request.routeOptions?.url ?? ''} failed: ${name} ${code} ${where.trim()}`);
 }

@@ -10,6 +10,9 @@ class UnsupportedMediaType extends DomainError {
 /** The token endpoint takes forms (RFC 6749); everything else takes JSON only. */
 const FORM_ROUTES = new Set(['/oauth/token']);
 
+/** The console's pages post HTML forms (and answer with pages, never problems). */
+const isConsoleRoute = (request: FastifyRequest): boolean => (request.routeOptions?.url ?? '').startsWith('/console');
+
 /** Whether the request is for a route that speaks OAuth's forms and errors (RFC 6749). */
 export const isFormRoute = (request: FastifyRequest): boolean => FORM_ROUTES.has(request.routeOptions?.url ?? '');
 
@@ -18,7 +21,7 @@ export function refuseUnexpectedMediaType(request: FastifyRequest): void {
   if (request.body === undefined && !request.headers['content-length'] && !request.headers['transfer-encoding']) return;
   const type = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   if (type === 'application/json') return;
-  if (type === 'application/x-www-form-urlencoded' && FORM_ROUTES.has(request.routeOptions?.url ?? '')) return;
+  if (type === 'application/x-www-form-urlencoded' && (FORM_ROUTES.has(request.routeOptions?.url ?? '') || isConsoleRoute(request))) return;
   if (request.body === undefined && request.headers['content-length'] === '0') return;
   throw new UnsupportedMediaType(FORM_ROUTES.has(request.routeOptions?.url ?? '')
     ? 'Send application/x-www-form-urlencoded (or application/json).'
