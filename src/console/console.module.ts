@@ -4,6 +4,10 @@ import { AuthModule } from '../auth/auth.module';
 import { PartnersModule } from '../partners/partners.module';
 import { SlaModule } from '../sla/sla.module';
 import { ConsoleAssetsController } from './assets';
+import { ConsoleAdministrationController } from './pages/administration.controller';
+import { ConsoleAuditController } from './pages/audit.controller';
+import { ConsoleAvailabilityController } from './pages/availability.controller';
+import { ConsolePartnersController } from './pages/partners.controller';
 import { ConsoleRequestsController } from './pages/requests.controller';
 import { ConsoleSessionController } from './pages/session.controller';
 
@@ -13,6 +17,7 @@ import { ConsoleSessionController } from './pages/session.controller';
  */
 @Module({
   imports: [AuditModule, AuthModule, PartnersModule, SlaModule],
-  controllers: [ConsoleAssetsController, ConsoleSessionController, ConsoleRequestsController],
+  controllers: [ConsoleAssetsController, ConsoleSessionController, ConsoleRequestsController, ConsolePartnersController,
+    ConsoleAuditController, ConsoleAvailabilityController, ConsoleAdministrationController],
 })
 export class ConsoleModule {}

@@ -1,5 +1,7 @@
 import { Content, html, Html } from './html';
 
+const ROLE_LABELS: Record<string, string> = { operator: 'opérateur', auditor: 'auditeur', admin: 'administrateur' };
+
 export interface NavItem {
   href: string;
   label: string;
@@ -67,7 +69,7 @@ export function layout(view: LayoutView): Html {
             <div class="fr-header__tools-links">
               <ul class="fr-btns-group">
                 ${view.operator && view.csrf ? html`
-                <li><p class="fr-btn fr-icon-account-circle-line cnam-operator">${view.operator.email} (${view.operator.roles.join(', ')})</p></li>
+                <li><p class="fr-btn fr-icon-account-circle-line cnam-operator">${view.operator.email} (${view.operator.roles.map((role) => ROLE_LABELS[role] ?? role).join(', ')})</p></li>
                 <li><form method="post" action="/console/deconnexion"><input type="hidden" name="_csrf" value="${view.csrf}">
                   <button class="fr-btn fr-icon-logout-box-r-line" type="submit">Se déconnecter</button></form></li>` : html`
                 <li><a class="fr-btn fr-icon-pulse-line" href="/status">État du service</a></li>`}

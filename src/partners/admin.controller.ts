@@ -5,6 +5,8 @@ import { CurrentOperator, OperatorAuth, OperatorPrincipal } from '../auth/access
 import { AccessRequestListQuery, ApproveDto, ReasonDto } from './access-request.dto';
 import { AccessRequestsService } from './access-requests.service';
 import { IncidentsService } from './incidents.service';
+import { NotificationsRepository } from './notifications.repository';
+import { NotificationsQuery } from './operator.dto';
 import { presentPartner, PartnersService } from './partners.service';
 import { PublishTermsDto } from './partner-self-service.dto';
 import { presentTerms, TermsService } from './terms.service';
@@ -22,6 +24,7 @@ export class AdminController {
     private readonly partners: PartnersService,
     private readonly terms: TermsService,
     private readonly incidents: IncidentsService,
+    private readonly notifications: NotificationsRepository,
     private readonly actions: ActionLog,
   ) {}
 
@@ -95,6 +98,12 @@ export class AdminController {
   @Get('incidents')
   listIncidents() {
     return this.incidents.list();
+  }
+
+  @Get('notifications')
+  @ApiOperation({ summary: 'The notifications outbox: one row per message per partner contact, newest first, with its delivery state' })
+  listNotifications(@Query() query: NotificationsQuery) {
+    return this.notifications.list({ partnerId: query.partner, status: query.status });
   }
 
   @Get('actions')

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMinSize, IsArray, IsEmail, IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { ArrayMinSize, IsArray, IsEmail, IsIn, IsOptional, IsString, IsUUID, Matches, MaxLength, MinLength } from 'class-validator';
 import { PLAIN_TEXT } from '../common/http/validators';
 import { OPERATOR_ROLES } from './operators.repository';
 
@@ -29,4 +29,12 @@ export class CreateOperatorDto {
   @ApiPropertyOptional()
   @IsOptional() @IsString() @MaxLength(200) @Matches(PLAIN_TEXT, { message: 'must be plain text' })
   displayName?: string;
+}
+
+export class NotificationsQuery {
+  @ApiPropertyOptional() @IsOptional() @IsUUID('all', { message: 'must be a partner id' })
+  partner?: string;
+
+  @ApiPropertyOptional({ enum: ['pending', 'sent', 'failed'] }) @IsOptional() @IsIn(['pending', 'sent', 'failed'], { message: 'must be pending, sent or failed' })
+  status?: 'pending' | 'sent' | 'failed';
 }

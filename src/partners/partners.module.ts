@@ -9,6 +9,7 @@ import { CredentialsService } from './credentials.service';
 import { DisengagementScheduler } from './disengagement.scheduler';
 import { IncidentsService } from './incidents.service';
 import { MeController } from './me.controller';
+import { NotificationsRepository } from './notifications.repository';
 import { OnboardingController } from './onboarding.controller';
 import { OperatorsRepository } from './operators.repository';
 import { OperatorsService } from './operators.service';
@@ -23,10 +24,12 @@ import { TermsService } from './terms.service';
   imports: [AuditModule, SlaModule],
   controllers: [OnboardingController, MeController, AdminController],
   providers: [
+    NotificationsRepository,
     AccessRequestsRepository, AccessRequestsService, PartnersRepository, PartnersService, CredentialsRepository,
     CredentialsService, TermsRepository, TermsService, OperatorsRepository, OperatorsService, PartnerDirectory,
     IncidentsService, DisengagementScheduler,
   ],
-  exports: [PartnerDirectory, OperatorsService, CredentialsService, PartnersService, AccessRequestsService, TermsService, IncidentsService],
+  exports: [PartnerDirectory, OperatorsService, CredentialsService, PartnersService, AccessRequestsService, TermsService, IncidentsService,
+    NotificationsRepository],
 })
 export class PartnersModule {}

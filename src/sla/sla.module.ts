@@ -11,6 +11,7 @@ import { SlaRecorder } from './sla-recorder';
 import { SlaReports } from './sla-reports';
 import { MySlaController, OpenDataController, SlaAdminController, StatusController } from './sla.controller';
 import { SlaRepository } from './sla.repository';
+import { StatusPageController } from './status.page';
 
 /**
  * Availability (DESIGN §6): maintenance windows, the probe, the per-minute counters, the monthly reports (computed,
@@ -18,8 +19,9 @@ import { SlaRepository } from './sla.repository';
  */
 @Module({
   imports: [AuditModule],
-  controllers: [MaintenanceController, MetricsController, SlaAdminController, MySlaController, StatusController, OpenDataController],
+  controllers: [MaintenanceController, MetricsController, SlaAdminController, MySlaController, StatusController, OpenDataController,
+    StatusPageController],
   providers: [MaintenanceCalendar, OpenData, ProbeClient, SlaMetrics, SlaProbe, SlaRecorder, SlaReports, SlaRepository],
-  exports: [MaintenanceCalendar, ProbeClient, SlaRecorder, SlaReports],
+  exports: [MaintenanceCalendar, OpenData, ProbeClient, SlaRecorder, SlaReports, SlaRepository],
 })
 export class SlaModule {}

@@ -123,4 +123,11 @@ export class SlaRepository {
     await this.db.rows('INSERT INTO open_data_usage (month, csv, published_at) VALUES ($1, $2, $3) ON CONFLICT (month) DO NOTHING', [month, csv, at]);
     return (await this.openData(month))!;
   }
+
+  /** Per partner: calls since `fromDay` (a Paris date) and the last Paris day it called at all. */
+  partnerActivity(fromDay: string): Promise<{ partner_id: string; calls: number; last_day: string }[]> {
+    return this.db.rows(
+      `SELECT partner_id, COALESCE(sum(calls) FILTER (WHERE day >= $1), 0)::int AS calls, to_char(max(day), 'YYYY-MM-DD') AS last_day
+       FROM usage_days GROUP BY partner_id`, [fromDay]);
+  }
 }

@@ -1,0 +1,82 @@
+import { Body, Controller, Get, Inject, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AuditQuery } from '../../audit/audit-query.dto';
+import { AuditService } from '../../audit/audit.service';
+import { AuditorDesk } from '../../audit/auditor-desk';
+import { CurrentOperator, OperatorAuth, OperatorPrincipal } from '../../auth/access.decorators';
+import { APP_CONFIG, AppConfig } from '../../common/config/config';
+import { ValidationFailed } from '../../common/errors/domain-errors';
+import { PartnersService } from '../../partners/partners.service';
+import { ConsoleCsrfGuard } from '../console-csrf.guard';
+import { ConsoleErrorFilter } from '../console-errors.filter';
+import { PageContext, pageContext, sendPage } from '../console-page';
+import { parisLocalToDate } from '../dates';
+import { fieldErrors, FormBody, text, validateForm } from '../forms';
+import { auditView, AuditFilters, AuditResults } from './audit.view';
+
+const SECTION = '/console/audit';
+const PAGE_SIZE = 50;
+
+/** A Paris calendar day as the instant it starts; with `next`, the day after's (an inclusive "to" day). */
+function dayStart(value: string | undefined, next = false): string | undefined {
+  if (!value || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return value; // not a date: the DTO says so
+  const day = next ? new Date(Date.parse(`${value}T12:00:00Z`) + 86_400_000).toISOString().slice(0, 10) : value;
+  return parisLocalToDate(`${day}T00:00`)?.toISOString();
+}
+
+/**
+ * The auditors' pages (DESIGN §4): search the trail by partner, agent, NIR and dates, export it, verify it — through
+ * AuditorDesk, as the API, so each search is traced. The NIR is sent by POST, pseudonymised at once, and never
+ * written back into a page, a URL or a log; the next pages carry its pseudonym instead.
+ */
+@ApiExcludeController()
+@Controller('console/audit')
+@UseFilters(ConsoleErrorFilter)
+@UseGuards(ConsoleCsrfGuard)
+@OperatorAuth('auditor', 'admin')
+export class ConsoleAuditController {
+  constructor(private readonly desk: AuditorDesk, private readonly audit: AuditService, private readonly partners: PartnersService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  @Get()
+  async page(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+    return this.render(pageContext(request, reply, this.config.sandbox), reply, {});
+  }
+
+  @Post()
+  async search(@Body() body: FormBody, @CurrentOperator() principal: OperatorPrincipal, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+    const context = pageContext(request, reply, this.config.sandbox);
+    const filters: AuditFilters = { partner: text(body, 'partner'), agent: text(body, 'agent'), from: text(body, 'from'), to: text(body, 'to') };
+    const nir = text(body, 'nir');
+    const subjectRef = text(body, 'subject_ref');
+    const values: Record<string, unknown> = { partner: filters.partner, agent: filters.agent, from: dayStart(filters.from),
+      to: dayStart(filters.to, true), cursor: text(body, 'cursor'), subject_nir: nir?.replace(/\s/g, ''), limit: PAGE_SIZE };
+    for (const key of Object.keys(values)) if (values[key] === undefined) delete values[key];
+    const form = validateForm(AuditQuery, values);
+    if (!form.ok) return this.render(context, reply, { filters, errors: form.errors }, 400);
+    try {
+      const found = await this.desk.search({ ...form.value, subject_ref: form.value.subject_nir ? undefined : subjectRef }, principal.operator.id);
+      return this.render(context, reply, { filters, results: { entries: found.entries, next: found.next_cursor, subjectRef: found.subjectRef } });
+    } catch (error) {
+      if (error instanceof ValidationFailed) return this.render(context, reply, { filters, errors: fieldErrors(error.errors) }, 400);
+      throw error;
+    }
+  }
+
+  @Post('verifier')
+  async verify(@CurrentOperator() principal: OperatorPrincipal, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+    const [verification, checkpoint] = await Promise.all([this.desk.verify({}, principal.operator.id), this.audit.latestCheckpoint()]);
+    return this.render(pageContext(request, reply, this.config.sandbox), reply, { verification, checkpoint });
+  }
+
+  private async render(context: PageContext, reply: FastifyReply, view: { filters?: AuditFilters; errors?: Record<string, string>;
+    results?: AuditResults; verification?: Awaited<ReturnType<AuditorDesk['verify']>>; checkpoint?: Awaited<ReturnType<AuditService['latestCheckpoint']>> },
+  status = 200) {
+    const partners = await this.partners.list();
+    return sendPage(reply, context, {
+      title: "Journal d'accès", section: SECTION, status, breadcrumb: [['Console', '/console'], ["Journal d'accès", SECTION]],
+      content: auditView({ ...view, partners, csrf: context.csrf }),
+    });
+  }
+}

@@ -1,0 +1,91 @@
+import type { Partner } from '../../partners/partners.repository';
+import { alert, badge, button, details, form, input, select, table } from '../components';
+import { frenchDateTime } from '../dates';
+import { html, Html } from '../html';
+
+export interface AuditFilters {
+  partner?: string;
+  agent?: string;
+  from?: string;
+  to?: string;
+}
+
+export interface AuditResults {
+  entries: Record<string, unknown>[];
+  next: string | null;
+  subjectRef?: string;
+}
+
+interface AuditView {
+  partners: Partner[];
+  csrf: string;
+  filters?: AuditFilters;
+  errors?: Record<string, string>;
+  results?: AuditResults;
+  verification?: { ok: boolean; checked: number; checkpoints_checked: number; first_bad_seq?: number; problem?: string };
+  checkpoint?: { seq: number | string; hash: string; at: string | Date; key_id: string; public_key?: string } | null;
+}
+
+/** Query string of an export: the filters an export supports (partner and dates), never a NIR. */
+function exportLink(format: 'ndjson' | 'csv', filters: AuditFilters): string {
+  const query = new URLSearchParams({ format });
+  if (filters.partner) query.set('partner', filters.partner);
+  if (filters.from) query.set('from', filters.from);
+  if (filters.to) query.set('to', filters.to);
+  return `/admin/api/audit/export?${query}`;
+}
+
+export function auditView(view: AuditView): Html {
+  const filters = view.filters ?? {};
+  const errors = view.errors ?? {};
+  const names = new Map(view.partners.map((p) => [p.id, p.name]));
+  const partnerOptions = [{ value: '', label: 'Tous les partenaires' }, ...view.partners.map((p) => ({ value: p.id, label: p.name }))];
+  const hidden = (name: string, value: string | undefined) => (value ? html`<input type="hidden" name="${name}" value="${value}">` : '');
+  return html`<h1>Journal d'accès</h1>
+    <p>Chaque recherche, export et vérification est elle-même tracée dans le journal. Le NIR saisi est pseudonymisé par la
+      passerelle avant la recherche ; il n'est ni conservé, ni réaffiché.</p>
+    ${Object.keys(errors).length ? alert('error', 'La recherche contient des champs incorrects', 'Corrigez les champs signalés.') : ''}
+    ${form('/console/audit', view.csrf, html`
+      <div class="fr-grid-row fr-grid-row--gutters">
+        <div class="fr-col-12 fr-col-md-6">${select('partner', 'Partenaire', partnerOptions, filters.partner)}</div>
+        <div class="fr-col-12 fr-col-md-6">${input({ name: 'agent', label: 'Agent', hint: "Identifiant de l'agent dans le système du partenaire", value: filters.agent, error: errors.agent })}</div>
+        <div class="fr-col-12 fr-col-md-4">${input({ name: 'nir', label: 'NIR de la personne', hint: '15 caractères, clé comprise ; jamais réaffiché', autocomplete: 'off', error: errors.subject_nir })}</div>
+        <div class="fr-col-12 fr-col-md-4">${input({ name: 'from', label: 'Du', type: 'date', value: filters.from, error: errors.from })}</div>
+        <div class="fr-col-12 fr-col-md-4">${input({ name: 'to', label: 'Au (inclus)', type: 'date', value: filters.to, error: errors.to })}</div>
+      </div>
+      ${button('Rechercher', { id: 'search' })}`, 'Rechercher dans le journal')}
+    ${view.results ? resultsView(view.results, names, view.csrf, filters) : ''}
+    <h2 class="fr-mt-6w">Exporter</h2>
+    <p>Export du journal scellé avec les champs de la chaîne (hash, seq) et les points de contrôle signés, vérifiable hors ligne avec
+      <code>npm run cli -- audit:verify</code>. Il reprend le partenaire et les dates choisis ci-dessus.</p>
+    <ul class="fr-btns-group fr-btns-group--inline">
+      <li><a class="fr-btn fr-btn--secondary fr-icon-download-line fr-btn--icon-left" href="${exportLink('ndjson', filters)}" download>Exporter en NDJSON</a></li>
+      <li><a class="fr-btn fr-btn--secondary fr-icon-download-line fr-btn--icon-left" href="${exportLink('csv', filters)}" download>Exporter en CSV</a></li>
+    </ul>
+    <h2 class="fr-mt-6w">Vérifier la chaîne</h2>
+    ${view.verification ? (view.verification.ok
+      ? alert('success', 'La chaîne est intacte', `${view.verification.checked.toLocaleString('fr-FR')} entrées et ${view.verification.checkpoints_checked} points de contrôle vérifiés.`)
+      : alert('error', 'La chaîne est rompue', `Première entrée en défaut : ${view.verification.first_bad_seq ?? 'inconnue'}. ${view.verification.problem ?? ''}`)) : ''}
+    ${view.checkpoint ? html`<h3>Dernier point de contrôle signé</h3>${details([
+      ['Numéro de séquence', String(view.checkpoint.seq)], ['Empreinte', html`<code>${view.checkpoint.hash}</code>`],
+      ['Signé le', frenchDateTime(view.checkpoint.at)], ['Clé', html`<code>${view.checkpoint.key_id}</code>`],
+    ])}` : view.verification ? html`<p>Aucun point de contrôle signé pour l'instant.</p>` : ''}
+    ${form('/console/audit/verifier', view.csrf, button('Vérifier toute la chaîne', { kind: 'secondary', id: 'verify' }), 'Vérifier la chaîne')}`;
+
+  function resultsView(results: AuditResults, partnerNames: Map<string, string>, csrf: string, current: AuditFilters): Html {
+    return html`<h2 class="fr-mt-4w">Résultats</h2>
+      ${results.subjectRef ? html`<p>${badge('info', 'Recherche par personne (NIR pseudonymisé)')}</p>` : ''}
+      ${table(`Entrées du journal, les plus récentes d'abord : ${results.entries.length}${results.next ? ' (page suivante disponible)' : ''}`, [
+        { label: 'Date', cell: (e) => frenchDateTime(e.occurred_at as string) },
+        { label: 'Partenaire', cell: (e) => (e.partner_id ? partnerNames.get(e.partner_id as string) ?? (e.partner_id as string) : '—') },
+        { label: 'Agent', cell: (e) => (e.agent as string | null) ?? '—' },
+        { label: 'Dossier', cell: (e) => [(e.context as string | null) ?? '', (e.object as string | null) ?? ''].filter(Boolean).join(' — ') || '—' },
+        { label: 'Type', cell: (e) => (e.kind === 'action' ? `action ${(e.action as string | null) ?? ''}` : e.kind as string) },
+        { label: 'Résultat', cell: (e) => (e.outcome ? `${e.outcome as string} (${e.http_status as number})` : '—') },
+        { label: 'Scellée', cell: (e) => (e.sealed ? `n° ${e.seq as number}` : 'pas encore') },
+      ], results.entries, 'Aucune entrée ne correspond à cette recherche.')}
+      ${results.next ? form('/console/audit', csrf, html`${hidden('partner', current.partner)}${hidden('agent', current.agent)}
+        ${hidden('from', current.from)}${hidden('to', current.to)}${hidden('subject_ref', results.subjectRef)}${hidden('cursor', results.next)}
+        ${button('Page suivante', { kind: 'secondary' })}`, 'Page suivante des résultats') : ''}`;
+  }
+}
