@@ -39,16 +39,26 @@ describe('platform: health, OpenAPI, deployment files', () => {
     expect(docs.text).toMatch(/swagger/i);
   });
 
-  it('serves the operators\' console page with a strict content security policy', async () => {
-    const page = await api.get('/console');
+  it('serves the console\'s pages with a strict content security policy, and the DSFR from its own origin', async () => {
+    const page = await api.get('/console/connexion');
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
-    expect(page.headers.get('content-security-policy')).toMatch(/script-src 'self'/);
-    expect(page.text).toContain('<script src="/console/console.js">');
-    const script = await api.get('/console/console.js');
-    expect(script.status).toBe(200);
-    expect(script.text).toContain("'/admin/api/session'");
-    expect(script.text).not.toMatch(/innerHTML/);
+    const csp = page.headers.get('content-security-policy')!;
+    expect(csp).toMatch(/default-src 'none'/);
+    expect(csp).toMatch(/script-src 'self'(;|$)/);
+    expect(csp).toMatch(/style-src 'self'(;|$)/);
+    expect(csp).not.toContain('unsafe-inline');
+    expect(page.headers.get('x-frame-options')).toBe('DENY');
+    // No inline script or style, and nothing from another host.
+    expect(page.text).not.toMatch(/<script>|<style|style="/);
+    expect(page.text).not.toMatch(/(src|href)="(https?:)?\/\//);
+    for (const asset of ['/assets/dsfr/dsfr.min.css', '/assets/dsfr/dsfr.module.min.js', '/assets/dsfr/fonts/Marianne-Regular.woff2',
+      '/assets/console.css', '/assets/console.js']) {
+      expect([asset, (await api.get(asset)).status]).toEqual([asset, 200]);
+    }
+    const session = await api.get('/console');
+    expect(session.status).toBe(200); // fetch follows the redirect to the login page
+    expect(session.text).toContain('Connexion à la console');
   });
 
   it('sends no stack or internal detail in a problem', async () => {

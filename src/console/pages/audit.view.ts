@@ -53,14 +53,14 @@ export function auditView(view: AuditView): Html {
         <div class="fr-col-12 fr-col-md-4">${input({ name: 'from', label: 'Du', type: 'date', value: filters.from, error: errors.from })}</div>
         <div class="fr-col-12 fr-col-md-4">${input({ name: 'to', label: 'Au (inclus)', type: 'date', value: filters.to, error: errors.to })}</div>
       </div>
-      ${button('Rechercher', { id: 'search' })}`, 'Rechercher dans le journal')}
+      <div class="fr-mt-2w">${button('Rechercher', { id: 'search' })}</div>`, 'Rechercher dans le journal')}
     ${view.results ? resultsView(view.results, names, view.csrf, filters) : ''}
     <h2 class="fr-mt-6w">Exporter</h2>
     <p>Export du journal scellé avec les champs de la chaîne (hash, seq) et les points de contrôle signés, vérifiable hors ligne avec
       <code>npm run cli -- audit:verify</code>. Il reprend le partenaire et les dates choisis ci-dessus.</p>
     <ul class="fr-btns-group fr-btns-group--inline">
-      <li><a class="fr-btn fr-btn--secondary fr-icon-download-line fr-btn--icon-left" href="${exportLink('ndjson', filters)}" download>Exporter en NDJSON</a></li>
-      <li><a class="fr-btn fr-btn--secondary fr-icon-download-line fr-btn--icon-left" href="${exportLink('csv', filters)}" download>Exporter en CSV</a></li>
+      <li><a class="fr-btn fr-btn--secondary" href="${exportLink('ndjson', filters)}" download>Exporter en NDJSON</a></li>
+      <li><a class="fr-btn fr-btn--secondary" href="${exportLink('csv', filters)}" download>Exporter en CSV</a></li>
     </ul>
     <h2 class="fr-mt-6w">Vérifier la chaîne</h2>
     ${view.verification ? (view.verification.ok

@@ -75,7 +75,7 @@ export function approvedView(request: AccessRequest, approved: { partner: { id: 
     <h2>Secret client (client_secret)</h2>
     <p class="cnam-secret" id="client-secret">${approved.credentials.client_secret}</p>
     <ul class="fr-btns-group fr-btns-group--inline">
-      <li><button class="fr-btn fr-btn--secondary fr-icon-clipboard-line fr-btn--icon-left" type="button" data-copy-target="client-secret" hidden>Copier le secret</button></li>
+      <li><button class="fr-btn fr-btn--secondary" type="button" data-copy-target="client-secret" hidden>Copier le secret</button></li>
       <li>${linkButton('Voir le partenaire', `/console/partenaires/${approved.partner.id}`, 'primary')}</li>
     </ul>`;
 }

@@ -1,0 +1,251 @@
+import AxeBuilder from '@axe-core/playwright';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
+import Parser from 'rss-parser';
+import { startSimulator, Simulator } from '../simulator/server';
+import { AuditSealer } from '../src/audit/audit-sealer';
+import { accessRequestBody, makeSiret, operatorToken, requestToken } from './support/factories';
+import { client } from './support/http';
+import { OPERATOR, startTestApp, TestApp } from './support/test-app';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SCREENSHOTS = join(tmpdir(), 'console-screenshots');
+const OPERATOR_ONLY = { email: 'operateur@dinsic.test', password: 'operator password 1234', roles: ['operator'] };
+const AUDITOR_ONLY = { email: 'auditrice@dinsic.test', password: 'auditor password 1234', roles: ['auditor'] };
+const DUPONT = '284057505612387';
+
+/**
+ * The console in a real browser (Debian's Chromium through playwright-core) against the real gateway, PostgreSQL
+ * and simulator: the operators' and auditors' journey, role refusals, keyboard use, and every page scanned by axe.
+ */
+describe('console and status page in a real browser (DESIGN §4)', () => {
+  let simulator: Simulator;
+  let t: TestApp;
+  let browser: Browser;
+  let api: ReturnType<typeof client>;
+  const scanned: { page: string; violations: { id: string; impact: string | null | undefined; nodes: number }[] }[] = [];
+
+  /** Saves a screenshot and scans the page with axe; serious and critical violations are asserted at the end. */
+  async function look(page: Page, name: string): Promise<void> {
+    await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+    const result = await new AxeBuilder({ page }).analyze();
+    scanned.push({ page: name, violations: result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length })) });
+  }
+
+  async function logIn(context: BrowserContext, who: { email: string; password: string }): Promise<Page> {
+    const page = await context.newPage();
+    await page.goto(`${t.url}/console`);
+    await page.waitForURL(/\/console\/connexion/);
+    await page.getByLabel('Adresse électronique').fill(who.email);
+    await page.getByLabel('Mot de passe').fill(who.password);
+    await page.getByRole('button', { name: 'Se connecter' }).click();
+    await page.waitForURL((url) => !url.pathname.startsWith('/console/connexion'));
+    return page;
+  }
+
+  const submitRequest = async (name: string) => {
+    const answer = await api.post('/v1/access-requests', accessRequestBody({ organisation: { name, siret: makeSiret('2169012310001'), type: 'ccas' },
+      scopes: ['droits.ouverture', 'droits.c2s', 'droits.identite'] }));
+    expect(answer.status).toBe(201);
+    return answer.body.id as string;
+  };
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)`);
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    console.log(`console screenshots: ${SCREENSHOTS}`);
+    simulator = await startSimulator({ population: 100 });
+    t = await startTestApp({ UPSTREAM_URL: simulator.url });
+    api = client(t.url);
+    const admin = await operatorToken(t);
+    for (const account of [OPERATOR_ONLY, AUDITOR_ONLY]) expect((await api.post('/admin/api/operators', account, { token: admin })).status).toBe(201);
+    browser = await chromium.launch({ executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-dev-shm-usage'] });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+    await simulator?.close();
+  });
+
+  it('takes an operator from a pending request to a working partner, an auditor to its lookup, and a suspension to a refusal', async () => {
+    const requestId = await submitRequest('CCAS de Villeurbanne');
+    const operatorContext = await browser.newContext({ locale: 'fr-FR', timezoneId: 'Europe/Paris' });
+    const page = await logIn(operatorContext, OPERATOR_ONLY);
+    await look(page, 'demandes');
+    // The queue shows the pending request; its page shows what was asked.
+    await page.getByRole('link', { name: 'CCAS de Villeurbanne' }).click();
+    await page.waitForURL(/\/console\/demandes\/[0-9a-f-]+$/);
+    expect(await page.locator('h1').textContent()).toBe('Demande de CCAS de Villeurbanne');
+    expect(await page.locator('main').textContent()).toContain("instruction des demandes d'aide sociale");
+    await look(page, 'demande');
+    // Narrow the scopes: identity is not granted.
+    await page.locator('label', { hasText: /^Identité$/ }).click(); // the DSFR draws the box on the label
+    expect(await page.getByLabel('Identité').isChecked()).toBe(false);
+    await page.getByLabel('Limite de consultations par seconde').fill('25');
+    await page.getByRole('button', { name: 'Approuver et créer les identifiants' }).click();
+    await page.waitForSelector('#client-secret');
+    const secret = (await page.locator('#client-secret').textContent())!.trim();
+    const clientId = (await page.locator('#client-id, code').first().textContent())!.trim();
+    expect(secret.length).toBeGreaterThanOrEqual(40);
+    expect(await page.locator('main').textContent()).toContain('ne sera plus jamais affiché');
+    await look(page, 'secret');
+    // The secret works through the API, with the narrowed scopes only.
+    const token = await requestToken(t, { clientId, clientSecret: secret });
+    expect(token.status).toBe(200);
+    expect(token.body.scope.split(' ').sort()).toEqual(['droits.c2s', 'droits.ouverture']);
+    const lookup = await api.post('/v1/droits/recherche', { nir: DUPONT, recipient: makeSiret('2169012310001'), object: 'dossier 42',
+      agent: 'agent-villeurbanne', context: 'RSA' }, { token: token.body.access_token });
+    expect(lookup.status).toBe(200);
+    expect(Object.keys(lookup.body.droits).sort()).toEqual(['c2s', 'ouverture']);
+    await t.app.get(AuditSealer).sealPending(); // exports carry the sealed chain (tests seal by hand)
+    // The request is approved; the partner page is reachable from it.
+    await page.goto(`${t.url}/console/demandes/${requestId}`);
+    expect(await page.locator('main').textContent()).toContain('Approuvée');
+
+    // An auditor finds that lookup by the person's NIR, which the page never shows back, and exports the trail.
+    const auditorContext = await browser.newContext({ locale: 'fr-FR', timezoneId: 'Europe/Paris', acceptDownloads: true });
+    const audit = await logIn(auditorContext, AUDITOR_ONLY);
+    expect(new URL(audit.url()).pathname).toBe('/console/audit');
+    await look(audit, 'audit');
+    await audit.getByLabel('NIR de la personne').fill(DUPONT);
+    await audit.getByRole('button', { name: 'Rechercher', exact: true }).click();
+    await audit.waitForSelector('table');
+    const results = (await audit.locator('main').textContent())!;
+    expect(results).toContain('agent-villeurbanne');
+    expect(results).toContain('RSA — dossier 42');
+    expect(await audit.content()).not.toContain(DUPONT);
+    expect(audit.url()).not.toContain(DUPONT);
+    await look(audit, 'audit-resultats');
+    const [download] = await Promise.all([audit.waitForEvent('download'), audit.getByRole('link', { name: 'Exporter en NDJSON' }).click()]);
+    const exported = readFileSync((await download.path())!, 'utf8');
+    expect(exported).toContain('agent-villeurbanne');
+    expect(exported).not.toContain(DUPONT);
+    await audit.getByRole('button', { name: 'Vérifier toute la chaîne' }).click();
+    await audit.waitForSelector('.fr-alert');
+    expect(await audit.locator('main').textContent()).toMatch(/La chaîne est intacte/);
+
+    // The operator suspends the partner behind a confirmation; its next token request is refused.
+    await page.goto(`${t.url}/console/partenaires`);
+    await look(page, 'partenaires');
+    await page.getByRole('link', { name: 'CCAS de Villeurbanne' }).click();
+    await look(page, 'partenaire');
+    await page.getByRole('link', { name: 'Suspendre' }).click();
+    await look(page, 'partenaire-suspendre');
+    await page.getByLabel(/Motif/).fill('Convention expirée');
+    await page.getByRole('button', { name: 'Suspendre le partenaire' }).click();
+    await page.waitForURL(/\/console\/partenaires\/[0-9a-f-]+$/);
+    expect(await page.locator('main').textContent()).toContain('partenaire suspendu');
+    expect(await page.locator('main').textContent()).toContain('Suspendu');
+    const refused = await requestToken(t, { clientId, clientSecret: secret });
+    expect(refused.status).toBe(401);
+    expect(refused.body.error).toBe('invalid_client');
+
+    // A maintenance window announced in the console shows on the public status page and in its Atom feed.
+    await page.goto(`${t.url}/console/disponibilite`);
+    const start = new Date(Date.now() + 2 * 86_400_000);
+    const local = (date: Date) => new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Paris', dateStyle: 'short', timeStyle: 'short' })
+      .format(date).replace(' ', 'T');
+    await page.getByLabel('Début (heure de Paris)').fill(local(start));
+    await page.getByLabel('Fin (heure de Paris)').fill(local(new Date(start.getTime() + 2 * 3_600_000)));
+    await page.getByLabel('Motif (public)').fill('Migration du serveur de bases de données');
+    await page.getByRole('button', { name: 'Annoncer la maintenance' }).click();
+    await page.waitForURL(/\/console\/disponibilite$/);
+    expect(await page.locator('main').textContent()).toContain('Maintenance annoncée');
+    await look(page, 'disponibilite');
+    for (const [name, path] of [['conditions', '/console/conditions'], ['incidents', '/console/incidents'], ['notifications', '/console/notifications']]) {
+      await page.goto(`${t.url}${path}`);
+      await look(page, name);
+    }
+    t.clock.advance(11_000); // past the status's 10-second cache
+    const status = await (await browser.newContext({ locale: 'fr-FR' })).newPage();
+    await status.goto(`${t.url}/status`);
+    expect(await status.locator('main').textContent()).toContain('Migration du serveur de bases de données');
+    await look(status, 'status');
+    const feed = await api.get('/status/feed.atom');
+    expect(feed.headers.get('content-type')).toMatch(/^application\/atom\+xml/);
+    const parsed = await new Parser().parseString(feed.text);
+    expect(parsed.title).toBe('API droits CNAM — incidents et maintenances');
+    expect(parsed.items.some((item) => item.contentSnippet?.includes('Migration du serveur de bases de données')
+      || item.summary?.includes('Migration du serveur de bases de données'))).toBe(true);
+    await operatorContext.close();
+    await auditorContext.close();
+  }, 120_000);
+
+  it('approves a request with the keyboard alone (Tab and Enter)', async () => {
+    const requestId = await submitRequest('CCAS de Bron');
+    const context = await browser.newContext({ locale: 'fr-FR' });
+    const page = await logIn(context, OPERATOR);
+    await page.goto(`${t.url}/console/demandes/${requestId}`);
+    let reached = false;
+    for (let i = 0; i < 80 && !reached; i++) {
+      await page.keyboard.press('Tab');
+      reached = await page.evaluate('document.activeElement?.id === "approve"') as boolean;
+    }
+    expect(reached).toBe(true);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#client-secret');
+    expect(await page.locator('h1').textContent()).toBe('Demande de CCAS de Bron approuvée');
+    await context.close();
+  }, 60_000);
+
+  it('refuses by role on the server: an operator cannot open the audit pages, an auditor cannot approve, nobody without a session', async () => {
+    const operatorContext = await browser.newContext();
+    const operator = await logIn(operatorContext, OPERATOR_ONLY);
+    const refused = await operator.goto(`${t.url}/console/audit`);
+    expect(refused!.status()).toBe(403);
+    expect(await operator.locator('h1').textContent()).toBe('Accès refusé');
+    expect(await operator.content()).not.toMatch(/at .*\.(ts|js):\d+/);
+    await look(operator, 'acces-refuse');
+
+    const requestId = await submitRequest('CCAS de Vénissieux');
+    const auditorContext = await browser.newContext();
+    const auditor = await logIn(auditorContext, AUDITOR_ONLY);
+    expect((await auditor.goto(`${t.url}/console/demandes/${requestId}`))!.status()).toBe(403);
+    // A forged approval from the auditor's session, with a valid CSRF token from a page it can open, is still refused.
+    await auditor.goto(`${t.url}/console/audit`);
+    const csrf = await auditor.locator('input[name=_csrf]').first().getAttribute('value');
+    const forged = await auditor.request.post(`${t.url}/console/demandes/${requestId}/approuver`, { form: { _csrf: csrf!, scopes: 'droits.ouverture' } });
+    expect(forged.status()).toBe(403);
+    expect((await api.get(`/admin/api/access-requests/${requestId}`, { token: await operatorToken(t) })).body.status).toBe('pending');
+
+    // Without a session: to the login page. A form posted without its CSRF token: refused, nothing done.
+    const anonymous = await (await browser.newContext()).newPage();
+    await anonymous.goto(`${t.url}/console/partenaires`);
+    expect(new URL(anonymous.url()).pathname).toBe('/console/connexion');
+    await look(anonymous, 'connexion');
+    const noToken = await operator.request.post(`${t.url}/console/demandes/${requestId}/rejeter`, { form: { reason: 'sans jeton' } });
+    expect(noToken.status()).toBe(403);
+    expect(await noToken.text()).toContain('Formulaire expiré');
+    expect((await api.get(`/admin/api/access-requests/${requestId}`, { token: await operatorToken(t) })).body.status).toBe('pending');
+    await operatorContext.close();
+    await auditorContext.close();
+  }, 60_000);
+
+  it('shows a French error beside a wrong field and keeps what was typed', async () => {
+    const context = await browser.newContext({ locale: 'fr-FR' });
+    const page = await logIn(context, OPERATOR);
+    await page.goto(`${t.url}/console/disponibilite`);
+    await page.getByLabel('Début (heure de Paris)').fill('2030-06-01T22:00');
+    await page.getByLabel('Fin (heure de Paris)').fill('2030-06-01T20:00'); // before the start
+    await page.getByLabel('Motif (public)').fill('Montée de version');
+    await page.getByRole('button', { name: 'Annoncer la maintenance' }).click();
+    await page.waitForSelector('.fr-error-text');
+    expect(await page.locator('#field-end-error').textContent()).toBe('Doit être après le début.');
+    expect(await page.getByLabel('Motif (public)').inputValue()).toBe('Montée de version');
+    expect(await page.getByLabel('Début (heure de Paris)').inputValue()).toBe('2030-06-01T22:00');
+    expect((await api.get('/admin/api/maintenance-windows', { token: await operatorToken(t) })).body
+      .some((w: { reason: string }) => w.reason === 'Montée de version')).toBe(false);
+    await look(page, 'erreur-champ');
+    await context.close();
+  }, 60_000);
+
+  it('has no serious or critical accessibility violation on any page (axe)', () => {
+    expect(scanned.length).toBeGreaterThanOrEqual(14);
+    expect(scanned.filter((s) => s.violations.length > 0)).toEqual([]);
+  });
+});
