@@ -157,10 +157,14 @@ describe('console and status page in a real browser (DESIGN §4)', () => {
     await page.waitForURL(/\/console\/disponibilite$/);
     expect(await page.locator('main').textContent()).toContain('Maintenance annoncée');
     await look(page, 'disponibilite');
-    for (const [name, path] of [['conditions', '/console/conditions'], ['incidents', '/console/incidents'], ['notifications', '/console/notifications']]) {
+    for (const [name, path] of [['conditions', '/console/conditions'], ['incidents', '/console/incidents'], ['notifications', '/console/notifications'],
+      ['securite', '/console/securite']]) {
       await page.goto(`${t.url}${path}`);
       await look(page, name);
     }
+    await page.getByRole('button', { name: 'Activer la double authentification' }).click();
+    await page.waitForSelector('#totp-secret');
+    await look(page, 'securite-qr');
     t.clock.advance(11_000); // past the status's 10-second cache
     const status = await (await browser.newContext({ locale: 'fr-FR' })).newPage();
     await status.goto(`${t.url}/status`);
@@ -245,7 +249,7 @@ describe('console and status page in a real browser (DESIGN §4)', () => {
   }, 60_000);
 
   it('has no serious or critical accessibility violation on any page (axe)', () => {
-    expect(scanned.length).toBeGreaterThanOrEqual(14);
+    expect(scanned.length).toBeGreaterThanOrEqual(16);
     expect(scanned.filter((s) => s.violations.length > 0)).toEqual([]);
   });
 });

@@ -35,6 +35,14 @@ export const OperatorAuth = (...anyOfRoles: OperatorRole[]) => applyDecorators(
   ApiUnauthorizedResponse({ description: 'session_missing, invalid_session' }),
   ...(anyOfRoles.length ? [ApiForbiddenResponse({ description: `role_required: ${anyOfRoles.join(' or ')}` })] : []));
 
+export const BEFORE_SECOND_FACTOR = 'before-second-factor';
+
+/**
+ * With OPERATOR_MFA_REQUIRED, an operator without a second factor may use only the routes marked so (enrolment,
+ * logout, who am I): every other operator route answers 403 second_factor_required until it enrols one.
+ */
+export const BeforeSecondFactor = () => SetMetadata(BEFORE_SECOND_FACTOR, true);
+
 /** The authenticated partner of the request, and the scopes it may receive now (granted ∩ token). */
 export interface PartnerPrincipal {
   partner: PartnerAccess;

@@ -1,9 +1,10 @@
-import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Inject, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { Forbidden, Unauthenticated } from '../common/errors/domain-errors';
 import { OperatorsService } from '../partners/operators.service';
-import { ACCESS_POLICY, AccessPolicy } from './access.decorators';
+import { APP_CONFIG, AppConfig } from '../common/config/config';
+import { ACCESS_POLICY, AccessPolicy, BEFORE_SECOND_FACTOR } from './access.decorators';
 import { bearerToken, PartnerAuthenticator } from './partner-authenticator';
 
 export const CONSOLE_COOKIE = 'cnam_console_session';
@@ -21,6 +22,7 @@ export class AccessGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly partners: PartnerAuthenticator,
     private readonly operators: OperatorsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -33,10 +35,12 @@ export class AccessGuard implements CanActivate {
     }
     if (policy.kind === 'public') return true;
     if (policy.kind === 'partner') return Boolean(await this.partners.authenticate(request, policy.anyOfScopes));
-    return this.authenticateOperator(request, policy.anyOfRoles);
+    const beforeSecondFactor = this.reflector.getAllAndOverride<boolean | undefined>(BEFORE_SECOND_FACTOR,
+      [context.getHandler(), context.getClass()]) ?? false;
+    return this.authenticateOperator(request, policy.anyOfRoles, beforeSecondFactor);
   }
 
-  private async authenticateOperator(request: FastifyRequest, anyOfRoles: string[]): Promise<boolean> {
+  private async authenticateOperator(request: FastifyRequest, anyOfRoles: string[], beforeSecondFactor: boolean): Promise<boolean> {
     const token = bearerToken(request) ?? cookie(request, CONSOLE_COOKIE);
     if (!token) throw new Unauthenticated('session_missing', 'An operator session is required.', 'Session');
     const operator = token.length <= 128 ? await this.operators.authenticate(token) : undefined;
@@ -45,6 +49,9 @@ export class AccessGuard implements CanActivate {
       throw new Forbidden('role_required', `This action needs the role: ${anyOfRoles.join(' or ')}.`);
     }
     request.operatorPrincipal = { operator, sessionToken: token };
+    if (this.config.operatorMfaRequired && !operator.second_factor && !beforeSecondFactor) {
+      throw new Forbidden('second_factor_required', 'Second factor required: enrol a TOTP authenticator in the console (/console/securite) first.');
+    }
     return true;
   }
 }

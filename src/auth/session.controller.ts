@@ -5,7 +5,7 @@ import { ActionLog } from '../audit/action-log';
 import { Clock } from '../common/clock';
 import { CreateOperatorDto, SessionDto } from '../partners/operator.dto';
 import { OperatorsService } from '../partners/operators.service';
-import { CurrentOperator, OperatorAuth, OperatorPrincipal, Public } from './access.decorators';
+import { BeforeSecondFactor, CurrentOperator, OperatorAuth, OperatorPrincipal, Public } from './access.decorators';
 import { CONSOLE_COOKIE } from './access.guard';
 import { OperatorLogin } from './operator-login';
 
@@ -24,17 +24,17 @@ export class SessionController {
   @Post('session') @HttpCode(200) @Public()
   @ApiOperation({ summary: 'Log in: a bearer token for the API, and an httpOnly cookie for the console' })
   async login(@Body() body: SessionDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
-    const session = await this.operatorLogin.login(body.email, body.password, request.ip);
+    const session = await this.operatorLogin.login(body.email, body.password, request.ip, body.totp);
     reply.header('set-cookie', sessionCookie(request, session.token, session.maxAgeSeconds));
     return { token: session.token, expires_at: session.expires_at, operator: session.operator };
   }
 
-  @Get('session') @OperatorAuth()
+  @Get('session') @OperatorAuth() @BeforeSecondFactor()
   whoami(@CurrentOperator() principal: OperatorPrincipal) {
     return { operator: principal.operator };
   }
 
-  @Delete('session') @HttpCode(204) @OperatorAuth()
+  @Delete('session') @HttpCode(204) @OperatorAuth() @BeforeSecondFactor()
   async logout(@CurrentOperator() principal: OperatorPrincipal, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     await this.operators.logout(principal.sessionToken);
     reply.header('set-cookie', sessionCookie(request, '', 0));

@@ -17,6 +17,8 @@ export const CONSOLE_CSS = `
 .cnam-chart .axis { stroke: var(--border-default-grey); }
 .cnam-chart text { fill: var(--text-default-grey); font-size: 12px; }
 .cnam-inline-form { display: inline; }
+.cnam-qr svg { width: 220px; height: 220px; }
+#recovery-codes { list-style: none; columns: 2; }
 `;
 
 export const CONSOLE_JS = `

@@ -35,6 +35,10 @@ export class ConsoleErrorFilter implements ExceptionFilter {
     }
     request.outcome = body.code;
     if (body.status >= 500 && body.code === 'internal_error') logUnexpected(error, request, this.logger);
+    if (body.code === 'second_factor_required') {
+      void reply.redirect('/console/securite', 303);
+      return;
+    }
     const page = body.code === 'csrf_invalid'
       ? { title: 'Formulaire expiré', text: 'Ce formulaire a expiré ou ne vient pas de la console : revenez à la page précédente, rechargez-la et recommencez.' }
       : PAGES[body.status] ?? SERVER_ERROR;

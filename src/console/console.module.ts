@@ -9,6 +9,7 @@ import { ConsoleAuditController } from './pages/audit.controller';
 import { ConsoleAvailabilityController } from './pages/availability.controller';
 import { ConsolePartnersController } from './pages/partners.controller';
 import { ConsoleRequestsController } from './pages/requests.controller';
+import { ConsoleSecurityController } from './pages/security.controller';
 import { ConsoleSessionController } from './pages/session.controller';
 
 /**
@@ -18,6 +19,7 @@ import { ConsoleSessionController } from './pages/session.controller';
 @Module({
   imports: [AuditModule, AuthModule, PartnersModule, SlaModule],
   controllers: [ConsoleAssetsController, ConsoleSessionController, ConsoleRequestsController, ConsolePartnersController,
-    ConsoleAuditController, ConsoleAvailabilityController, ConsoleAdministrationController],
+    ConsoleAuditController, ConsoleAvailabilityController, ConsoleAdministrationController,
+    ConsoleSecurityController],
 })
 export class ConsoleModule {}

@@ -69,6 +69,7 @@ export function layout(view: LayoutView): Html {
             <div class="fr-header__tools-links">
               <ul class="fr-btns-group">
                 ${view.operator && view.csrf ? html`
+                <li><a class="fr-btn fr-icon-lock-line" href="/console/securite">Sécurité du compte</a></li>
                 <li><p class="fr-btn fr-icon-account-circle-line cnam-operator">${view.operator.email} (${view.operator.roles.map((role) => ROLE_LABELS[role] ?? role).join(', ')})</p></li>
                 <li><form method="post" action="/console/deconnexion"><input type="hidden" name="_csrf" value="${view.csrf}">
                   <button class="fr-btn fr-icon-logout-box-r-line" type="submit">Se déconnecter</button></form></li>` : html`

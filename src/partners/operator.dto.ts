@@ -11,6 +11,10 @@ export class SessionDto {
   @ApiProperty()
   @IsString() @MaxLength(1024)
   password!: string;
+
+  @ApiPropertyOptional({ example: '492039', description: 'once a TOTP authenticator is enrolled: its current code, or a recovery code' })
+  @IsOptional() @IsString() @MaxLength(20)
+  totp?: string;
 }
 
 export class CreateOperatorDto {

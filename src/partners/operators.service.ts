@@ -59,18 +59,23 @@ export class OperatorsService {
     return this.operators.list();
   }
 
-  /** Checks a password and opens a session; the same answer, in similar time, for an unknown email. */
-  async login(email: string, password: string): Promise<{ token: string; operator: Operator; expires_at: Date }> {
+  /** Checks a password; the same answer, in similar time, for an unknown email. */
+  async checkPassword(email: string, password: string): Promise<Operator> {
     const found = await this.operators.findByEmailWithHash(email);
     const valid = await verifySecret(password, found?.password_hash ?? (await decoyHash()));
     if (!found || !valid || found.disabled_at) {
       throw new Unauthenticated('invalid_credentials', 'Unknown email or wrong password.', 'Session');
     }
+    const { password_hash: _hash, ...operator } = found;
+    return operator;
+  }
+
+  /** A new session for an operator whose login is complete (password, and second factor if enrolled). */
+  async openSession(operator: Operator): Promise<{ token: string; operator: Operator; expires_at: Date }> {
     const token = randomBytes(32).toString('base64url');
     const now = this.clock.now();
     const expiresAt = new Date(now.getTime() + this.config.operatorSessionHours * 3600_000);
-    await this.operators.createSession(sessionHash(token), found.id, now, expiresAt);
-    const { password_hash: _hash, ...operator } = found;
+    await this.operators.createSession(sessionHash(token), operator.id, now, expiresAt);
     return { token, operator, expires_at: expiresAt };
   }
 

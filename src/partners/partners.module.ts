@@ -10,6 +10,7 @@ import { DisengagementScheduler } from './disengagement.scheduler';
 import { IncidentsService } from './incidents.service';
 import { MeController } from './me.controller';
 import { NotificationsRepository } from './notifications.repository';
+import { OperatorTotp } from './operator-totp';
 import { OnboardingController } from './onboarding.controller';
 import { OperatorsRepository } from './operators.repository';
 import { OperatorsService } from './operators.service';
@@ -24,12 +25,12 @@ import { TermsService } from './terms.service';
   imports: [AuditModule, SlaModule],
   controllers: [OnboardingController, MeController, AdminController],
   providers: [
-    NotificationsRepository,
+    NotificationsRepository, OperatorTotp,
     AccessRequestsRepository, AccessRequestsService, PartnersRepository, PartnersService, CredentialsRepository,
     CredentialsService, TermsRepository, TermsService, OperatorsRepository, OperatorsService, PartnerDirectory,
     IncidentsService, DisengagementScheduler,
   ],
   exports: [PartnerDirectory, OperatorsService, CredentialsService, PartnersService, AccessRequestsService, TermsService, IncidentsService,
-    NotificationsRepository],
+    NotificationsRepository, OperatorTotp],
 })
 export class PartnersModule {}

@@ -136,6 +136,9 @@ export class EnvironmentVariables {
 
   @IsOptional() @IsIn(['true', 'false'], { message: 'must be true or false' })
   SANDBOX = 'false';
+
+  @IsOptional() @IsIn(['true', 'false'], { message: 'must be true or false' })
+  OPERATOR_MFA_REQUIRED = 'false';
 }
 
 export interface AppConfig {
@@ -164,6 +167,8 @@ export interface AppConfig {
   limits: { accessRequestsPerHour: number; loginFailuresPerMinute: number; loginFailuresPerAddressPerMinute: number };
   /** A test environment (DESIGN §8): the console and every answer say so. */
   sandbox: boolean;
+  /** Every operator must enrol a TOTP second factor before anything else (production). */
+  operatorMfaRequired: boolean;
 }
 
 export class ConfigError extends Error {
@@ -221,6 +226,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     limits: { accessRequestsPerHour: parsed.ACCESS_REQUESTS_PER_HOUR, loginFailuresPerMinute: parsed.LOGIN_FAILURES_PER_MINUTE,
       loginFailuresPerAddressPerMinute: parsed.LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE },
     sandbox: parsed.SANDBOX === 'true',
+    operatorMfaRequired: parsed.OPERATOR_MFA_REQUIRED === 'true',
   };
 }
 

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Inject, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { CurrentOperator, OperatorAuth, OperatorPrincipal, Public } from '../../auth/access.decorators';
+import { BeforeSecondFactor, CurrentOperator, OperatorAuth, OperatorPrincipal, Public } from '../../auth/access.decorators';
 import { OperatorLogin } from '../../auth/operator-login';
 import { sessionCookie } from '../../auth/session.controller';
 import { APP_CONFIG, AppConfig } from '../../common/config/config';
@@ -43,17 +43,22 @@ export class ConsoleSessionController {
     const back = safeReturn(text(body, 'retour'));
     if (!email || !password) return this.render(request, reply, { back, email, error: 'Saisissez votre adresse électronique et votre mot de passe.' }, 400);
     try {
-      const session = await this.login.login(email, password, request.ip);
+      const session = await this.login.login(email, password, request.ip, text(body, 'totp'));
       reply.header('set-cookie', sessionCookie(request, session.token, session.maxAgeSeconds));
       return reply.redirect(back, 303);
     } catch (error) {
       if (error instanceof RateLimited) return this.render(request, reply, { back, email, error: 'Trop de tentatives : réessayez dans une minute.' }, 429);
-      if (error instanceof Unauthenticated) return this.render(request, reply, { back, email, error: 'Adresse ou mot de passe incorrect.' }, 401);
+      if (error instanceof Unauthenticated) {
+        const message = error.code === 'totp_required'
+          ? 'La double authentification est activée sur ce compte : saisissez aussi le code de votre application.'
+          : error.code === 'invalid_totp' ? 'Code de double authentification incorrect, expiré ou déjà utilisé.' : 'Adresse ou mot de passe incorrect.';
+        return this.render(request, reply, { back, email, error: message }, 401);
+      }
       throw error;
     }
   }
 
-  @Post('deconnexion') @OperatorAuth() @HttpCode(303)
+  @Post('deconnexion') @OperatorAuth() @BeforeSecondFactor() @HttpCode(303)
   async logout(@CurrentOperator() principal: OperatorPrincipal, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
     await this.operators.logout(principal.sessionToken);
     reply.header('set-cookie', sessionCookie(request, '', 0));
@@ -72,6 +77,8 @@ export class ConsoleSessionController {
           <input type="hidden" name="retour" value="${view.back}">
           ${input({ name: 'email', label: 'Adresse électronique', type: 'email', value: view.email, required: true, autocomplete: 'username' })}
           ${input({ name: 'password', label: 'Mot de passe', type: 'password', required: true, autocomplete: 'current-password' })}
+          ${input({ name: 'totp', label: 'Code de double authentification', autocomplete: 'one-time-code',
+            hint: "Si vous l'avez activée : les 6 chiffres de votre application, ou un code de secours" })}
           ${button('Se connecter')}`, 'Connexion')}
       </div></div>`,
     });
