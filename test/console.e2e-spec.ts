@@ -248,6 +248,24 @@ describe('console and status page in a real browser (DESIGN §4)', () => {
     await context.close();
   }, 60_000);
 
+  it('pages lists that grow, 50 rows at a time', async () => {
+    for (let i = 0; i < 52; i++) await submitRequest(`Commune n° ${i}`);
+    const pending = (await api.get('/admin/api/access-requests?status=pending', { token: await operatorToken(t) })).body.length;
+    const context = await browser.newContext({ locale: 'fr-FR' });
+    const page = await logIn(context, OPERATOR_ONLY);
+    await page.goto(`${t.url}/console/demandes`);
+    expect(await page.locator('tbody tr').count()).toBe(50);
+    await page.getByRole('link', { name: 'Page suivante' }).click();
+    await page.waitForURL(/page=2/);
+    expect(await page.locator('tbody tr').count()).toBe(pending - 50);
+    expect(await page.getByRole('link', { name: 'Page suivante' }).getAttribute('aria-disabled')).toBe('true'); // the last page
+    await look(page, 'demandes-page-2');
+    await page.getByRole('link', { name: 'Page précédente' }).click();
+    await page.waitForURL(/page=1/);
+    expect(await page.locator('tbody tr').count()).toBe(50);
+    await context.close();
+  }, 60_000);
+
   it('has no serious or critical accessibility violation on any page (axe)', () => {
     expect(scanned.length).toBeGreaterThanOrEqual(16);
     expect(scanned.filter((s) => s.violations.length > 0)).toEqual([]);

@@ -4,6 +4,7 @@ import { AuditModule } from '../audit/audit.module';
 import { PartnersModule } from '../partners/partners.module';
 import { SlaModule } from '../sla/sla.module';
 import { AccessGuard } from './access.guard';
+import { OidcLogin } from './oidc-login';
 import { OperatorLogin } from './operator-login';
 import { PartnerAuthenticator } from './partner-authenticator';
 import { SessionController } from './session.controller';
@@ -16,7 +17,7 @@ import { TokenVerifier } from './token-verifier';
 @Module({
   imports: [PartnersModule, AuditModule, SlaModule],
   controllers: [TokenController, SessionController],
-  providers: [SigningKeys, TokenVerifier, TokenService, PartnerAuthenticator, OperatorLogin, { provide: APP_GUARD, useClass: AccessGuard }],
-  exports: [SigningKeys, TokenVerifier, PartnerAuthenticator, OperatorLogin],
+  providers: [SigningKeys, TokenVerifier, TokenService, PartnerAuthenticator, OperatorLogin, OidcLogin, { provide: APP_GUARD, useClass: AccessGuard }],
+  exports: [SigningKeys, TokenVerifier, PartnerAuthenticator, OperatorLogin, OidcLogin],
 })
 export class AuthModule {}

@@ -40,6 +40,7 @@ export interface PageOptions {
   section?: string;
   content: Content;
   status?: number;
+  refreshTo?: string;
 }
 
 /** What every console page needs from its request: the operator, a CSRF token, the sandbox flag, a one-time message. */
@@ -70,7 +71,7 @@ export function sendPage(reply: FastifyReply, context: PageContext, page: PageOp
     operator: context.operator ? { email: context.operator.email, roles: context.operator.roles } : undefined,
     nav: context.operator ? sectionsFor(context.operator.roles) : undefined, current: page.section,
     home: { href: '/console', tagline: 'Console des opérateurs et des auditeurs' },
-    content: page.content,
+    content: page.content, refreshTo: page.refreshTo,
   });
   return reply.status(page.status ?? 200).header('content-security-policy', PAGE_CSP).header('cache-control', 'no-store')
     .type('text/html; charset=utf-8').send(body.text);

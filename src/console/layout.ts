@@ -21,6 +21,8 @@ export interface LayoutView {
   /** The service's home: the console, or the public status page. */
   home: { href: string; tagline: string };
   content: Content;
+  /** Navigate there at once (a same-site navigation: after a single sign-on, so that the session cookie is sent). */
+  refreshTo?: string;
 }
 
 /**
@@ -37,6 +39,7 @@ export function layout(view: LayoutView): Html {
   <meta name="viewport" content="width=device-width, initial-scale=1, shrink-to-fit=no">
   <meta name="format-detection" content="telephone=no">
   <title>${view.title} — API droits CNAM</title>
+  ${view.refreshTo ? html`<meta http-equiv="refresh" content="0;url=${view.refreshTo}">` : ''}
   <link rel="stylesheet" href="/assets/dsfr/dsfr.min.css">
   <link rel="stylesheet" href="/assets/dsfr/utility/icons/icons.min.css">
   <link rel="stylesheet" href="/assets/console.css">

@@ -50,10 +50,10 @@ export class AccessRequestsRepository {
       `SELECT ${COLUMNS} FROM access_requests WHERE id = $1 ${forUpdate ? 'FOR UPDATE' : ''}`, [id], tx);
   }
 
-  list(status: AccessRequestStatus | undefined, limit = 500): Promise<AccessRequest[]> {
+  list(status: AccessRequestStatus | undefined, limit = 500, offset = 0): Promise<AccessRequest[]> {
     return this.db.rows<AccessRequest>(
       `SELECT ${COLUMNS} FROM access_requests WHERE ($1::text IS NULL OR status = $1)
-       ORDER BY created_at DESC, id LIMIT $2`, [status ?? null, limit]);
+       ORDER BY created_at DESC, id LIMIT $2 OFFSET $3`, [status ?? null, limit, offset]);
   }
 
   async markDecided(id: string, decision: { status: AccessRequestStatus; operatorId: string; note: string | null;

@@ -38,8 +38,8 @@ export class AccessRequestsService {
     return this.requests.create(request, now);
   }
 
-  list(status?: AccessRequestStatus): Promise<AccessRequest[]> {
-    return this.requests.list(status);
+  list(status?: AccessRequestStatus, page: { limit?: number; offset?: number } = {}): Promise<AccessRequest[]> {
+    return this.requests.list(status, page.limit, page.offset);
   }
 
   async get(id: string): Promise<AccessRequest> {

@@ -29,9 +29,9 @@ export class IncidentsService {
     });
   }
 
-  list(limit = 500): Promise<Incident[]> {
+  list(limit = 500, offset = 0): Promise<Incident[]> {
     return this.db.rows<Incident>(
       `SELECT i.id, i.partner_id, p.name AS partner_name, i.summary, i.detail, i.created_at
-       FROM incidents i JOIN partners p ON p.id = i.partner_id ORDER BY i.created_at DESC LIMIT $1`, [limit]);
+       FROM incidents i JOIN partners p ON p.id = i.partner_id ORDER BY i.created_at DESC, i.id LIMIT $1 OFFSET $2`, [limit, offset]);
   }
 }

@@ -70,6 +70,14 @@ export class OperatorsService {
     return operator;
   }
 
+  /** An operator by e-mail address (single sign-on), if it exists and is not disabled. */
+  async findActiveByEmail(email: string): Promise<Operator | undefined> {
+    const found = await this.operators.findByEmailWithHash(email);
+    if (!found || found.disabled_at) return undefined;
+    const { password_hash: _hash, ...operator } = found;
+    return operator;
+  }
+
   /** A new session for an operator whose login is complete (password, and second factor if enrolled). */
   async openSession(operator: Operator): Promise<{ token: string; operator: Operator; expires_at: Date }> {
     const token = randomBytes(32).toString('base64url');

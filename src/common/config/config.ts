@@ -33,6 +33,15 @@ export class EnvironmentVariables {
   @IsOptional() @IsEmail()
   BOOTSTRAP_OPERATOR_EMAIL?: string;
 
+  @IsOptional() @Matches(/^https?:\/\/.+/, { message: 'must be an http(s):// URL (the OpenID provider, e.g. ProConnect)' })
+  OIDC_ISSUER?: string;
+
+  @IsOptional() @IsString() @MinLength(1)
+  OIDC_CLIENT_ID?: string;
+
+  @IsOptional() @IsString() @MinLength(1)
+  OIDC_CLIENT_SECRET?: string;
+
   @IsOptional() @IsString() @MinLength(12, { message: 'must be at least 12 characters' })
   BOOTSTRAP_OPERATOR_PASSWORD?: string;
 
@@ -169,6 +178,8 @@ export interface AppConfig {
   sandbox: boolean;
   /** Every operator must enrol a TOTP second factor before anything else (production). */
   operatorMfaRequired: boolean;
+  /** Console single sign-on (ProConnect in production), when configured. */
+  oidc?: { issuer: string; clientId: string; clientSecret: string };
 }
 
 export class ConfigError extends Error {
@@ -182,16 +193,16 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const known = Object.keys(new EnvironmentVariables());
   const plain: Record<string, string> = {};
   for (const name of [...known, 'DATABASE_URL', 'DATABASE_APP_URL', 'UPSTREAM_URL', 'BOOTSTRAP_OPERATOR_EMAIL',
-    'BOOTSTRAP_OPERATOR_PASSWORD', 'SECRET_KEY', 'TRUSTED_PROXIES']) {
+    'BOOTSTRAP_OPERATOR_PASSWORD', 'SECRET_KEY', 'TRUSTED_PROXIES', 'OIDC_ISSUER', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET']) {
     const value = env[name];
     if (value !== undefined && value !== '') plain[name] = value;
   }
   const parsed = plainToInstance(EnvironmentVariables, plain);
   const errors = validateSync(parsed, { whitelist: true });
-  if (errors.length > 0) {
-    throw new ConfigError(errors.map((e) =>
-      `${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`));
-  }
+  const problems = errors.map((e) => `${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`);
+  const oidc = [parsed.OIDC_ISSUER, parsed.OIDC_CLIENT_ID, parsed.OIDC_CLIENT_SECRET];
+  if (oidc.some(Boolean) && !oidc.every(Boolean)) problems.push('OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET: set all three, or none');
+  if (problems.length > 0) throw new ConfigError(problems);
   return {
     port: parsed.PORT,
     host: parsed.HOST,
@@ -227,6 +238,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       loginFailuresPerAddressPerMinute: parsed.LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE },
     sandbox: parsed.SANDBOX === 'true',
     operatorMfaRequired: parsed.OPERATOR_MFA_REQUIRED === 'true',
+    oidc: parsed.OIDC_ISSUER ? { issuer: parsed.OIDC_ISSUER, clientId: parsed.OIDC_CLIENT_ID!, clientSecret: parsed.OIDC_CLIENT_SECRET! } : undefined,
   };
 }
 

@@ -102,3 +102,20 @@ export function pagination(previous: string | undefined, next: string | undefine
   return html`<nav role="navigation" class="fr-pagination fr-mt-3w" aria-label="Pagination">
     <ul class="fr-pagination__list">${link(previous, 'Page précédente', 'prev')}${link(next, 'Page suivante', 'next')}</ul></nav>`;
 }
+
+export const PAGE_SIZE = 50;
+
+/** The page number asked for in `?page=` (1 when absent or not a number), and its offset. */
+export function pageOf(value: string | undefined): { page: number; offset: number } {
+  const page = /^\d{1,6}$/.test(value ?? '') ? Math.max(1, Number(value)) : 1;
+  return { page, offset: (page - 1) * PAGE_SIZE };
+}
+
+/**
+ * Previous and next links for an offset-paginated list: `rows` holds up to PAGE_SIZE + 1 rows, the extra one only
+ * telling that a next page exists.
+ */
+export function pageLinks(base: string, page: number, rows: number, query: Record<string, string> = {}): Html {
+  const link = (n: number) => `${base}?${new URLSearchParams({ ...query, page: String(n) })}`;
+  return pagination(page > 1 ? link(page - 1) : undefined, rows > PAGE_SIZE ? link(page + 1) : undefined);
+}

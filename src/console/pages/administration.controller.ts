@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Inject, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Inject, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentOperator, OperatorAuth, OperatorPrincipal } from '../../auth/access.decorators';
@@ -9,7 +9,7 @@ import { NotificationsRepository } from '../../partners/notifications.repository
 import { PublishTermsDto } from '../../partners/partner-self-service.dto';
 import { PartnersService } from '../../partners/partners.service';
 import { TermsService } from '../../partners/terms.service';
-import { alert, badge, button, form, input, table } from '../components';
+import { alert, badge, button, form, input, PAGE_SIZE, pageLinks, pageOf, table } from '../components';
 import { ConsoleCsrfGuard } from '../console-csrf.guard';
 import { ConsoleErrorFilter } from '../console-errors.filter';
 import { PageContext, pageContext, redirectWithFlash, sendPage } from '../console-page';
@@ -53,36 +53,42 @@ export class ConsoleAdministrationController {
   }
 
   @Get('incidents')
-  async incidentsPage(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    const incidents = await this.incidents.list(200);
+  async incidentsPage(@Query('page') pageNumber: string | undefined, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+    const { page, offset } = pageOf(pageNumber);
+    const rows = await this.incidents.list(PAGE_SIZE + 1, offset);
+    const incidents = rows.slice(0, PAGE_SIZE);
     return sendPage(reply, pageContext(request, reply, this.config.sandbox), {
       title: 'Incidents signalés', section: '/console/incidents', breadcrumb: [['Console', '/console'], ['Incidents signalés', '/console/incidents']],
       content: html`<h1>Incidents signalés par les partenaires</h1>
-        ${table(`Incidents signalés, les plus récents d'abord : ${incidents.length}`, [
+        ${table("Incidents signalés, les plus récents d'abord", [
           { label: 'Reçu le', cell: (i) => frenchDateTime(i.created_at) },
           { label: 'Partenaire', cell: (i) => html`<a href="/console/partenaires/${i.partner_id}">${i.partner_name ?? i.partner_id}</a>` },
           { label: 'Résumé', cell: (i) => i.summary },
           { label: 'Détail', cell: (i) => i.detail },
-        ], incidents, "Aucun partenaire n'a signalé de difficulté.")}`,
+        ], incidents, "Aucun partenaire n'a signalé de difficulté.")}
+        ${pageLinks('/console/incidents', page, rows.length)}`,
     });
   }
 
   @Get('notifications')
-  async outboxPage(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    const messages = await this.outbox.list({ limit: 200 });
+  async outboxPage(@Query('page') pageNumber: string | undefined, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+    const { page, offset } = pageOf(pageNumber);
+    const rows = await this.outbox.list({ limit: PAGE_SIZE + 1, offset });
+    const messages = rows.slice(0, PAGE_SIZE);
     const tones = { pending: 'info', sent: 'success', failed: 'error' } as const;
     const labels = { pending: 'en attente', sent: 'envoyé', failed: 'en échec' };
     return sendPage(reply, pageContext(request, reply, this.config.sandbox), {
       title: 'Notifications', section: '/console/notifications', breadcrumb: [['Console', '/console'], ['Notifications', '/console/notifications']],
       content: html`<h1>Notifications aux partenaires</h1>
         <p>Un message par contact du partenaire (métier et technique), écrit avec l'événement qui le cause.</p>
-        ${table(`Derniers messages : ${messages.length}`, [
+        ${table('Messages, les plus récents d\'abord', [
           { label: 'Écrit le', cell: (m) => frenchDateTime(m.created_at) },
           { label: 'Type', cell: (m) => html`<code>${m.type}</code>` },
           { label: 'Partenaire', cell: (m) => m.partner_name ?? '—' },
           { label: 'Destinataire', cell: (m) => m.recipient },
           { label: 'État', cell: (m) => badge(tones[m.status] ?? 'info', labels[m.status] ?? m.status) },
-        ], messages, "Aucune notification pour l'instant.")}`,
+        ], messages, "Aucune notification pour l'instant.")}
+        ${pageLinks('/console/notifications', page, rows.length)}`,
     });
   }
 

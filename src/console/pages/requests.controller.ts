@@ -7,6 +7,7 @@ import { ValidationFailed } from '../../common/errors/domain-errors';
 import { ApproveDto, ReasonDto } from '../../partners/access-request.dto';
 import { AccessRequest, AccessRequestStatus } from '../../partners/access-requests.repository';
 import { AccessRequestsService } from '../../partners/access-requests.service';
+import { PAGE_SIZE, pageLinks, pageOf } from '../components';
 import { ConsoleCsrfGuard } from '../console-csrf.guard';
 import { ConsoleErrorFilter } from '../console-errors.filter';
 import { PageContext, pageContext, redirectWithFlash, sendPage } from '../console-page';
@@ -26,12 +27,15 @@ export class ConsoleRequestsController {
   constructor(private readonly requests: AccessRequestsService, @Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
   @Get()
-  async list(@Query('statut') status: string | undefined, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+  async list(@Query('statut') status: string | undefined, @Query('page') pageNumber: string | undefined, @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply) {
     const chosen = status === 'toutes' ? undefined : STATUSES.includes(status ?? '') ? status as AccessRequestStatus : 'pending';
-    const requests = await this.requests.list(chosen);
+    const { page, offset } = pageOf(pageNumber);
+    const requests = await this.requests.list(chosen, { limit: PAGE_SIZE + 1, offset });
     return sendPage(reply, pageContext(request, reply, this.config.sandbox), {
       title: "Demandes d'accès", section: SECTION, breadcrumb: [['Console', '/console'], ["Demandes d'accès", SECTION]],
-      content: requestListView(requests, status === 'toutes' ? 'toutes' : chosen ?? 'pending'),
+      content: requestListView(requests.slice(0, PAGE_SIZE), status === 'toutes' ? 'toutes' : chosen ?? 'pending',
+        pageLinks(SECTION, page, requests.length, { statut: status === 'toutes' ? 'toutes' : chosen ?? 'pending' })),
     });
   }
 

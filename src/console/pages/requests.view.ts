@@ -8,7 +8,7 @@ import { ORGANISATION_TYPE_LABELS, REQUEST_STATUS, SCOPE_LABELS, scopeList } fro
 
 const FILTERS: [string, string][] = [['pending', 'À examiner'], ['approved', 'Approuvées'], ['rejected', 'Rejetées'], ['toutes', 'Toutes']];
 
-export function requestListView(requests: AccessRequest[], status: string): Html {
+export function requestListView(requests: AccessRequest[], status: string, pages: Html): Html {
   return html`<h1>Demandes d'accès</h1>
     <form method="get" action="/console/demandes" class="fr-mb-3w" aria-label="Filtrer les demandes">
       <div class="fr-grid-row fr-grid-row--gutters fr-grid-row--bottom">
@@ -16,14 +16,15 @@ export function requestListView(requests: AccessRequest[], status: string): Html
         <div class="fr-col-12 fr-col-md-3">${button('Filtrer', { kind: 'secondary' })}</div>
       </div>
     </form>
-    ${table(`Demandes d'accès (${FILTERS.find(([v]) => v === status)?.[1].toLowerCase() ?? status}) : ${requests.length}`, [
+    ${table(`Demandes d'accès (${FILTERS.find(([v]) => v === status)?.[1].toLowerCase() ?? status})`, [
       { label: 'Organisme', cell: (r) => html`<a href="/console/demandes/${r.id}">${r.organisation.name}</a>` },
       { label: 'SIRET', cell: (r) => r.organisation.siret },
       { label: 'Type', cell: (r) => ORGANISATION_TYPE_LABELS[r.organisation.type] ?? r.organisation.type },
       { label: 'Catégories demandées', cell: (r) => scopeList(r.scopes) },
       { label: 'Reçue le', cell: (r) => frenchDateTime(r.created_at) },
       { label: 'Statut', cell: (r) => badge(...(REQUEST_STATUS[r.status] ?? ['neutral', r.status])) },
-    ], requests, status === 'pending' ? "Aucune demande d'accès n'attend d'examen." : 'Aucune demande dans cette liste.')}`;
+    ], requests, status === 'pending' ? "Aucune demande d'accès n'attend d'examen." : 'Aucune demande dans cette liste.')}
+    ${pages}`;
 }
 
 export function requestDetailView(request: AccessRequest, csrf: string, errors: { approve?: Record<string, string>; reject?: Record<string, string> },

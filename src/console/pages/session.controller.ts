@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpCode, Inject, Post, Query, Req, Res, UseFilt
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BeforeSecondFactor, CurrentOperator, OperatorAuth, OperatorPrincipal, Public } from '../../auth/access.decorators';
+import { OidcLogin, PendingOidcLogin } from '../../auth/oidc-login';
 import { OperatorLogin } from '../../auth/operator-login';
 import { sessionCookie } from '../../auth/session.controller';
 import { APP_CONFIG, AppConfig } from '../../common/config/config';
@@ -14,6 +15,11 @@ import { pageContext, sectionsFor, sendPage } from '../console-page';
 import { FormBody, text } from '../forms';
 import { html } from '../html';
 
+const OIDC_COOKIE = 'cnam_console_oidc';
+
+/** Where the provider sends the browser back: this gateway, as the browser reached it. */
+const callbackUrl = (request: FastifyRequest) => `${request.protocol}://${request.host}/console/oidc/retour`;
+
 /** Where to go back after logging in: a console path only, never another site. */
 const safeReturn = (value: string | undefined) => (value && /^\/console(\/[A-Za-z0-9/_-]*)?(\?[A-Za-z0-9=&%_.-]*)?$/.test(value) ? value : '/console');
 
@@ -23,7 +29,7 @@ const safeReturn = (value: string | undefined) => (value && /^\/console(\/[A-Za-
 @UseFilters(ConsoleErrorFilter)
 @UseGuards(ConsoleCsrfGuard)
 export class ConsoleSessionController {
-  constructor(private readonly login: OperatorLogin, private readonly operators: OperatorsService,
+  constructor(private readonly login: OperatorLogin, private readonly operators: OperatorsService, private readonly oidc: OidcLogin,
     @Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
   @Get() @OperatorAuth()
@@ -58,6 +64,44 @@ export class ConsoleSessionController {
     }
   }
 
+  @Get('oidc') @Public()
+  async singleSignOn(@Query('retour') back: string | undefined, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+    const { url, pending } = await this.oidc.start(callbackUrl(request), safeReturn(back));
+    // Lax, not Strict: the provider's redirect back is a cross-site navigation, which must carry it.
+    reply.setCookie(OIDC_COOKIE, Buffer.from(JSON.stringify(pending)).toString('base64url'),
+      { path: '/console/oidc', httpOnly: true, sameSite: 'lax', secure: request.protocol === 'https', signed: true, maxAge: 600 });
+    return reply.redirect(url, 303);
+  }
+
+  @Get('oidc/retour') @Public()
+  async singleSignOnReturn(@Query() query: Record<string, string>, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+    const raw = request.cookies[OIDC_COOKIE];
+    reply.clearCookie(OIDC_COOKIE, { path: '/console/oidc' });
+    const unsigned = raw ? request.unsignCookie(raw) : undefined;
+    let pending: PendingOidcLogin | undefined;
+    try {
+      pending = unsigned?.valid && unsigned.value ? JSON.parse(Buffer.from(unsigned.value, 'base64url').toString('utf8')) : undefined;
+    } catch {
+      pending = undefined;
+    }
+    if (!pending) return this.render(request, reply, { back: '/console', error: 'La connexion par ProConnect a expiré : recommencez.' }, 400);
+    try {
+      const session = await this.oidc.finish(callbackUrl(request), query, pending);
+      reply.header('set-cookie', sessionCookie(request, session.token, Math.floor((session.expires_at.getTime() - Date.now()) / 1000)));
+      // A page, not a redirect: the next navigation starts here (same site), so the SameSite=Strict session cookie is sent.
+      return sendPage(reply, { ...pageContext(request, reply, this.config.sandbox), operator: undefined }, {
+        title: 'Connexion réussie', refreshTo: pending.back,
+        content: html`<h1>Connexion réussie</h1><p><a class="fr-link" href="${pending.back}">Continuer vers la console</a></p>`,
+      });
+    } catch (error) {
+      if (!(error instanceof Unauthenticated)) throw error;
+      const message = error.code === 'oidc_unknown_operator'
+        ? "Votre compte ProConnect n'est associé à aucun opérateur de la console : demandez à un administrateur de vous ajouter."
+        : "ProConnect n'a pas confirmé la connexion : recommencez.";
+      return this.render(request, reply, { back: pending.back, error: message }, 401);
+    }
+  }
+
   @Post('deconnexion') @OperatorAuth() @BeforeSecondFactor() @HttpCode(303)
   async logout(@CurrentOperator() principal: OperatorPrincipal, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
     await this.operators.logout(principal.sessionToken);
@@ -73,6 +117,8 @@ export class ConsoleSessionController {
         <h1>Connexion à la console</h1>
         <p>Réservée aux opérateurs et aux auditeurs de la DINSIC. Chaque action y est tracée dans le journal d'audit.</p>
         ${view.error ? html`<div class="fr-alert fr-alert--error fr-alert--sm fr-mb-3w" role="alert"><p>${view.error}</p></div>` : ''}
+        ${this.oidc.enabled ? html`<p><a class="fr-btn fr-btn--secondary" href="/console/oidc?retour=${encodeURIComponent(view.back)}">Se connecter avec ProConnect</a></p>
+          <p class="fr-hr-or">ou</p>` : ''}
         ${form('/console/connexion', context.csrf, html`
           <input type="hidden" name="retour" value="${view.back}">
           ${input({ name: 'email', label: 'Adresse électronique', type: 'email', value: view.email, required: true, autocomplete: 'username' })}
