@@ -2,9 +2,8 @@ import { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { freePort } from '../src/common/database/embedded-postgres';
-import { partnerToken } from './lookup.bench';
-import { drive, Load, median, startProcess, table } from './support';
+import { startGateway, startUpstreamAndProxy } from './lookup.bench';
+import { drive, Load, median, table } from './support';
 
 const DIST = join(__dirname, '..');
 const NIR_BODY = JSON.stringify({ nir: '284057505612387', recipient: '21690123100011', object: 'dossier bench', agent: 'bench-agent', context: 'RSA' });
@@ -40,32 +39,18 @@ export async function benchCompare(options: { databaseUrl: string; variants: Var
   const admin = new Client({ connectionString: options.databaseUrl });
   await admin.connect();
   try {
-    const simulatorPort = await freePort();
-    children.push(await startProcess(join(DIST, 'simulator/server.js'),
-      { SIMULATOR_PORT: String(simulatorPort), SIMULATOR_POPULATION: options.quick ? '10000' : '100000' }, /ready on/));
-    const upstream = `http://127.0.0.1:${simulatorPort}`;
-    const proxyPort = await freePort();
-    children.push(await startProcess(join(DIST, 'bench/minimal-proxy.js'), { UPSTREAM_URL: upstream, PORT: String(proxyPort) }, /ready/));
-    const operator = { email: 'bench@dinsic.localhost', password: 'bench password 1234' };
+    const { upstream, proxy: proxyUrl } = await startUpstreamAndProxy(children, options.quick);
     const gateways: { label: string; child: ChildProcess; target: Parameters<typeof drive>[0] }[] = [];
     for (const [i, build] of builds.entries()) {
       const database = `bench_compare_${i}_${Date.now()}`;
       await admin.query(`CREATE DATABASE ${database}`);
       const url = Object.assign(new URL(options.databaseUrl), { pathname: `/${database}` }).toString();
-      const port = await freePort();
-      const child = await startProcess(join(build.dist, 'src/main.js'), {
-        DATABASE_URL: url, UPSTREAM_URL: upstream, PORT: String(port), LOG_LEVEL: 'warn',
-        BOOTSTRAP_OPERATOR_EMAIL: operator.email, BOOTSTRAP_OPERATOR_PASSWORD: operator.password,
-        SECRET_KEY: 'ab'.repeat(32), UPSTREAM_CONNECTIONS: '128',
-        NODE_OPTIONS: process.env.GATEWAY_NODE_OPTIONS ?? '--max-semi-space-size=32',
-      }, /Gateway ready on/);
+      const { child, url: gateway, token } = await startGateway(build.dist, url, upstream, 'warn');
       children.push(child);
-      const gateway = `http://127.0.0.1:${port}`;
-      const token = await partnerToken(gateway, operator);
       gateways.push({ label: build.label, child, target: { url: `${gateway}/v1/droits/recherche`, body: NIR_BODY,
         headers: { authorization: `Bearer ${token}` }, connections: options.connections, seconds } });
     }
-    const proxy = { url: `http://127.0.0.1:${proxyPort}/`, body: UPSTREAM_BODY, headers: {}, connections: options.connections, seconds };
+    const proxy = { url: `${proxyUrl}/`, body: UPSTREAM_BODY, headers: {}, connections: options.connections, seconds };
     for (const gateway of gateways) await drive({ ...gateway.target, seconds: options.quick ? 1 : 3 }); // warm-up
     await drive({ ...proxy, seconds: options.quick ? 1 : 3 });
 

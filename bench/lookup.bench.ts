@@ -36,6 +36,39 @@ export async function partnerToken(gateway: string, operator: { email: string; p
   return token.access_token;
 }
 
+const BENCH_OPERATOR = { email: 'bench@dinsic.localhost', password: 'bench password 1234' };
+
+/** The simulator and the minimal proxy in front of it, each in its own process (pushed onto `children`). */
+export async function startUpstreamAndProxy(children: ChildProcess[], quick: boolean): Promise<{ upstream: string; proxy: string }> {
+  const simulatorPort = await freePort();
+  children.push(await startProcess(join(DIST, 'simulator/server.js'),
+    { SIMULATOR_PORT: String(simulatorPort), SIMULATOR_POPULATION: quick ? '10000' : '100000' }, /ready on/));
+  const upstream = `http://127.0.0.1:${simulatorPort}`;
+  const proxyPort = await freePort();
+  children.push(await startProcess(join(DIST, 'bench/minimal-proxy.js'), { UPSTREAM_URL: upstream, PORT: String(proxyPort) }, /ready/));
+  return { upstream, proxy: `http://127.0.0.1:${proxyPort}` };
+}
+
+/** A gateway build (`dist`: its output folder) on its own process and port, with a partner onboarded and its token. */
+export async function startGateway(dist: string, databaseUrl: string, upstream: string, logLevel = 'info'):
+  Promise<{ child: ChildProcess; url: string; token: string }> {
+  const port = await freePort();
+  const child = await startProcess(join(dist, 'src/main.js'), {
+    DATABASE_URL: databaseUrl, UPSTREAM_URL: upstream, PORT: String(port), LOG_LEVEL: logLevel,
+    BOOTSTRAP_OPERATOR_EMAIL: BENCH_OPERATOR.email, BOOTSTRAP_OPERATOR_PASSWORD: BENCH_OPERATOR.password,
+    SECRET_KEY: 'ab'.repeat(32), UPSTREAM_CONNECTIONS: '128',
+    // The same runtime flag as npm start and the Docker image (docs/decisions.md).
+    NODE_OPTIONS: process.env.GATEWAY_NODE_OPTIONS ?? '--max-semi-space-size=32',
+  }, /Gateway ready on/);
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    return { child, url, token: await partnerToken(url, BENCH_OPERATOR) };
+  } catch (error) {
+    child.kill('SIGTERM');
+    throw error;
+  }
+}
+
 export interface LookupBenchOptions {
   databaseUrl: string;
   /** A directory on the database's file system, for the fsync probe. */
@@ -58,27 +91,14 @@ export async function benchLookup(options: LookupBenchOptions): Promise<Record<s
   const warmup = options.quick ? 2 : 5;
   const children: ChildProcess[] = [];
   try {
-    const simulatorPort = await freePort();
-    children.push(await startProcess(join(DIST, 'simulator/server.js'),
-      { SIMULATOR_PORT: String(simulatorPort), SIMULATOR_POPULATION: options.quick ? '10000' : '100000' }, /ready on/));
-    const upstream = `http://127.0.0.1:${simulatorPort}`;
-    const proxyPort = await freePort();
-    children.push(await startProcess(join(DIST, 'bench/minimal-proxy.js'), { UPSTREAM_URL: upstream, PORT: String(proxyPort) }, /ready/));
-    const gatewayPort = await freePort();
-    const operator = { email: 'bench@dinsic.localhost', password: 'bench password 1234' };
-    children.push(await startProcess(join(DIST, 'src/main.js'), {
-      DATABASE_URL: options.databaseUrl, UPSTREAM_URL: upstream, PORT: String(gatewayPort), LOG_LEVEL: 'info',
-      BOOTSTRAP_OPERATOR_EMAIL: operator.email, BOOTSTRAP_OPERATOR_PASSWORD: operator.password,
-      SECRET_KEY: 'ab'.repeat(32), UPSTREAM_CONNECTIONS: '128',
-      // The same runtime flag as npm start and the Docker image (docs/decisions.md).
-      NODE_OPTIONS: process.env.GATEWAY_NODE_OPTIONS ?? '--max-semi-space-size=32',
-    }, /Gateway ready on/));
-    const gateway = `http://127.0.0.1:${gatewayPort}`;
-    const token = await partnerToken(gateway, operator);
+    const { upstream, proxy } = await startUpstreamAndProxy(children, options.quick);
+    const started = await startGateway(DIST, options.databaseUrl, upstream);
+    children.push(started.child);
+    const { url: gateway, token } = started;
 
     const targets = {
       direct: { url: `${upstream}/beneficiaires/recherche`, body: UPSTREAM_BODY, headers: {} },
-      minimal_proxy: { url: `http://127.0.0.1:${proxyPort}/`, body: UPSTREAM_BODY, headers: {} },
+      minimal_proxy: { url: `${proxy}/`, body: UPSTREAM_BODY, headers: {} },
       gateway: { url: `${gateway}/v1/droits/recherche`, body: JSON.stringify(NIR_BODY), headers: { authorization: `Bearer ${token}` } },
     };
     // The machine is shared by the load generator, the upstream and the target, and a VM's speed drifts:
