@@ -157,6 +157,15 @@ describe('console and status page in a real browser (DESIGN §4)', () => {
     await page.waitForURL(/\/console\/disponibilite$/);
     expect(await page.locator('main').textContent()).toContain('Maintenance annoncée');
     await look(page, 'disponibilite');
+    // A new terms version, published ahead from the console.
+    await page.goto(`${t.url}/console/conditions`);
+    await page.locator('#field-version').fill('2027-01');
+    await page.getByLabel('Entrée en vigueur (heure de Paris)').fill(local(new Date(Date.now() + 30 * 86_400_000)));
+    await page.getByLabel('Résumé des changements').fill('Nouvelle catégorie : exonérations.');
+    await page.getByRole('button', { name: 'Publier la version' }).click();
+    await page.waitForURL(/\/console\/conditions$/);
+    expect(await page.locator('main').textContent()).toContain('Version 2027-01 publiée');
+    expect(await page.locator('tbody').textContent()).toMatch(/2027-01\s*à venir/);
     for (const [name, path] of [['conditions', '/console/conditions'], ['incidents', '/console/incidents'], ['notifications', '/console/notifications'],
       ['securite', '/console/securite']]) {
       await page.goto(`${t.url}${path}`);
@@ -172,6 +181,7 @@ describe('console and status page in a real browser (DESIGN §4)', () => {
     await look(status, 'status');
     const feed = await api.get('/status/feed.atom');
     expect(feed.headers.get('content-type')).toMatch(/^application\/atom\+xml/);
+    expect(feed.text).toMatch(/^<\?xml version="1.0" encoding="utf-8"\?>\s*<feed xmlns="http:\/\/www.w3.org\/2005\/Atom"/);
     const parsed = await new Parser().parseString(feed.text);
     expect(parsed.title).toBe('API droits CNAM — incidents et maintenances');
     expect(parsed.items.some((item) => item.contentSnippet?.includes('Migration du serveur de bases de données')
@@ -180,17 +190,22 @@ describe('console and status page in a real browser (DESIGN §4)', () => {
     await auditorContext.close();
   }, 120_000);
 
-  it('approves a request with the keyboard alone (Tab and Enter)', async () => {
-    const requestId = await submitRequest('CCAS de Bron');
+  it('approves a request with the keyboard alone (Tab and Enter), from the queue to the secret', async () => {
+    await submitRequest('CCAS de Bron');
     const context = await browser.newContext({ locale: 'fr-FR' });
     const page = await logIn(context, OPERATOR);
-    await page.goto(`${t.url}/console/demandes/${requestId}`);
-    let reached = false;
-    for (let i = 0; i < 80 && !reached; i++) {
-      await page.keyboard.press('Tab');
-      reached = await page.evaluate('document.activeElement?.id === "approve"') as boolean;
-    }
-    expect(reached).toBe(true);
+    await page.goto(`${t.url}/console/demandes`);
+    const tabTo = async (matches: string) => {
+      for (let i = 0; i < 120; i++) {
+        await page.keyboard.press('Tab');
+        if (await page.evaluate(matches) as boolean) return true;
+      }
+      return false;
+    };
+    expect(await tabTo('document.activeElement?.textContent?.trim() === "CCAS de Bron"')).toBe(true);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/console\/demandes\/[0-9a-f-]+$/);
+    expect(await tabTo('document.activeElement?.id === "approve"')).toBe(true);
     await page.keyboard.press('Enter');
     await page.waitForSelector('#client-secret');
     expect(await page.locator('h1').textContent()).toBe('Demande de CCAS de Bron approuvée');
@@ -203,6 +218,7 @@ describe('console and status page in a real browser (DESIGN §4)', () => {
     const refused = await operator.goto(`${t.url}/console/audit`);
     expect(refused!.status()).toBe(403);
     expect(await operator.locator('h1').textContent()).toBe('Accès refusé');
+    expect(await operator.locator('header').textContent()).toContain(OPERATOR_ONLY.email); // still logged in, with its own sections
     expect(await operator.content()).not.toMatch(/at .*\.(ts|js):\d+/);
     await look(operator, 'acces-refuse');
 
@@ -222,6 +238,7 @@ describe('console and status page in a real browser (DESIGN §4)', () => {
     await anonymous.goto(`${t.url}/console/partenaires`);
     expect(new URL(anonymous.url()).pathname).toBe('/console/connexion');
     await look(anonymous, 'connexion');
+    expect(await anonymous.content()).not.toContain('Bac à sable'); // not a sandbox
     const noToken = await operator.request.post(`${t.url}/console/demandes/${requestId}/rejeter`, { form: { reason: 'sans jeton' } });
     expect(noToken.status()).toBe(403);
     expect(await noToken.text()).toContain('Formulaire expiré');

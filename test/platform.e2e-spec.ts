@@ -67,6 +67,17 @@ describe('platform: health, OpenAPI, deployment files', () => {
   });
 });
 
+describe('a sandbox (SANDBOX=true)', () => {
+  it('says so on every console page and on the status page', async () => {
+    const sandbox = await startTestApp({ SANDBOX: 'true' });
+    try {
+      for (const path of ['/console/connexion', '/status']) expect((await client(sandbox.url).get(path)).text).toContain('Bac à sable');
+    } finally {
+      await sandbox.close();
+    }
+  });
+});
+
 describe('docker-compose.yml', () => {
   const compose = parse(readFileSync(join(__dirname, '../docker-compose.yml'), 'utf8'));
   const known = new Set(Object.keys(new EnvironmentVariables()));

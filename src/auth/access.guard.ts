@@ -45,10 +45,11 @@ export class AccessGuard implements CanActivate {
     if (!token) throw new Unauthenticated('session_missing', 'An operator session is required.', 'Session');
     const operator = token.length <= 128 ? await this.operators.authenticate(token) : undefined;
     if (!operator) throw new Unauthenticated('invalid_session', 'The session is invalid or has expired.', 'Session');
+    // Known before the role check, so that a refusal page can still show who is logged in and what they may open.
+    request.operatorPrincipal = { operator, sessionToken: token };
     if (anyOfRoles.length > 0 && !anyOfRoles.some((role) => operator.roles.includes(role as never))) {
       throw new Forbidden('role_required', `This action needs the role: ${anyOfRoles.join(' or ')}.`);
     }
-    request.operatorPrincipal = { operator, sessionToken: token };
     if (this.config.operatorMfaRequired && !operator.second_factor && !beforeSecondFactor) {
       throw new Forbidden('second_factor_required', 'Second factor required: enrol a TOTP authenticator in the console (/console/securite) first.');
     }
