@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { AuthModule } from '../auth/auth.module';
+import { NotificationsModule } from '../notifications/notifications.module';
 import { PartnersModule } from '../partners/partners.module';
 import { SlaModule } from '../sla/sla.module';
 import { ConsoleAssetsController } from './assets';
@@ -17,7 +18,7 @@ import { ConsoleSessionController } from './pages/session.controller';
  * services as the operator API, never a second implementation of a rule.
  */
 @Module({
-  imports: [AuditModule, AuthModule, PartnersModule, SlaModule],
+  imports: [AuditModule, AuthModule, NotificationsModule, PartnersModule, SlaModule],
   controllers: [ConsoleAssetsController, ConsoleSessionController, ConsoleRequestsController, ConsolePartnersController,
     ConsoleAuditController, ConsoleAvailabilityController, ConsoleAdministrationController,
     ConsoleSecurityController],

@@ -32,7 +32,7 @@ const COLUMNS = `id, status, json_build_object('name', organisation_name, 'siret
 export class AccessRequestsRepository {
   constructor(private readonly db: Database) {}
 
-  async create(request: AccessRequestDto, now: Date): Promise<AccessRequest> {
+  async create(request: AccessRequestDto, now: Date, tx?: Transaction): Promise<AccessRequest> {
     const row = await this.db.one<AccessRequest>(
       `INSERT INTO access_requests (organisation_name, siret, contact, technical_contact, legal_basis, purpose, scopes,
          retention_months, expected_daily_volume, recipients, terms_version, created_at, organisation_type)
@@ -41,7 +41,7 @@ export class AccessRequestsRepository {
         { name: request.contact.name, email: request.contact.email },
         { name: request.technicalContact.name, email: request.technicalContact.email },
         request.legalBasis, request.purpose, request.scopes, request.retentionMonths, request.expectedDailyVolume,
-        request.recipients, request.termsVersion, now, request.organisation.type ?? 'autre']);
+        request.recipients, request.termsVersion, now, request.organisation.type ?? 'autre'], tx);
     return row!;
   }
 

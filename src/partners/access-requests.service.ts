@@ -4,6 +4,7 @@ import { Clock } from '../common/clock';
 import { APP_CONFIG, AppConfig } from '../common/config/config';
 import { isUuid } from '../common/ids';
 import { Database } from '../common/database/database';
+import { NotificationsOutbox } from '../notifications/outbox';
 import { Conflict, NotFound, ValidationFailed } from '../common/errors/domain-errors';
 import { AccessRequestDto, ApproveDto, ReasonDto } from './access-request.dto';
 import { AccessRequest, AccessRequestsRepository, AccessRequestStatus } from './access-requests.repository';
@@ -26,6 +27,7 @@ export class AccessRequestsService {
     private readonly db: Database,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly outbox: NotificationsOutbox,
   ) {}
 
   async submit(request: AccessRequestDto): Promise<AccessRequest> {
@@ -35,7 +37,11 @@ export class AccessRequestsService {
       throw new ValidationFailed([{ field: 'termsVersion',
         reason: `must be the current terms version (${current?.version ?? 'none'}); see GET /v1/terms/current` }]);
     }
-    return this.requests.create(request, now);
+    return this.db.transaction(async (tx) => {
+      const created = await this.requests.create(request, now, tx);
+      await this.outbox.toApplicant('access_request.received', created.id, { access_request_id: created.id }, tx);
+      return created;
+    });
   }
 
   list(status?: AccessRequestStatus, page: { limit?: number; offset?: number } = {}): Promise<AccessRequest[]> {
@@ -71,6 +77,7 @@ export class AccessRequestsService {
         targetId: request.id, partnerId: partner.id,
         detail: { scopes, rate_limit_per_second: partner.rate_limit_per_second, organisation_type: partner.organisation_type,
           note: decision.note ?? null }, at: now }, tx);
+      await this.outbox.toApplicant('access_request.approved', request.id, { scopes, client_id: partner.client_id }, tx);
       return { partner: presentPartner(partner), credentials: { client_id: partner.client_id, client_secret: secret } };
     });
     await this.directory.reload();
@@ -85,6 +92,7 @@ export class AccessRequestsService {
         note: decision.reason, partnerId: null, at: now }, tx);
       await this.actions.record({ actor, action: 'access_request.rejected', targetType: 'access_request',
         targetId: request.id, detail: { reason: decision.reason }, at: now }, tx);
+      await this.outbox.toApplicant('access_request.rejected', request.id, { reason: decision.reason }, tx);
       return rejected;
     });
   }

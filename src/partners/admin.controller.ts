@@ -5,7 +5,7 @@ import { CurrentOperator, OperatorAuth, OperatorPrincipal } from '../auth/access
 import { AccessRequestListQuery, ApproveDto, ReasonDto } from './access-request.dto';
 import { AccessRequestsService } from './access-requests.service';
 import { IncidentsService } from './incidents.service';
-import { NotificationsRepository } from './notifications.repository';
+import { NotificationsRepository } from '../notifications/notifications.repository';
 import { NotificationsQuery } from './operator.dto';
 import { presentPartner, PartnersService } from './partners.service';
 import { PublishTermsDto } from './partner-self-service.dto';

@@ -1,9 +1,11 @@
-import { Body, Controller, Delete, Get, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPartner, PartnerAuth, PartnerPrincipal } from '../auth/access.decorators';
 import { AcceptTermsDto, DisengagementDto, IncidentDto } from './partner-self-service.dto';
 import { Clock } from '../common/clock';
 import { MaintenanceCalendar } from '../sla/maintenance';
+import { NotificationsRepository } from '../notifications/notifications.repository';
+import { NotificationsPageQuery } from './partner-self-service.dto';
 import { IncidentsService } from './incidents.service';
 import { PartnersService } from './partners.service';
 import { TermsService } from './terms.service';
@@ -18,7 +20,14 @@ export class MeController {
     private readonly incidents: IncidentsService,
     private readonly maintenance: MaintenanceCalendar,
     private readonly clock: Clock,
+    private readonly notifications: NotificationsRepository,
   ) {}
+
+  @Get('notifications') @PartnerAuth()
+  @ApiOperation({ summary: "What was sent to this partner's contacts, newest first, with each message's delivery state" })
+  listNotifications(@Query() query: NotificationsPageQuery, @CurrentPartner() principal: PartnerPrincipal) {
+    return this.notifications.forPartner(principal.partner.id, query.cursor);
+  }
 
   @Get() @PartnerAuth()
   @ApiOperation({ summary: 'This partner: status, granted scopes, quotas, terms' })

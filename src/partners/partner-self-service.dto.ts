@@ -41,3 +41,8 @@ export class PublishTermsDto {
   @IsOptional() @IsString() @MinLength(3) @MaxLength(100_000)
   text?: string;
 }
+
+export class NotificationsPageQuery {
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(200)
+  cursor?: string;
+}

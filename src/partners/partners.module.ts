@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
+import { NotificationsModule } from '../notifications/notifications.module';
 import { SlaModule } from '../sla/sla.module';
 import { AccessRequestsRepository } from './access-requests.repository';
 import { AccessRequestsService } from './access-requests.service';
@@ -9,7 +10,6 @@ import { CredentialsService } from './credentials.service';
 import { DisengagementScheduler } from './disengagement.scheduler';
 import { IncidentsService } from './incidents.service';
 import { MeController } from './me.controller';
-import { NotificationsRepository } from './notifications.repository';
 import { OperatorTotp } from './operator-totp';
 import { OnboardingController } from './onboarding.controller';
 import { OperatorsRepository } from './operators.repository';
@@ -22,15 +22,15 @@ import { TermsService } from './terms.service';
 
 /** Partners and operators: access requests, lifecycle, credentials, terms, incidents. */
 @Module({
-  imports: [AuditModule, SlaModule],
+  imports: [AuditModule, SlaModule, NotificationsModule],
   controllers: [OnboardingController, MeController, AdminController],
   providers: [
-    NotificationsRepository, OperatorTotp,
+    OperatorTotp,
     AccessRequestsRepository, AccessRequestsService, PartnersRepository, PartnersService, CredentialsRepository,
     CredentialsService, TermsRepository, TermsService, OperatorsRepository, OperatorsService, PartnerDirectory,
     IncidentsService, DisengagementScheduler,
   ],
   exports: [PartnerDirectory, OperatorsService, CredentialsService, PartnersService, AccessRequestsService, TermsService, IncidentsService,
-    NotificationsRepository, OperatorTotp],
+    OperatorTotp],
 })
 export class PartnersModule {}

@@ -4,6 +4,7 @@ import { Clock } from '../common/clock';
 import { APP_CONFIG, AppConfig } from '../common/config/config';
 import { isUuid } from '../common/ids';
 import { Database, Transaction } from '../common/database/database';
+import { NotificationsOutbox, NotificationType } from '../notifications/outbox';
 import { Conflict, NotFound } from '../common/errors/domain-errors';
 import { CredentialsService } from './credentials.service';
 import { PartnerDirectory } from './partner-directory';
@@ -56,6 +57,7 @@ export class PartnersService {
     private readonly db: Database,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly outbox: NotificationsOutbox,
   ) {}
 
   list(): Promise<Partner[]> {
@@ -95,6 +97,8 @@ export class PartnersService {
       await this.actions.record({ actor, action: 'partner.credentials_rotated', targetType: 'partner',
         targetId: partner.id, partnerId: partner.id,
         detail: { previous_secret_valid_until: graceUntil.toISOString() }, at: now }, tx);
+      await this.outbox.toPartner('credentials.rotated', partner.id, { client_id: partner.client_id,
+        previous_secret_valid_until: graceUntil.toISOString() }, tx);
       return { client_id: partner.client_id, client_secret: secret, previous_secret_valid_until: graceUntil };
     });
   }
@@ -112,6 +116,7 @@ export class PartnersService {
       const updated = await this.partners.setDisengagement(partner.id, { requestedAt: now, effectiveAt, reason }, now, tx);
       await this.actions.record({ actor: { type: 'partner', partnerId }, action: 'partner.disengagement_requested',
         targetType: 'partner', targetId: partnerId, detail: { reason, effective_at: effectiveAt.toISOString() }, at: now }, tx);
+      await this.outbox.toPartner('disengagement.requested', partnerId, { effective_at: effectiveAt.toISOString() }, tx);
       return updated;
     });
   }
@@ -141,6 +146,7 @@ export class PartnersService {
         await this.actions.record({ actor: { type: 'system' }, action: 'partner.left', targetType: 'partner',
           targetId: partner.id, partnerId: partner.id,
           detail: { requested_at: partner.disengagement_requested_at?.toISOString() }, at: now }, tx);
+        await this.outbox.toPartner('disengagement.effective', partner.id, {}, tx);
       }
       return due.map((partner) => partner.id);
     });
@@ -163,6 +169,7 @@ export class PartnersService {
       await sideEffect?.(partner, now, tx);
       await this.actions.record({ actor, action: transition.action, targetType: 'partner', targetId: partner.id,
         partnerId: partner.id, detail: { reason, from: partner.status }, at: now }, tx);
+      await this.outbox.toPartner(transition.action as NotificationType, partner.id, { reason }, tx);
       return changed;
     });
     await this.directory.reload();

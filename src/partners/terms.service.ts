@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ActionLog, Actor } from '../audit/action-log';
 import { Clock } from '../common/clock';
 import { Database } from '../common/database/database';
+import { NotificationsOutbox } from '../notifications/outbox';
 import { Conflict, NotFound, ValidationFailed } from '../common/errors/domain-errors';
 import { TermsRepository, TermsVersion } from './terms.repository';
 
@@ -18,6 +19,7 @@ export class TermsService {
     private readonly actions: ActionLog,
     private readonly db: Database,
     private readonly clock: Clock,
+    private readonly outbox: NotificationsOutbox,
   ) {}
 
   async current(): Promise<TermsVersion> {
@@ -59,6 +61,8 @@ export class TermsService {
       if (!created) throw new Conflict('terms_version_exists', `Terms version ${input.version} already exists.`);
       await this.actions.record({ actor, action: 'terms.published', targetType: 'terms', targetId: created.version,
         detail: { effective_at: created.effective_at.toISOString() }, at: now }, tx);
+      await this.outbox.toActivePartners('terms.published', { version: created.version, effective_at: created.effective_at.toISOString(),
+        summary: created.summary }, tx);
       return created;
     });
   }

@@ -7,6 +7,7 @@ import { OutageLog } from '../common/logging/outage-log';
 import { Database } from '../common/database/database';
 import { Conflict, NotFound, ValidationFailed } from '../common/errors/domain-errors';
 import { isUuid } from '../common/ids';
+import { NotificationsOutbox } from '../notifications/outbox';
 import { PLAIN_TEXT } from '../common/http/validators';
 
 export class MaintenanceWindowDto {
@@ -45,7 +46,8 @@ export class MaintenanceCalendar implements OnModuleInit, OnModuleDestroy {
   private windows: MaintenanceWindow[] = [];
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly db: Database, private readonly actions: ActionLog, private readonly clock: Clock) {}
+  constructor(private readonly db: Database, private readonly actions: ActionLog, private readonly clock: Clock,
+    private readonly outbox: NotificationsOutbox) {}
 
   async onModuleInit(): Promise<void> {
     await this.reload();
@@ -83,6 +85,8 @@ export class MaintenanceCalendar implements OnModuleInit, OnModuleDestroy {
          RETURNING id, starts_at, ends_at, reason, announced_at`, [start, end, input.reason, actor.operatorId, now], tx))!;
       await this.actions.record({ actor, action: 'maintenance.announced', targetType: 'maintenance_window', targetId: created.id,
         detail: { starts_at: start.toISOString(), ends_at: end.toISOString(), reason: input.reason }, at: now }, tx);
+      await this.outbox.toActivePartners('maintenance.announced', { window_id: created.id, start: start.toISOString(), end: end.toISOString(),
+        reason: input.reason, short_notice: start.getTime() - now.getTime() < 48 * 3600_000 }, tx);
       return created;
     });
     await this.reload();
@@ -91,7 +95,7 @@ export class MaintenanceCalendar implements OnModuleInit, OnModuleDestroy {
 
   /**
    * Cancels a window that has not ended (DESIGN §4): one to come never happens; one running ends now (the reports
-   * count it up to now). Partners are told (the notification comes with the notifications issue).
+   * count it up to now). Every active partner's contacts are told, in the same transaction.
    */
   async cancel(id: string, actor: Actor & { type: 'operator' }): Promise<MaintenanceWindow> {
     const now = this.clock.now();
@@ -104,6 +108,8 @@ export class MaintenanceCalendar implements OnModuleInit, OnModuleDestroy {
       await this.db.rows('UPDATE maintenance_windows SET cancelled_at = $2 WHERE id = $1', [id, now], tx);
       await this.actions.record({ actor, action: 'maintenance.cancelled', targetType: 'maintenance_window', targetId: id,
         detail: { starts_at: found.starts_at.toISOString(), ends_at: found.ends_at.toISOString(), started: found.starts_at <= now }, at: now }, tx);
+      await this.outbox.toActivePartners('maintenance.cancelled', { window_id: id, start: found.starts_at.toISOString(),
+        end: found.ends_at.toISOString(), started: found.starts_at <= now }, tx);
       return found;
     });
     await this.reload();

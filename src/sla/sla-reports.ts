@@ -11,6 +11,7 @@ import {
   AvailabilityFigures, computeAvailability, isMonth, LATENCY_BUCKETS_MS, MinuteFigures, parisMonthBounds, parisMonthOf,
   previousMonth, quantileMs, TARGET,
 } from './availability';
+import { NotificationsOutbox } from '../notifications/outbox';
 import { MinuteRow, SlaRepository, UsageDay } from './sla.repository';
 
 const MINUTE = 60_000;
@@ -79,6 +80,7 @@ export class SlaReports implements OnApplicationBootstrap, OnModuleDestroy {
 
   constructor(
     private readonly repository: SlaRepository,
+    private readonly outbox: NotificationsOutbox,
     private readonly db: Database,
     private readonly keys: CheckpointKeys,
     private readonly clock: Clock,
@@ -151,7 +153,7 @@ export class SlaReports implements OnApplicationBootstrap, OnModuleDestroy {
     const report: Report = { ...unsigned, signature };
     const closedNow = await this.db.transaction(async (tx) => {
       if (!(await this.repository.freeze(month, report as unknown as Record<string, unknown>, now, report.key_id!, signature, tx))) return false;
-      await this.repository.notifyActivePartners('sla.report_published', { month, availability: report.availability, met: report.met,
+      await this.outbox.toActivePartners('sla.report_published', { month, availability: report.availability, met: report.met,
         target: TARGET }, tx);
       return true;
     });

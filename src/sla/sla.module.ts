@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
+import { NotificationsModule } from '../notifications/notifications.module';
 import { MaintenanceCalendar } from './maintenance';
 import { MaintenanceController } from './maintenance.controller';
 import { MetricsController } from './metrics.controller';
@@ -18,7 +19,7 @@ import { StatusPageController } from './status.page';
  * frozen, signed), the partners' usage, the public status and /metrics.
  */
 @Module({
-  imports: [AuditModule],
+  imports: [AuditModule, NotificationsModule],
   controllers: [MaintenanceController, MetricsController, SlaAdminController, MySlaController, StatusController, OpenDataController,
     StatusPageController],
   providers: [MaintenanceCalendar, OpenData, ProbeClient, SlaMetrics, SlaProbe, SlaRecorder, SlaReports, SlaRepository],

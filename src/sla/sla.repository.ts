@@ -81,17 +81,6 @@ export class SlaRepository {
     return rows.length === 1;
   }
 
-  /** One outbox row per contact (business and technical) of every active partner. */
-  async notifyActivePartners(type: string, data: Record<string, unknown>, tx: Transaction): Promise<number> {
-    const rows = await this.db.rows(
-      `INSERT INTO notifications (type, partner_id, recipient, data)
-       SELECT $1, p.id, c.email, $2 FROM partners p JOIN access_requests r ON r.id = p.access_request_id,
-         LATERAL (SELECT DISTINCT lower(e) AS email FROM unnest(ARRAY[r.contact ->> 'email', r.technical_contact ->> 'email']) AS e
-                  WHERE e IS NOT NULL) c
-       WHERE p.status = 'active' RETURNING id`, [type, data], tx);
-    return rows.length;
-  }
-
   /**
    * Partners' lookups of [from, to) by partner type and context, with outcomes and distinct persons, plus each type's
    * and the whole's totals (GROUPING SETS). A context is named only when at least `minPartners` partners used it

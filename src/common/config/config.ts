@@ -42,6 +42,15 @@ export class EnvironmentVariables {
   @IsOptional() @IsString() @MinLength(1)
   OIDC_CLIENT_SECRET?: string;
 
+  @IsOptional() @Matches(/^smtps?:\/\/.+/, { message: 'must be an smtp:// or smtps:// URL' })
+  SMTP_URL?: string;
+
+  @IsOptional() @IsString() @MinLength(3)
+  NOTIFY_FROM = 'API droits CNAM <ne-pas-repondre@api-droits-cnam.localhost>';
+
+  @IsOptional() @Matches(/^https?:\/\/[^/]+$/, { message: 'must be the gateway\'s public origin, e.g. https://api-droits.example.gouv.fr' })
+  PUBLIC_URL?: string;
+
   @IsOptional() @IsString() @MinLength(12, { message: 'must be at least 12 characters' })
   BOOTSTRAP_OPERATOR_PASSWORD?: string;
 
@@ -180,6 +189,8 @@ export interface AppConfig {
   operatorMfaRequired: boolean;
   /** Console single sign-on (ProConnect in production), when configured. */
   oidc?: { issuer: string; clientId: string; clientSecret: string };
+  /** Partners' notifications: SMTP when set, else .eml files under DATA_DIR/outbox. */
+  notifications: { smtpUrl?: string; from: string; statusUrl?: string };
 }
 
 export class ConfigError extends Error {
@@ -193,7 +204,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const known = Object.keys(new EnvironmentVariables());
   const plain: Record<string, string> = {};
   for (const name of [...known, 'DATABASE_URL', 'DATABASE_APP_URL', 'UPSTREAM_URL', 'BOOTSTRAP_OPERATOR_EMAIL',
-    'BOOTSTRAP_OPERATOR_PASSWORD', 'SECRET_KEY', 'TRUSTED_PROXIES', 'OIDC_ISSUER', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET']) {
+    'BOOTSTRAP_OPERATOR_PASSWORD', 'SECRET_KEY', 'TRUSTED_PROXIES', 'OIDC_ISSUER', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'SMTP_URL',
+    'PUBLIC_URL']) {
     const value = env[name];
     if (value !== undefined && value !== '') plain[name] = value;
   }
@@ -238,6 +250,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       loginFailuresPerAddressPerMinute: parsed.LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE },
     sandbox: parsed.SANDBOX === 'true',
     operatorMfaRequired: parsed.OPERATOR_MFA_REQUIRED === 'true',
+    notifications: { smtpUrl: parsed.SMTP_URL, from: parsed.NOTIFY_FROM, statusUrl: parsed.PUBLIC_URL ? `${parsed.PUBLIC_URL}/status` : undefined },
     oidc: parsed.OIDC_ISSUER ? { issuer: parsed.OIDC_ISSUER, clientId: parsed.OIDC_CLIENT_ID!, clientSecret: parsed.OIDC_CLIENT_SECRET! } : undefined,
   };
 }

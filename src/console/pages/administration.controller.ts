@@ -5,7 +5,7 @@ import { CurrentOperator, OperatorAuth, OperatorPrincipal } from '../../auth/acc
 import { APP_CONFIG, AppConfig } from '../../common/config/config';
 import { ValidationFailed } from '../../common/errors/domain-errors';
 import { IncidentsService } from '../../partners/incidents.service';
-import { NotificationsRepository } from '../../partners/notifications.repository';
+import { NotificationsRepository } from '../../notifications/notifications.repository';
 import { PublishTermsDto } from '../../partners/partner-self-service.dto';
 import { PartnersService } from '../../partners/partners.service';
 import { TermsService } from '../../partners/terms.service';

@@ -1,0 +1,192 @@
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ParsedMail, simpleParser } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+import { NotificationDelivery } from '../src/notifications/delivery';
+import { PartnersService } from '../src/partners/partners.service';
+import { SlaReports } from '../src/sla/sla-reports';
+import { accessRequestBody, makeSiret, onboardPartner, OnboardedPartner, operatorToken, partnerToken } from './support/factories';
+import { client } from './support/http';
+import { startTestApp, TestApp } from './support/test-app';
+
+/** A real SMTP server on loopback that keeps every message it accepts, parsed; it can be told to refuse for a while. */
+async function startSmtp() {
+  const received: ParsedMail[] = [];
+  let refusing = false;
+  const server = new SMTPServer({
+    authOptional: true, disabledCommands: ['AUTH', 'STARTTLS'], logger: false,
+    onData(stream, _session, callback) {
+      if (refusing) {
+        stream.resume();
+        stream.on('end', () => callback(Object.assign(new Error('try again later'), { responseCode: 451 })));
+        return;
+      }
+      simpleParser(stream).then((mail) => {
+        received.push(mail);
+        callback();
+      }, callback);
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { received, port: (server.server.address() as AddressInfo).port, refuse: (value: boolean) => (refusing = value),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+/** Partners' notifications (DESIGN §4): written with their event, delivered once by SMTP or as .eml files. */
+describe('notifications', () => {
+  let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  let t: TestApp;
+  let api: ReturnType<typeof client>;
+  let operator: string;
+  let partner: OnboardedPartner;
+  const deliver = () => t.app.get(NotificationDelivery).deliverDue();
+  const mailsTo = (type: string) => smtp.received.filter((mail) => mail.headers.get('x-notification-type') === type);
+
+  beforeAll(async () => {
+    smtp = await startSmtp();
+    t = await startTestApp({ SMTP_URL: `smtp://127.0.0.1:${smtp.port}`, NOTIFY_FROM: 'API droits CNAM <notifications@dinsic.test>',
+      PUBLIC_URL: 'https://api-droits.dinsic.test' });
+    api = client(t.url);
+    operator = await operatorToken(t);
+    partner = await onboardPartner(t, { organisation: { name: 'CCAS de Saint-Priest', siret: makeSiret('2169012310001') },
+      contact: { name: 'Camille Martin', email: 'camille@saint-priest.test' }, technicalContact: { name: 'DSI', email: 'dsi@saint-priest.test' } });
+  });
+  afterEach(() => t.clock.set(new Date()));
+  afterAll(async () => {
+    await t?.close();
+    await smtp?.close();
+  });
+
+  it('writes one message per contact with each event, in its transaction, and delivers each in French by SMTP', async () => {
+    // Events: received and approved (the onboarding above), a rejection, the lifecycle, a rotation, terms,
+    // maintenance announced and cancelled, a disengagement requested then effective, a monthly report.
+    const rejected = await api.post('/v1/access-requests', accessRequestBody({ contact: { name: 'Alix', email: 'refus@exemple.test' },
+      technicalContact: { name: 'Bruno', email: 'refus@exemple.test' } }));
+    expect((await api.post(`/admin/api/access-requests/${rejected.body.id}/reject`, { reason: 'Convention absente' }, { token: operator })).status).toBe(200);
+    const other = await onboardPartner(t, { organisation: { name: 'CAF du Rhône', siret: makeSiret('2169012310002') } });
+    for (const action of ['suspend', 'reactivate']) {
+      expect((await api.post(`/admin/api/partners/${other.partnerId}/${action}`, { reason: 'Contrôle annuel' }, { token: operator })).status).toBe(200);
+    }
+    expect((await api.post(`/admin/api/partners/${other.partnerId}/credentials`, {}, { token: operator })).status).toBe(200);
+    expect((await api.post('/admin/api/terms', { version: '2027-01', effectiveAt: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+      summary: 'Nouvelle catégorie : exonérations.' }, { token: operator })).status).toBe(201);
+    const start = new Date(Date.now() + 3 * 86_400_000);
+    const windowAnswer = await api.post('/admin/api/maintenance-windows', { start: start.toISOString(),
+      end: new Date(start.getTime() + 7_200_000).toISOString(), reason: 'Migration du serveur de bases de données' }, { token: operator });
+    expect((await api.delete(`/admin/api/maintenance-windows/${windowAnswer.body.id}`, { token: operator })).status).toBe(200);
+    const month = '2026-11';
+    await t.sql('UPDATE sla_service SET measured_from = $1', [new Date('2026-11-20T00:00:00Z')]);
+    await t.app.get(SlaReports).close(month);
+    expect((await api.post(`/admin/api/partners/${other.partnerId}/revoke`, { reason: 'Fin de convention' }, { token: operator })).status).toBe(200);
+    const token = await partnerToken(t, partner);
+    expect((await api.post('/v1/me/disengagement', { reason: 'Fin du dispositif' }, { token })).status).toBe(200);
+    t.clock.advance(16 * 86_400_000);
+    await t.app.get(PartnersService).applyDueDisengagements();
+
+    const rows = await t.sql<{ type: string; recipient: string; status: string }>('SELECT type, recipient, status FROM notifications ORDER BY created_at');
+    const types = new Set(rows.map((row) => row.type));
+    for (const type of ['access_request.received', 'access_request.approved', 'access_request.rejected', 'partner.suspended', 'partner.reactivated',
+      'partner.revoked', 'credentials.rotated', 'terms.published', 'maintenance.announced', 'maintenance.cancelled', 'disengagement.requested',
+      'disengagement.effective']) expect([type, types.has(type)]).toEqual([type, true]);
+    // One message per distinct contact: the rejected applicant gave the same address twice.
+    expect(rows.filter((row) => row.type === 'access_request.rejected').map((row) => row.recipient)).toEqual(['refus@exemple.test']);
+    expect(rows.every((row) => row.status === 'pending')).toBe(true);
+
+    const sent = await deliver();
+    expect(sent).toBe(rows.length);
+    expect(smtp.received).toHaveLength(rows.length);
+    const ids = await t.sql<{ id: string; type: string }>(`SELECT id, type FROM notifications WHERE status = 'sent'`);
+    expect(ids).toHaveLength(rows.length);
+    // Each message: French, both parts, the Message-ID derived from its notification, the partner named, no person.
+    const approved = mailsTo('access_request.approved').find((mail) => (mail.to as { text: string }).text === 'camille@saint-priest.test')!;
+    expect(approved.subject).toBe("[API droits CNAM] Demande d'accès approuvée");
+    expect(approved.text).toContain("La demande d'accès de CCAS de Saint-Priest est approuvée. Identifiant client : " + partner.clientId);
+    expect(approved.text).not.toContain(partner.clientSecret);
+    expect(approved.html).toContain('<p>Bonjour,</p>');
+    expect(approved.from?.value[0]).toMatchObject({ name: 'API droits CNAM', address: 'notifications@dinsic.test' });
+    const approvedId = ids.find((row) => row.type === 'access_request.approved')!.id;
+    expect(smtp.received.some((mail) => mail.messageId === `<${approvedId}@api-droits-cnam.notifications>`)).toBe(true);
+    const maintenance = mailsTo('maintenance.announced')[0];
+    expect(maintenance.text).toMatch(/Une maintenance aura lieu du \d{1,2} \p{L}+ \d{4} à \d\d:\d\d \(heure de Paris\)/u);
+    expect(maintenance.text).toContain('État du service : https://api-droits.dinsic.test/status');
+    expect(mailsTo('partner.suspended')[0].text).toContain("L'accès de CAF du Rhône à l'API droits CNAM est suspendu");
+    expect(mailsTo('partner.suspended')[0].text).toContain('Motif : Contrôle annuel');
+    expect(mailsTo('sla.report_published').map((mail) => mail.subject)).toContain(`[API droits CNAM] Disponibilité du service : rapport de ${month}`);
+    for (const mail of smtp.received) expect(mail.text).not.toMatch(/\d{13}\s?\d{2}/); // no NIR, ever
+
+    // Nothing is sent twice, whoever runs the delivery, however often.
+    expect(await deliver()).toBe(0);
+    expect(smtp.received).toHaveLength(rows.length);
+    t.clock.set(new Date());
+  }, 60_000);
+
+  it('lets two instances deliver at once without sending any message twice', async () => {
+    const before = smtp.received.length;
+    for (let i = 0; i < 3; i++) {
+      expect((await api.post('/admin/api/terms', { version: `2027-0${i + 2}`, effectiveAt: new Date(Date.now() + (40 + i) * 86_400_000).toISOString(),
+        summary: `Version ${i}` }, { token: operator })).status).toBe(201);
+    }
+    const other = await startTestApp({ SMTP_URL: `smtp://127.0.0.1:${smtp.port}` }, { databaseUrl: t.databaseUrl });
+    try {
+      const [a, b] = await Promise.all([deliver(), other.app.get(NotificationDelivery).deliverDue()]);
+      const pending = await t.sql<{ count: number }>(`SELECT count(*)::int AS count FROM notifications WHERE status <> 'sent'`);
+      expect(pending[0].count).toBe(0);
+      expect(a + b).toBe(smtp.received.length - before);
+      const messageIds = smtp.received.map((mail) => mail.messageId);
+      expect(new Set(messageIds).size).toBe(messageIds.length);
+    } finally {
+      await other.app.close();
+    }
+  }, 60_000);
+
+  it('retries a refused delivery later, with backoff, and then delivers it once', async () => {
+    smtp.refuse(true);
+    expect((await api.post(`/admin/api/partners/${partner.partnerId}/credentials`, {}, { token: operator })).status).toBe(409); // left: closed
+    const fresh = await onboardPartner(t, { organisation: { name: 'Département du Rhône', siret: makeSiret('2169012310003') },
+      contact: { name: 'Claire', email: 'contact@rhone.test' }, technicalContact: { name: 'Denis', email: 'contact@rhone.test' } });
+    expect(await deliver()).toBe(0);
+    const [failed] = await t.sql<{ attempts: number; status: string; last_error: string; next_attempt_at: Date }>(
+      `SELECT attempts, status, last_error, next_attempt_at FROM notifications WHERE partner_id = $1 AND type = 'access_request.approved'`, [fresh.partnerId]);
+    expect(failed).toMatchObject({ attempts: 1, status: 'pending', last_error: '451' });
+    expect(failed.next_attempt_at.getTime()).toBeGreaterThan(Date.now() + 50_000);
+    smtp.refuse(false);
+    expect(await deliver()).toBe(0); // not due yet
+    t.clock.advance(61_000);
+    expect(await deliver()).toBeGreaterThanOrEqual(1);
+    t.clock.set(new Date());
+    expect(mailsTo('access_request.approved').filter((mail) => (mail.to as { text: string }).text === 'contact@rhone.test')).toHaveLength(1);
+    // The partner reads what was sent to it, and only that.
+    const mine = await api.get('/v1/me/notifications', { token: await partnerToken(t, fresh) });
+    expect(mine.status).toBe(200);
+    expect(mine.body.notifications.map((n: { type: string }) => n.type).sort()).toEqual(['access_request.approved', 'access_request.received']);
+    expect(mine.body.notifications.find((n: { type: string }) => n.type === 'access_request.approved'))
+      .toMatchObject({ status: 'sent', attempts: 2, recipient: 'contact@rhone.test' });
+    expect(JSON.stringify(mine.body)).not.toContain('Saint-Priest');
+    const outbox = await api.get(`/admin/api/notifications?partner=${fresh.partnerId}`, { token: operator });
+    expect(outbox.body.map((n: { status: string }) => n.status)).toEqual(['sent', 'sent']);
+  }, 60_000);
+});
+
+describe('notifications without SMTP_URL', () => {
+  it('writes each message as an .eml file under DATA_DIR/outbox, named by its notification, once', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'outbox-'));
+    const t = await startTestApp({ DATA_DIR: dataDir });
+    try {
+      await onboardPartner(t, { organisation: { name: 'Commune de Bron', siret: makeSiret('2169012310004') } });
+      const delivery = t.app.get(NotificationDelivery);
+      const sent = await delivery.deliverDue();
+      const files = readdirSync(join(dataDir, 'outbox')).sort();
+      const ids = (await t.sql<{ id: string }>(`SELECT id FROM notifications WHERE status = 'sent' ORDER BY id`)).map((row) => `${row.id}.eml`);
+      expect(files).toEqual(ids.sort());
+      expect(sent).toBe(files.length);
+      const mail = await simpleParser(readFileSync(join(dataDir, 'outbox', files[0])));
+      expect(mail.subject).toMatch(/^\[API droits CNAM\] Demande d'accès (reçue|approuvée)$/);
+      expect(mail.text).toContain('Commune de Bron');
+      expect(await delivery.deliverDue()).toBe(0);
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
+});
