@@ -54,7 +54,8 @@ describe('audit trail upgrade from the queue-and-move layout (migration 004 → 
     await old.query('SELECT audit_seal($1::bigint[], $2::bigint[], $3::text[], $4::text[], now())', [ids, seqs, prevs, hashes]);
     await old.destroy();
     expect(await runMigrations(url.toString())).toEqual(['AuditEntriesInPlace1763900000005', 'AuditHardening1763900000006', 'Availability1763900000007',
-      'OpenData1763900000008', 'OperatorSecondFactor1763900000009', 'NotificationDelivery1763900000010']);
+      'OpenData1763900000008', 'OperatorSecondFactor1763900000009', 'NotificationDelivery1763900000010',
+      'CredentialExpiry1763900000011']);
     t = await startTestApp({}, { databaseUrl: url.toString() });
   });
 

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { NotificationDelivery } from '../src/notifications/delivery';
+import { CredentialsService } from '../src/partners/credentials.service';
 import { PartnersService } from '../src/partners/partners.service';
 import { SlaReports } from '../src/sla/sla-reports';
-import { accessRequestBody, makeSiret, onboardPartner, OnboardedPartner, operatorToken, partnerToken } from './support/factories';
+import { accessRequestBody, makeSiret, onboardPartner, OnboardedPartner, operatorToken, partnerToken, requestToken } from './support/factories';
 import { client } from './support/http';
 import { startTestApp, TestApp } from './support/test-app';
 
@@ -167,6 +168,57 @@ describe('notifications', () => {
     const outbox = await api.get(`/admin/api/notifications?partner=${fresh.partnerId}`, { token: operator });
     expect(outbox.body.map((n: { status: string }) => n.status)).toEqual(['sent', 'sent']);
   }, 60_000);
+});
+
+describe('warnings ahead of time', () => {
+  let t: TestApp;
+  const DAY = 86_400_000;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => t?.close());
+  const sentTypes = async (partnerId: string) => (await t.sql<{ type: string; data: Record<string, unknown> }>(
+    `SELECT type, data FROM notifications WHERE partner_id = $1 AND type IN ('credentials.expiring', 'disengagement.reminder')
+     AND recipient = 'dsi@ccas-lyon.fr' ORDER BY created_at`, // one contact's copy
+    [partnerId]));
+
+  it('warns 90, 30 and 7 days before a secret expires, each once, then refuses it as expired', async () => {
+    const start = t.clock.now().getTime();
+    const partner = await onboardPartner(t, { organisation: { name: 'CCAS de Meyzieu', siret: makeSiret('2169012310005') } });
+    const credentials = t.app.get(CredentialsService);
+    t.clock.set(new Date(start + 200 * DAY));
+    expect(await credentials.warnExpiringSecrets()).toBe(0);
+    t.clock.set(new Date(start + 276 * DAY)); // 89 days left
+    expect(await credentials.warnExpiringSecrets()).toBe(1);
+    expect(await credentials.warnExpiringSecrets()).toBe(0); // once
+    t.clock.set(new Date(start + 360 * DAY)); // 5 days left: the 30-day warning was never sent, only the nearest goes
+    expect(await credentials.warnExpiringSecrets()).toBe(1);
+    expect((await sentTypes(partner.partnerId)).map((row) => row.data.days)).toEqual([90, 7]);
+    const [warning] = await sentTypes(partner.partnerId);
+    expect(warning.data.expires_at).toBe(new Date(Date.parse((await t.sql<{ created_at: Date }>(
+      'SELECT created_at FROM partner_secrets WHERE partner_id = $1', [partner.partnerId]))[0].created_at.toISOString()) + 365 * DAY).toISOString());
+    expect((await requestToken(t, partner)).status).toBe(200); // still valid for 5 days
+    t.clock.set(new Date(start + 366 * DAY));
+    const expired = await requestToken(t, partner);
+    expect(expired.status).toBe(401);
+    expect(expired.body).toMatchObject({ error: 'invalid_client', error_description: expect.stringMatching(/expired on \d{4}-/) });
+    t.clock.set(new Date(start));
+  });
+
+  it('reminds a partner three days before its departure takes effect, once', async () => {
+    const partner = await onboardPartner(t, { organisation: { name: 'CCAS de Décines', siret: makeSiret('2169012310006') } });
+    const token = await partnerToken(t, partner);
+    expect((await client(t.url).post('/v1/me/disengagement', { reason: 'Fin du dispositif' }, { token })).status).toBe(200);
+    const partners = t.app.get(PartnersService);
+    const start = t.clock.now().getTime();
+    t.clock.set(new Date(start + 11 * DAY));
+    expect(await partners.remindDisengagements()).toBe(0);
+    t.clock.set(new Date(start + 12.5 * DAY));
+    expect(await partners.remindDisengagements()).toBe(1);
+    expect(await partners.remindDisengagements()).toBe(0);
+    expect((await sentTypes(partner.partnerId)).map((row) => row.type)).toEqual(['disengagement.reminder']);
+    t.clock.set(new Date(start));
+  });
 });
 
 describe('notifications without SMTP_URL', () => {

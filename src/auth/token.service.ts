@@ -55,10 +55,14 @@ export class TokenService {
     const wait = this.failures.retryAfterMs(request.clientId, request.clientAddress, nowMs);
     if (wait > 0) throw new RateLimited(wait / 1000, 'Too many failed token requests from this address; retry later.');
 
-    const partner = await this.credentials.authenticate(request.clientId, request.clientSecret);
-    if (!partner) {
+    const authenticated = await this.credentials.authenticate(request.clientId, request.clientSecret);
+    if (!authenticated) {
       this.failures.failed(request.clientId, request.clientAddress, nowMs);
       throw new OAuthError('invalid_client', 'Unknown client or wrong secret.');
+    }
+    const { partner, expiredAt } = authenticated;
+    if (expiredAt) {
+      throw new OAuthError('invalid_client', `The client secret expired on ${expiredAt.toISOString()}; ask DINSIC for a new one (secret rotation).`);
     }
     if (partner.status !== 'active') throw new OAuthError('invalid_client', `The client is ${partner.status}.`);
     // The client's own quota of tokens: counted once it proved who it is, so that nobody else can spend it.

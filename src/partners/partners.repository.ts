@@ -79,9 +79,17 @@ export class PartnersRepository {
     at: Date, tx: Transaction): Promise<Partner> {
     const row = await this.db.one<Partner>(
       `UPDATE partners SET disengagement_requested_at = $2, disengagement_effective_at = $3, disengagement_reason = $4,
-         updated_at = $5 WHERE id = $1 RETURNING ${COLUMNS}`,
+         disengagement_reminded_at = NULL, updated_at = $5 WHERE id = $1 RETURNING ${COLUMNS}`,
       [id, disengagement?.requestedAt ?? null, disengagement?.effectiveAt ?? null, disengagement?.reason ?? null, at], tx);
     return row!;
+  }
+
+  /** Marks the partners whose departure is `withinMs` away and not reminded yet as reminded; answers them. */
+  markDisengagementReminders(now: Date, withinMs: number, tx: Transaction): Promise<{ id: string; disengagement_effective_at: Date }[]> {
+    return this.db.rows(
+      `UPDATE partners SET disengagement_reminded_at = $1 WHERE disengagement_reminded_at IS NULL AND status IN ('active', 'suspended')
+         AND disengagement_effective_at > $1 AND disengagement_effective_at <= $2 RETURNING id, disengagement_effective_at`,
+      [now, new Date(now.getTime() + withinMs)], tx);
   }
 
   /** Partners whose disengagement notice has run out and who have not left yet. */

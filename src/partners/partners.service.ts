@@ -12,6 +12,8 @@ import { Partner, PartnersRepository, PartnerStatus } from './partners.repositor
 
 /** The notice a partner gives to leave, set by the terms of use. */
 export const DISENGAGEMENT_NOTICE_DAYS = 15;
+/** The contacts are reminded this many days before a departure takes effect. */
+const DISENGAGEMENT_REMINDER_DAYS = 3;
 
 export function presentPartner(partner: Partner) {
   return {
@@ -132,6 +134,18 @@ export class PartnersService {
       await this.actions.record({ actor: { type: 'partner', partnerId }, action: 'partner.disengagement_cancelled',
         targetType: 'partner', targetId: partnerId, at: now }, tx);
       return updated;
+    });
+  }
+
+  /** Reminds the partners whose departure is 3 days away, once each (run by the scheduler; safe on several instances). */
+  async remindDisengagements(): Promise<number> {
+    const now = this.clock.now();
+    return this.db.transaction(async (tx) => {
+      const due = await this.partners.markDisengagementReminders(now, DISENGAGEMENT_REMINDER_DAYS * 86_400_000, tx);
+      for (const partner of due) {
+        await this.outbox.toPartner('disengagement.reminder', partner.id, { effective_at: partner.disengagement_effective_at.toISOString() }, tx);
+      }
+      return due.length;
     });
   }
 

@@ -77,6 +77,9 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(30 * 86400)
   CREDENTIAL_GRACE_SECONDS = 86400;
 
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3650)
+  CREDENTIAL_EXPIRY_DAYS = 365;
+
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(5)
   PARTNER_CACHE_SECONDS = 2;
 
@@ -175,6 +178,8 @@ export interface AppConfig {
   logLevel: string;
   token: { issuer: string; audience: string; ttlSeconds: number; rateLimitPerMinute: number };
   credentialGraceSeconds: number;
+  /** A client secret's lifetime; warnings go out 90, 30 and 7 days ahead. */
+  credentialExpiryDays: number;
   partnerCacheSeconds: number;
   defaultRateLimitPerSecond: number;
   bodyLimitBytes: number;
@@ -237,6 +242,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       rateLimitPerMinute: parsed.TOKEN_RATE_LIMIT_PER_MINUTE,
     },
     credentialGraceSeconds: parsed.CREDENTIAL_GRACE_SECONDS,
+    credentialExpiryDays: parsed.CREDENTIAL_EXPIRY_DAYS,
     partnerCacheSeconds: parsed.PARTNER_CACHE_SECONDS,
     defaultRateLimitPerSecond: parsed.DEFAULT_RATE_LIMIT_PER_SECOND,
     bodyLimitBytes: parsed.BODY_LIMIT_BYTES,
