@@ -101,7 +101,9 @@ describe('bench support', () => {
       const sleeping = busy.query('SELECT pg_sleep(0.3)');
       const waits = await sampleWaits(database.url, 'SELECT pg_sleep(', sleeping);
       expect(waits.samples).toBeGreaterThan(5); // every 10 ms while the statement ran
-      expect(waits).toMatchObject({ walFlush: 0, cpu: 0 }); // asleep: a Timeout wait, neither WAL nor CPU
+      // Asleep: a Timeout wait, no WAL flush; a sample may still catch the statement starting on CPU on a busy machine.
+      expect(waits.walFlush).toBe(0);
+      expect(waits.cpu).toBeLessThan(0.25);
       expect((await sampleWaits(database.url, 'SELECT nothing_runs(', Promise.resolve())).samples).toBe(0);
     } finally {
       await busy.end();

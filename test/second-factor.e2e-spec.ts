@@ -53,7 +53,10 @@ describe('operators\' second factor (TOTP)', () => {
     beforeAll(async () => {
       t = await startTestApp();
     });
-    afterAll(async () => t?.close());
+    afterAll(async () => {
+      for (const context of browser.contexts()) await context.close(); // their keep-alive connections would hold the server open
+      await t?.close();
+    });
 
     it('is enrolled from the console with a QR code drawn by the gateway, and recovery codes shown once', async () => {
       const admin = await operatorToken(t);
@@ -103,7 +106,10 @@ describe('operators\' second factor (TOTP)', () => {
     beforeAll(async () => {
       t = await startTestApp({ OPERATOR_MFA_REQUIRED: 'true' });
     });
-    afterAll(async () => t?.close());
+    afterAll(async () => {
+      for (const context of browser.contexts()) await context.close(); // their keep-alive connections would hold the server open
+      await t?.close();
+    });
 
     it('lets an operator without a second factor do nothing but enrol one, from the API or the console', async () => {
       const api = client(t.url);

@@ -6,7 +6,9 @@ import { AuditQueue } from './audit-queue';
 export type Actor =
   | { type: 'operator'; operatorId: string }
   | { type: 'partner'; partnerId: string }
-  | { type: 'system' };
+  | { type: 'system' }
+  /** Whoever holds an access request's tracking token (no account yet). */
+  | { type: 'applicant' };
 
 export interface Action {
   actor: Actor;

@@ -105,7 +105,13 @@ export class ReasonDto {
 }
 
 export class AccessRequestListQuery {
-  @ApiPropertyOptional({ enum: ['pending', 'approved', 'rejected'] })
-  @IsOptional() @Matches(/^(pending|approved|rejected)$/, { message: 'must be pending, approved or rejected' })
-  status?: 'pending' | 'approved' | 'rejected';
+  @ApiPropertyOptional({ enum: ['pending', 'changes_requested', 'approved', 'rejected'] })
+  @IsOptional() @Matches(/^(pending|changes_requested|approved|rejected)$/, { message: 'must be pending, changes_requested, approved or rejected' })
+  status?: 'pending' | 'changes_requested' | 'approved' | 'rejected';
+}
+
+export class MessageDto {
+  @ApiProperty({ example: 'Merci de préciser la base légale (article et code).' })
+  @IsString() @MinLength(3) @MaxLength(2000) @Matches(PLAIN_TEXT, { message: 'must be plain text' })
+  message!: string;
 }

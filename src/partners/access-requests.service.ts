@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { createHash, randomBytes } from 'node:crypto';
 import { ActionLog, Actor } from '../audit/action-log';
 import { Clock } from '../common/clock';
 import { APP_CONFIG, AppConfig } from '../common/config/config';
@@ -13,6 +14,8 @@ import { PartnerDirectory } from './partner-directory';
 import { PartnersRepository } from './partners.repository';
 import { presentPartner } from './partners.service';
 import { TermsRepository } from './terms.repository';
+
+const tokenHash = (token: string) => createHash('sha256').update(token).digest();
 
 /** Habilitation requests: submitted by an administration, approved (with scopes) or rejected by an operator. */
 @Injectable()
@@ -30,18 +33,75 @@ export class AccessRequestsService {
     private readonly outbox: NotificationsOutbox,
   ) {}
 
-  async submit(request: AccessRequestDto): Promise<AccessRequest> {
+  /** Records a request; answers it with its tracking token, shown this once (only its hash is kept). */
+  async submit(request: AccessRequestDto): Promise<AccessRequest & { tracking_token: string }> {
     const now = this.clock.now();
+    await this.checkTermsVersion(request, now);
+    const trackingToken = randomBytes(32).toString('base64url');
+    const created = await this.db.transaction(async (tx) => {
+      const row = await this.requests.create(request, now, tokenHash(trackingToken), tx);
+      await this.outbox.toApplicant('access_request.received', row.id, { access_request_id: row.id }, tx);
+      return row;
+    });
+    return { ...created, tracking_token: trackingToken };
+  }
+
+  /** The applicant's view of its request (GET /v1/access-requests/{id} with the tracking token): status and messages. */
+  async track(id: string, trackingToken: string) {
+    const found = await this.byTrackingToken(id, trackingToken);
+    return { ...found, messages: await this.requests.messages(found.id) };
+  }
+
+  /** An operator asks for changes instead of rejecting: the applicant is told and may amend (DESIGN §4). */
+  async requestChanges(id: string, message: string, actor: Actor & { type: 'operator' }): Promise<AccessRequest> {
+    const now = this.clock.now();
+    return this.db.transaction(async (tx) => {
+      const request = await this.lockPending(id, tx);
+      await this.requests.setStatus(request.id, 'changes_requested', tx);
+      await this.requests.addMessage(request.id, 'operator', actor.operatorId, message, now, tx);
+      await this.actions.record({ actor, action: 'access_request.changes_requested', targetType: 'access_request', targetId: request.id,
+        detail: { message }, at: now }, tx);
+      await this.outbox.toApplicant('access_request.changes_requested', request.id, { message }, tx);
+      return { ...request, status: 'changes_requested' as const };
+    });
+  }
+
+  /** The applicant amends a request that an operator sent back (PATCH /v1/access-requests/{id}): it is pending again. */
+  async amend(id: string, trackingToken: string, amended: AccessRequestDto) {
+    const now = this.clock.now();
+    await this.checkTermsVersion(amended, now);
+    return this.db.transaction(async (tx) => {
+      const found = isUuid(id) ? await this.requests.findByTrackingToken(id, tokenHash(trackingToken), tx, true) : undefined;
+      if (!found) throw new NotFound('No such access request (or not this tracking token).');
+      if (found.status !== 'changes_requested') {
+        throw new Conflict('request_not_amendable', `This access request is ${found.status}: it can be amended only when an operator asked for changes.`);
+      }
+      const updated = await this.requests.amend(found.id, amended, tx);
+      await this.requests.addMessage(found.id, 'applicant', null, 'Demande modifiée par le demandeur.', now, tx);
+      await this.actions.record({ actor: { type: 'applicant' }, action: 'access_request.amended', targetType: 'access_request',
+        targetId: found.id, at: now }, tx);
+      await this.outbox.toApplicant('access_request.received', found.id, { access_request_id: found.id, amended: true }, tx);
+      return updated;
+    });
+  }
+
+  messages(id: string) {
+    return this.requests.messages(id);
+  }
+
+  private async byTrackingToken(id: string, trackingToken: string): Promise<AccessRequest> {
+    const found = isUuid(id) ? await this.requests.findByTrackingToken(id, tokenHash(trackingToken)) : undefined;
+    // The same answer for an unknown request and a wrong token: no oracle for ids.
+    if (!found) throw new NotFound('No such access request (or not this tracking token).');
+    return found;
+  }
+
+  private async checkTermsVersion(request: AccessRequestDto, now: Date): Promise<void> {
     const current = await this.terms.current(now);
     if (!current || request.termsVersion !== current.version) {
       throw new ValidationFailed([{ field: 'termsVersion',
         reason: `must be the current terms version (${current?.version ?? 'none'}); see GET /v1/terms/current` }]);
     }
-    return this.db.transaction(async (tx) => {
-      const created = await this.requests.create(request, now, tx);
-      await this.outbox.toApplicant('access_request.received', created.id, { access_request_id: created.id }, tx);
-      return created;
-    });
   }
 
   list(status?: AccessRequestStatus, page: { limit?: number; offset?: number } = {}): Promise<AccessRequest[]> {

@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/com
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ActionLog, Actor } from '../audit/action-log';
 import { CurrentOperator, OperatorAuth, OperatorPrincipal } from '../auth/access.decorators';
-import { AccessRequestListQuery, ApproveDto, ReasonDto } from './access-request.dto';
+import { AccessRequestListQuery, ApproveDto, MessageDto, ReasonDto } from './access-request.dto';
 import { AccessRequestsService } from './access-requests.service';
 import { IncidentsService } from './incidents.service';
 import { NotificationsRepository } from '../notifications/notifications.repository';
@@ -35,8 +35,9 @@ export class AdminController {
   }
 
   @Get('access-requests/:id')
-  getRequest(@Param('id') id: string) {
-    return this.requests.get(id);
+  async getRequest(@Param('id') id: string) {
+    const request = await this.requests.get(id);
+    return { ...request, messages: await this.requests.messages(request.id) };
   }
 
   @Post('access-requests/:id/approve') @HttpCode(200)
@@ -48,6 +49,12 @@ export class AdminController {
   @Post('access-requests/:id/reject') @HttpCode(200)
   reject(@Param('id') id: string, @Body() body: ReasonDto, @CurrentOperator() operator: OperatorPrincipal) {
     return this.requests.reject(id, body, asActor(operator));
+  }
+
+  @Post('access-requests/:id/request-changes') @HttpCode(200)
+  @ApiOperation({ summary: 'Ask the applicant for changes instead of rejecting; the exchange is kept with the request' })
+  requestChanges(@Param('id') id: string, @Body() body: MessageDto, @CurrentOperator() operator: OperatorPrincipal) {
+    return this.requests.requestChanges(id, body.message, asActor(operator));
   }
 
   @Get('partners')

@@ -1,10 +1,11 @@
-import { Body, Controller, Get, HttpCode, Inject, Post, Req } from '@nestjs/common';
-import { ApiOperation, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Inject, Param, Patch, Post, Req } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { Public } from '../auth/access.decorators';
 import { Clock } from '../common/clock';
 import { APP_CONFIG, AppConfig } from '../common/config/config';
-import { RateLimited } from '../common/errors/domain-errors';
+import { RateLimited, Unauthenticated } from '../common/errors/domain-errors';
+import { bearerToken } from '../auth/partner-authenticator';
 import { WindowRateLimiter } from '../common/rate-limiter';
 import { AccessRequestDto } from './access-request.dto';
 import { AccessRequestsService } from './access-requests.service';
@@ -29,6 +30,18 @@ export class OnboardingController {
     return this.requests.submit(body);
   }
 
+  @Get('access-requests/:id') @Public() @ApiBearerAuth()
+  @ApiOperation({ summary: "Follow an access request with its tracking_token as a Bearer: status and the operators' messages" })
+  track(@Param('id') id: string, @Req() request: FastifyRequest) {
+    return this.requests.track(id, trackingToken(request));
+  }
+
+  @Patch('access-requests/:id') @Public() @ApiBearerAuth()
+  @ApiOperation({ summary: 'Amend an access request an operator sent back (status changes_requested), with its tracking_token as a Bearer' })
+  amend(@Param('id') id: string, @Body() body: AccessRequestDto, @Req() request: FastifyRequest) {
+    return this.requests.amend(id, trackingToken(request), body);
+  }
+
   @Get('terms/current') @Public()
   @ApiOperation({ summary: 'The terms of use in force' })
   async current() {
@@ -41,4 +54,10 @@ export class OnboardingController {
     const [current, upcoming] = await Promise.all([this.terms.current(), this.terms.upcoming()]);
     return { current: presentTerms(current), upcoming: upcoming.map(presentTerms) };
   }
+}
+
+function trackingToken(request: FastifyRequest): string {
+  const token = bearerToken(request);
+  if (!token) throw new Unauthenticated('token_missing', "The access request's tracking_token is required as a Bearer.");
+  return token;
 }

@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentOperator, OperatorAuth, OperatorPrincipal } from '../../auth/access.decorators';
 import { APP_CONFIG, AppConfig } from '../../common/config/config';
 import { ValidationFailed } from '../../common/errors/domain-errors';
-import { ApproveDto, ReasonDto } from '../../partners/access-request.dto';
+import { ApproveDto, MessageDto, ReasonDto } from '../../partners/access-request.dto';
 import { AccessRequest, AccessRequestStatus } from '../../partners/access-requests.repository';
 import { AccessRequestsService } from '../../partners/access-requests.service';
 import { PAGE_SIZE, pageLinks, pageOf } from '../components';
@@ -15,7 +15,7 @@ import { fieldErrors, FormBody, list, text, validateForm } from '../forms';
 import { approvedView, requestDetailView, requestListView } from './requests.view';
 
 const SECTION = '/console/demandes';
-const STATUSES = ['pending', 'approved', 'rejected'];
+const STATUSES = ['pending', 'changes_requested', 'approved', 'rejected'];
 
 /** Access requests (DESIGN §4): the queue, a request, approve (the secret shown once) or reject — AccessRequestsService, as the API. */
 @ApiExcludeController()
@@ -79,12 +79,24 @@ export class ConsoleRequestsController {
     return redirectWithFlash(request, reply, `${SECTION}/${id}`, `La demande de ${accessRequest.organisation.name} est rejetée ; le motif est conservé avec elle.`);
   }
 
-  private renderDetail(context: PageContext, reply: FastifyReply, accessRequest: AccessRequest,
-    errors: { approve?: Record<string, string>; reject?: Record<string, string> } = {}, values: Record<string, unknown> = {}, status = 200) {
+  @Post(':id/modifications')
+  async requestChanges(@Param('id') id: string, @Body() body: FormBody, @CurrentOperator() principal: OperatorPrincipal,
+    @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+    const accessRequest = await this.requests.get(id);
+    const form = validateForm(MessageDto, { message: text(body, 'message') });
+    if (!form.ok) return this.renderDetail(pageContext(request, reply, this.config.sandbox), reply, accessRequest, { changes: form.errors }, {}, 400);
+    await this.requests.requestChanges(id, form.value.message, { type: 'operator', operatorId: principal.operator.id });
+    return redirectWithFlash(request, reply, `${SECTION}/${id}`, `Modifications demandées à ${accessRequest.organisation.name} ; le demandeur est prévenu.`);
+  }
+
+  private async renderDetail(context: PageContext, reply: FastifyReply, accessRequest: AccessRequest,
+    errors: { approve?: Record<string, string>; reject?: Record<string, string>; changes?: Record<string, string> } = {},
+    values: Record<string, unknown> = {}, status = 200) {
+    const messages = await this.requests.messages(accessRequest.id);
     return sendPage(reply, context, {
       title: `Demande de ${accessRequest.organisation.name}`, section: SECTION, status,
       breadcrumb: [['Console', '/console'], ["Demandes d'accès", SECTION], [accessRequest.organisation.name, '']],
-      content: requestDetailView(accessRequest, context.csrf, errors, values, this.config.defaultRateLimitPerSecond),
+      content: requestDetailView(accessRequest, messages, context.csrf, errors, values, this.config.defaultRateLimitPerSecond),
     });
   }
 }

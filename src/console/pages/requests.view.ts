@@ -1,12 +1,13 @@
 import { ORGANISATION_TYPES } from '../../partners/access-request.dto';
-import { AccessRequest } from '../../partners/access-requests.repository';
+import { AccessRequest, AccessRequestMessage } from '../../partners/access-requests.repository';
 import { SCOPES } from '../../rights/scopes';
 import { alert, badge, button, checkboxes, details, form, input, linkButton, select, table } from '../components';
 import { frenchDateTime } from '../dates';
 import { html, Html } from '../html';
 import { ORGANISATION_TYPE_LABELS, REQUEST_STATUS, SCOPE_LABELS, scopeList } from '../labels';
 
-const FILTERS: [string, string][] = [['pending', 'À examiner'], ['approved', 'Approuvées'], ['rejected', 'Rejetées'], ['toutes', 'Toutes']];
+const FILTERS: [string, string][] = [['pending', 'À examiner'], ['changes_requested', 'Modifications demandées'], ['approved', 'Approuvées'],
+  ['rejected', 'Rejetées'], ['toutes', 'Toutes']];
 
 export function requestListView(requests: AccessRequest[], status: string, pages: Html): Html {
   return html`<h1>Demandes d'accès</h1>
@@ -27,7 +28,8 @@ export function requestListView(requests: AccessRequest[], status: string, pages
     ${pages}`;
 }
 
-export function requestDetailView(request: AccessRequest, csrf: string, errors: { approve?: Record<string, string>; reject?: Record<string, string> },
+export function requestDetailView(request: AccessRequest, messages: AccessRequestMessage[], csrf: string,
+  errors: { approve?: Record<string, string>; reject?: Record<string, string>; changes?: Record<string, string> },
   values: Record<string, unknown>, defaultRate: number): Html {
   const chosenScopes = (values.scopes as string[] | undefined) ?? request.scopes;
   return html`<h1>Demande de ${request.organisation.name}</h1>
@@ -44,6 +46,12 @@ export function requestDetailView(request: AccessRequest, csrf: string, errors: 
       ...(request.decided_at ? [['Décidée le', frenchDateTime(request.decided_at)] as [string, string], ['Note ou motif', request.decision_note ?? '']] as [string, string][] : []),
     ])}
     ${request.partner_id ? html`<p>${linkButton('Voir le partenaire', `/console/partenaires/${request.partner_id}`)}</p>` : ''}
+    ${messages.length > 0 ? html`<h2>Échanges avec le demandeur</h2>
+      ${table('Messages, du plus ancien au plus récent', [
+        { label: 'Date', cell: (m) => frenchDateTime(m.created_at) },
+        { label: 'De', cell: (m) => (m.author === 'operator' ? 'Opérateur DINSIC' : 'Demandeur') },
+        { label: 'Message', cell: (m) => m.message },
+      ], messages, '')}` : ''}
     ${request.status === 'pending' ? html`
     <div class="fr-grid-row fr-grid-row--gutters">
       <section class="fr-col-12 fr-col-lg-7" aria-labelledby="approve-title">
@@ -59,8 +67,12 @@ export function requestDetailView(request: AccessRequest, csrf: string, errors: 
           ${input({ name: 'note', label: 'Note (conservée avec la décision)', textarea: true, value: values.note as string | undefined, error: errors.approve?.note })}
           ${button('Approuver et créer les identifiants', { id: 'approve' })}`, 'Approuver la demande')}
       </section>
-      <section class="fr-col-12 fr-col-lg-5" aria-labelledby="reject-title">
-        <h2 id="reject-title">Rejeter</h2>
+      <section class="fr-col-12 fr-col-lg-5" aria-labelledby="changes-title">
+        <h2 id="changes-title">Demander des modifications</h2>
+        ${form(`/console/demandes/${request.id}/modifications`, csrf, html`
+          ${input({ name: 'message', label: 'Ce qu\'il faut modifier (communiqué au demandeur)', textarea: true, required: true, error: errors.changes?.message })}
+          ${button('Demander des modifications', { kind: 'secondary' })}`, 'Demander des modifications')}
+        <h2 id="reject-title" class="fr-mt-4w">Rejeter</h2>
         ${form(`/console/demandes/${request.id}/rejeter`, csrf, html`
           ${input({ name: 'reason', label: 'Motif du rejet (communiqué au demandeur)', textarea: true, required: true, error: errors.reject?.reason })}
           ${button('Rejeter la demande', { kind: 'secondary' })}`, 'Rejeter la demande')}
