@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+import { AuditSealer } from '../src/audit/audit-sealer';
+import { CheckpointBroadcast } from '../src/notifications/checkpoint-broadcast';
 import { NotificationDelivery } from '../src/notifications/delivery';
 import { CredentialsService } from '../src/partners/credentials.service';
 import { PartnersService } from '../src/partners/partners.service';
@@ -48,7 +50,7 @@ describe('notifications', () => {
   beforeAll(async () => {
     smtp = await startSmtp();
     t = await startTestApp({ SMTP_URL: `smtp://127.0.0.1:${smtp.port}`, NOTIFY_FROM: 'API droits CNAM <notifications@dinsic.test>',
-      PUBLIC_URL: 'https://api-droits.dinsic.test' });
+      PUBLIC_URL: 'https://api-droits.dinsic.test', AUDIT_CHECKPOINT_EVERY: '1' });
     api = client(t.url);
     operator = await operatorToken(t);
     partner = await onboardPartner(t, { organisation: { name: 'CCAS de Saint-Priest', siret: makeSiret('2169012310001') },
@@ -141,6 +143,28 @@ describe('notifications', () => {
       await other.app.close();
     }
   }, 60_000);
+
+  it('sends the latest signed checkpoint to every active partner once a day, and on demand, attached as the API publishes it', async () => {
+    await onboardPartner(t, { organisation: { name: 'Préfecture du Rhône', siret: makeSiret('2169012310007') } });
+    await t.app.get(AuditSealer).sealPending();
+    const latest = (await api.get('/v1/audit/checkpoints/latest')).body;
+    expect(latest.seq).toEqual(expect.any(Number));
+    const broadcast = t.app.get(CheckpointBroadcast);
+    const active = (await t.sql<{ count: number }>(`SELECT count(*)::int AS count FROM partners WHERE status = 'active'`))[0].count;
+    expect(active).toBeGreaterThan(0);
+    const written = await broadcast.broadcastDaily();
+    expect(written).toBeGreaterThanOrEqual(active);
+    expect(await broadcast.broadcastDaily()).toBe(0); // once a day, whichever instance runs it
+    expect(await broadcast.broadcastNow()).toBe(written); // an auditor's request goes anyway
+    const before = smtp.received.length;
+    await deliver();
+    const mails = smtp.received.slice(before).filter((mail) => mail.headers.get('x-notification-type') === 'audit.checkpoint');
+    expect(mails).toHaveLength(2 * written);
+    const [attachment] = mails[0].attachments;
+    expect(attachment.filename).toBe(`checkpoint-${latest.seq}.json`);
+    expect(JSON.parse(attachment.content.toString('utf8'))).toEqual(latest);
+    expect(mails[0].text).toContain(`séquence ${latest.seq}, empreinte ${latest.hash}`);
+  });
 
   it('retries a refused delivery later, with backoff, and then delivers it once', async () => {
     smtp.refuse(true);

@@ -81,8 +81,12 @@ export class NotificationDelivery implements OnApplicationBootstrap, OnModuleDes
   private async deliver(message: DueMessage): Promise<boolean> {
     const { subject, text, html } = renderNotification(message.type, message.data, this.config.notifications.statusUrl);
     try {
+      // The checkpoint itself travels as the JSON the API publishes, which `audit:verify --checkpoint` reads.
+      const attachments = message.type === 'audit.checkpoint' && message.data.checkpoint
+        ? [{ filename: `checkpoint-${String((message.data.checkpoint as { seq: unknown }).seq)}.json`, contentType: 'application/json',
+          content: `${JSON.stringify(message.data.checkpoint, null, 2)}\n` }] : [];
       const info = await this.transport.sendMail({ from: this.config.notifications.from, to: message.recipient, subject, text, html,
-        messageId: messageIdOf(message.id), headers: { 'X-Notification-Type': message.type } });
+        messageId: messageIdOf(message.id), headers: { 'X-Notification-Type': message.type }, attachments });
       if (!this.config.notifications.smtpUrl) {
         const folder = join(this.config.dataDir, 'outbox');
         mkdirSync(folder, { recursive: true });

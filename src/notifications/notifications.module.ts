@@ -1,14 +1,17 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
+import { CheckpointBroadcast } from './checkpoint-broadcast';
 import { NotificationDelivery } from './delivery';
 import { NotificationsRepository } from './notifications.repository';
 import { NotificationsOutbox } from './outbox';
 
 /**
  * Messages to partners' contacts (DESIGN §4): the outbox that every event writes into its own transaction, the
- * delivery worker, and the outbox as operators and partners read it. It depends on nothing but the database.
+ * delivery worker, and the outbox as operators and partners read it. It depends on the database, and on the audit trail for its checkpoints.
  */
 @Module({
-  providers: [NotificationsOutbox, NotificationDelivery, NotificationsRepository],
-  exports: [NotificationsOutbox, NotificationDelivery, NotificationsRepository],
+  imports: [AuditModule],
+  providers: [NotificationsOutbox, NotificationDelivery, NotificationsRepository, CheckpointBroadcast],
+  exports: [NotificationsOutbox, NotificationDelivery, NotificationsRepository, CheckpointBroadcast],
 })
 export class NotificationsModule {}

@@ -25,7 +25,8 @@ const TEMPLATES: Record<NotificationType, (d: Record<string, unknown>) => { subj
   'access_request.rejected': (d) => ({ subject: "Demande d'accès rejetée",
     paragraphs: [`La demande d'accès de ${str(d.partner)} est rejetée.`, `Motif : ${str(d.reason)}`] }),
   'audit.checkpoint': (d) => ({ subject: "Point de contrôle du journal d'audit",
-    paragraphs: [`Dernier point de contrôle signé du journal d'audit : séquence ${str(d.seq)}, empreinte ${str(d.hash)}.`,
+    paragraphs: [`Dernier point de contrôle signé du journal d'audit : séquence ${str((d.checkpoint as Record<string, unknown>)?.seq)}, `
+      + `empreinte ${str((d.checkpoint as Record<string, unknown>)?.hash)}. Il est joint à ce message.`,
       "Conservez-le : il permet de prouver que l'historique antérieur n'a pas été réécrit (npm run cli -- audit:verify --checkpoint)."] }),
   'terms.published': (d) => ({ subject: `Nouvelles conditions d'utilisation (version ${str(d.version)})`,
     paragraphs: [`Une nouvelle version des conditions d'utilisation de l'API droits CNAM s'appliquera le ${when(d.effective_at)}.`,

@@ -10,7 +10,8 @@ import { ValidationFailed } from '../../common/errors/domain-errors';
 import { PartnersService } from '../../partners/partners.service';
 import { ConsoleCsrfGuard } from '../console-csrf.guard';
 import { ConsoleErrorFilter } from '../console-errors.filter';
-import { PageContext, pageContext, sendPage } from '../console-page';
+import { PageContext, pageContext, redirectWithFlash, sendPage } from '../console-page';
+import { CheckpointBroadcast } from '../../notifications/checkpoint-broadcast';
 import { parisLocalToDate } from '../dates';
 import { fieldErrors, FormBody, text, validateForm } from '../forms';
 import { auditView, AuditFilters, AuditResults } from './audit.view';
@@ -37,7 +38,7 @@ function dayStart(value: string | undefined, next = false): string | undefined {
 @OperatorAuth('auditor', 'admin')
 export class ConsoleAuditController {
   constructor(private readonly desk: AuditorDesk, private readonly audit: AuditService, private readonly partners: PartnersService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig) {}
+    private readonly checkpoints: CheckpointBroadcast, @Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
   @Get()
   async page(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
@@ -68,6 +69,14 @@ export class ConsoleAuditController {
   async verify(@CurrentOperator() principal: OperatorPrincipal, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
     const [verification, checkpoint] = await Promise.all([this.desk.verify({}, principal.operator.id), this.audit.latestCheckpoint()]);
     return this.render(pageContext(request, reply, this.config.sandbox), reply, { verification, checkpoint });
+  }
+
+  @Post('diffuser')
+  async broadcast(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+    const written = await this.checkpoints.broadcastNow();
+    return redirectWithFlash(request, reply, SECTION, written > 0
+      ? `Dernier point de contrôle envoyé aux contacts des partenaires actifs (${written} messages).`
+      : "Aucun message : pas encore de point de contrôle signé, ou aucun partenaire actif.", written > 0 ? 'success' : 'info');
   }
 
   private async render(context: PageContext, reply: FastifyReply, view: { filters?: AuditFilters; errors?: Record<string, string>;

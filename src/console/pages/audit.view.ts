@@ -70,7 +70,12 @@ export function auditView(view: AuditView): Html {
       ['Numéro de séquence', String(view.checkpoint.seq)], ['Empreinte', html`<code>${view.checkpoint.hash}</code>`],
       ['Signé le', frenchDateTime(view.checkpoint.at)], ['Clé', html`<code>${view.checkpoint.key_id}</code>`],
     ])}` : view.verification ? html`<p>Aucun point de contrôle signé pour l'instant.</p>` : ''}
-    ${form('/console/audit/verifier', view.csrf, button('Vérifier toute la chaîne', { kind: 'secondary', id: 'verify' }), 'Vérifier la chaîne')}`;
+    ${form('/console/audit/verifier', view.csrf, button('Vérifier toute la chaîne', { kind: 'secondary', id: 'verify' }), 'Vérifier la chaîne')}
+    <h2 class="fr-mt-6w">Copies chez les partenaires</h2>
+    <p>Chaque jour, le dernier point de contrôle signé part aux contacts des partenaires actifs, qui en gardent ainsi une copie hors
+      de la passerelle. Vous pouvez l'envoyer maintenant, par exemple après un incident.</p>
+    ${form('/console/audit/diffuser', view.csrf, button('Envoyer le dernier point de contrôle aux partenaires', { kind: 'secondary', id: 'broadcast' }),
+      'Envoyer le dernier point de contrôle')}`;
 
   function resultsView(results: AuditResults, partnerNames: Map<string, string>, csrf: string, current: AuditFilters): Html {
     return html`<h2 class="fr-mt-4w">Résultats</h2>
