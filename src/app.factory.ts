@@ -60,9 +60,10 @@ export async function createApp(options: CommonOptions): Promise<NestFastifyAppl
   const fastify = app.getHttpAdapter().getInstance();
   app.getHttpServer().maxConnections = http.maxConnections;
   // Callback-style hooks: no promise per request on the hot path.
+  // Helmet's headers (nosniff, HSTS, no framing...), computed once (security-headers.ts); a sandbox says so on every answer.
+  const everyAnswer = options.config.sandbox ? { ...SECURITY_HEADERS, 'x-sandbox': 'true' } : SECURITY_HEADERS;
   fastify.addHook('onRequest', (request, reply, done) => {
-    // Helmet's headers (nosniff, HSTS, no framing...), computed once (security-headers.ts).
-    reply.headers(SECURITY_HEADERS);
+    reply.headers(everyAnswer);
     reply.header('x-request-id', request.id);
     // Nothing is cached unless a route says so (JWKS, checkpoints): answers carry secrets, traces, rights.
     reply.header('cache-control', 'no-store');

@@ -69,7 +69,7 @@ describe('platform: health, OpenAPI, deployment files', () => {
 
 describe('a sandbox (SANDBOX=true)', () => {
   it('says so on every console page and on the status page', async () => {
-    const sandbox = await startTestApp({ SANDBOX: 'true' });
+    const sandbox = await startTestApp({ SANDBOX: 'true', SANDBOX_UPSTREAM_OK: 'true' });
     try {
       for (const path of ['/console/connexion', '/status']) expect((await client(sandbox.url).get(path)).text).toContain('Bac à sable');
     } finally {

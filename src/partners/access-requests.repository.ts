@@ -62,7 +62,7 @@ export class AccessRequestsRepository {
        ORDER BY created_at DESC, id LIMIT $2 OFFSET $3`, [status ?? null, limit, offset]);
   }
 
-  async markDecided(id: string, decision: { status: AccessRequestStatus; operatorId: string; note: string | null;
+  async markDecided(id: string, decision: { status: AccessRequestStatus; operatorId: string | null; note: string | null;
     partnerId: string | null; at: Date }, tx: Transaction): Promise<AccessRequest> {
     const row = await this.db.one<AccessRequest>(
       `UPDATE access_requests SET status = $2, decided_by = $3, decision_note = $4, partner_id = $5, decided_at = $6

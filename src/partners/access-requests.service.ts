@@ -34,7 +34,7 @@ export class AccessRequestsService {
   ) {}
 
   /** Records a request; answers it with its tracking token, shown this once (only its hash is kept). */
-  async submit(request: AccessRequestDto): Promise<AccessRequest & { tracking_token: string }> {
+  async submit(request: AccessRequestDto): Promise<AccessRequest & { tracking_token: string; credentials?: { client_id: string; client_secret: string } }> {
     const now = this.clock.now();
     await this.checkTermsVersion(request, now);
     const trackingToken = randomBytes(32).toString('base64url');
@@ -43,7 +43,10 @@ export class AccessRequestsService {
       await this.outbox.toApplicant('access_request.received', row.id, { access_request_id: row.id }, tx);
       return row;
     });
-    return { ...created, tracking_token: trackingToken };
+    if (!this.config.sandbox) return { ...created, tracking_token: trackingToken };
+    // A sandbox approves at once, with the requested scopes, and hands the credentials over in this answer.
+    const approved = await this.approve(created.id, { note: 'bac à sable : approuvée automatiquement' }, { type: 'system' });
+    return { ...(await this.get(created.id)), tracking_token: trackingToken, ...approved };
   }
 
   /** The applicant's view of its request (GET /v1/access-requests/{id} with the tracking token): status and messages. */
@@ -115,7 +118,7 @@ export class AccessRequestsService {
   }
 
   /** Approves a pending request: creates the partner and its first client secret, shown only in this answer. */
-  async approve(id: string, decision: ApproveDto, actor: Actor & { type: 'operator' }) {
+  async approve(id: string, decision: ApproveDto, actor: Actor & { type: 'operator' | 'system' }) {
     const now = this.clock.now();
     const result = await this.db.transaction(async (tx) => {
       const request = await this.lockPending(id, tx);
@@ -131,7 +134,7 @@ export class AccessRequestsService {
         rateLimitPerSecond: decision.rateLimitPerSecond ?? this.config.defaultRateLimitPerSecond,
       }, tx);
       const secret = await this.credentials.issueSecret(partner.id, tx);
-      await this.requests.markDecided(request.id, { status: 'approved', operatorId: actor.operatorId,
+      await this.requests.markDecided(request.id, { status: 'approved', operatorId: actor.type === 'operator' ? actor.operatorId : null,
         note: decision.note ?? null, partnerId: partner.id, at: now }, tx);
       await this.actions.record({ actor, action: 'access_request.approved', targetType: 'access_request',
         targetId: request.id, partnerId: partner.id,

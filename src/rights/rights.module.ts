@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { SandboxUpstreamCheck } from './sandbox-upstream';
 import { AuditModule } from '../audit/audit.module';
 import { AuthModule } from '../auth/auth.module';
 import { SlaModule } from '../sla/sla.module';
@@ -7,5 +8,5 @@ import { RightsService } from './rights.service';
 import { UpstreamClient } from './upstream.client';
 
 /** The rights lookup: validation, upstream client and circuit breaker, scope filtering. Keeps no personal data. */
-@Module({ imports: [SlaModule, AuthModule, AuditModule], providers: [RightsService, UpstreamClient, LookupRoute], exports: [UpstreamClient] })
+@Module({ imports: [SlaModule, AuthModule, AuditModule], providers: [RightsService, UpstreamClient, LookupRoute, SandboxUpstreamCheck], exports: [UpstreamClient] })
 export class RightsModule {}

@@ -159,6 +159,9 @@ export class EnvironmentVariables {
   SANDBOX = 'false';
 
   @IsOptional() @IsIn(['true', 'false'], { message: 'must be true or false' })
+  SANDBOX_UPSTREAM_OK = 'false';
+
+  @IsOptional() @IsIn(['true', 'false'], { message: 'must be true or false' })
   OPERATOR_MFA_REQUIRED = 'false';
 }
 
@@ -190,6 +193,8 @@ export interface AppConfig {
   limits: { accessRequestsPerHour: number; loginFailuresPerMinute: number; loginFailuresPerAddressPerMinute: number };
   /** A test environment (DESIGN §8): the console and every answer say so. */
   sandbox: boolean;
+  /** SANDBOX_UPSTREAM_OK: a sandbox may run against an upstream that is not the bundled simulator. */
+  sandboxUpstreamOk: boolean;
   /** Every operator must enrol a TOTP second factor before anything else (production). */
   operatorMfaRequired: boolean;
   /** Console single sign-on (ProConnect in production), when configured. */
@@ -255,6 +260,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     limits: { accessRequestsPerHour: parsed.ACCESS_REQUESTS_PER_HOUR, loginFailuresPerMinute: parsed.LOGIN_FAILURES_PER_MINUTE,
       loginFailuresPerAddressPerMinute: parsed.LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE },
     sandbox: parsed.SANDBOX === 'true',
+    sandboxUpstreamOk: parsed.SANDBOX_UPSTREAM_OK === 'true',
     operatorMfaRequired: parsed.OPERATOR_MFA_REQUIRED === 'true',
     notifications: { smtpUrl: parsed.SMTP_URL, from: parsed.NOTIFY_FROM, statusUrl: parsed.PUBLIC_URL ? `${parsed.PUBLIC_URL}/status` : undefined },
     oidc: parsed.OIDC_ISSUER ? { issuer: parsed.OIDC_ISSUER, clientId: parsed.OIDC_CLIENT_ID!, clientSecret: parsed.OIDC_CLIENT_SECRET! } : undefined,
