@@ -238,6 +238,12 @@ describe('console and status page in a real browser (DESIGN §4)', () => {
     await anonymous.goto(`${t.url}/console/partenaires`);
     expect(new URL(anonymous.url()).pathname).toBe('/console/connexion');
     await look(anonymous, 'connexion');
+    // Single sign-on is offered only when configured: its route is a French 404 otherwise.
+    const sso = await anonymous.goto(`${t.url}/console/oidc`);
+    expect(sso!.status()).toBe(404);
+    expect(await anonymous.locator('h1').textContent()).toBe('Page introuvable');
+    await anonymous.goto(`${t.url}/console/connexion`);
+    expect(await anonymous.getByRole('link', { name: 'Se connecter avec ProConnect' }).count()).toBe(0);
     expect(await anonymous.content()).not.toContain('Bac à sable'); // not a sandbox
     const noToken = await operator.request.post(`${t.url}/console/demandes/${requestId}/rejeter`, { form: { reason: 'sans jeton' } });
     expect(noToken.status()).toBe(403);

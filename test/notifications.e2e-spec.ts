@@ -125,6 +125,26 @@ describe('notifications', () => {
     t.clock.set(new Date());
   }, 60_000);
 
+  it('refuses what cannot be done with a problem: cancelling an unknown or ended window, a bad filter, a forged cursor', async () => {
+    const unknown = await api.delete('/admin/api/maintenance-windows/00000000-0000-0000-0000-000000000000', { token: operator });
+    expect(unknown.body).toMatchObject({ status: 404, code: 'not_found' });
+    expect((await api.delete('/admin/api/maintenance-windows/not-a-uuid', { token: operator })).status).toBe(404);
+    const start = new Date(Date.now() + 60_000);
+    const window = await api.post('/admin/api/maintenance-windows', { start: start.toISOString(), end: new Date(start.getTime() + 3_600_000).toISOString(),
+      reason: 'Courte maintenance' }, { token: operator });
+    expect(window.status).toBe(201);
+    t.clock.advance(2 * 3_600_000);
+    const ended = await api.delete(`/admin/api/maintenance-windows/${window.body.id}`, { token: await operatorToken(t) });
+    expect(ended.body).toMatchObject({ status: 409, code: 'maintenance_over' });
+    t.clock.set(new Date());
+    const filter = await api.get('/admin/api/notifications?status=lost&partner=nobody', { token: operator });
+    expect(filter.body).toMatchObject({ status: 400, code: 'invalid_request' });
+    expect(filter.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['partner', 'status']);
+    const fresh = await onboardPartner(t, { organisation: { name: 'Commune de Vaulx-en-Velin', siret: makeSiret('2169012310008') } });
+    const cursor = await api.get('/v1/me/notifications?cursor=forged', { token: await partnerToken(t, fresh) });
+    expect(cursor.body).toMatchObject({ status: 400, code: 'invalid_request', errors: [{ field: 'cursor', reason: 'is not a cursor this API gave' }] });
+  });
+
   it('lets two instances deliver at once without sending any message twice', async () => {
     const before = smtp.received.length;
     for (let i = 0; i < 3; i++) {

@@ -63,6 +63,13 @@ describe('operators\' second factor (TOTP)', () => {
       const who = { email: 'totp@dinsic.test', password: 'totp password 1234', roles: ['operator'] };
       expect((await client(t.url).post('/admin/api/operators', who, { token: admin })).status).toBe(201);
       const page = await consoleLogin(t, who);
+      // Confirming a code before any enrolment was started: refused as a French page, nothing enrolled.
+      await page.goto(`${t.url}/console/securite`);
+      const csrf = await page.locator('input[name=_csrf]').first().getAttribute('value');
+      const early = await page.request.post(`${t.url}/console/securite/totp/confirmer`, { form: { _csrf: csrf!, code: '123456' } });
+      expect(early.status()).toBe(409);
+      expect(await early.text()).toContain('Action impossible');
+      expect(await early.text()).toContain('no_pending_enrolment');
       const { secret, recoveryCodes } = await enrol(t, page);
       expect(recoveryCodes).toHaveLength(10);
       expect(new Set(recoveryCodes).size).toBe(10);
