@@ -1,3 +1,4 @@
+import { csvField } from '../common/csv';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -51,18 +52,6 @@ function decodeCursor(cursor: string | undefined): number | undefined {
   const match = /^entry:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString());
   if (!match) throw new ValidationFailed([{ field: 'cursor', reason: 'is not a cursor this API gave' }]);
   return Number(match[1]);
-}
-
-/**
- * One CSV field (RFC 4180). Text a partner typed that starts like a formula (=, +, -, @) is prefixed with an
- * apostrophe so that a spreadsheet opening the export does not run it (CSV injection); the NDJSON export,
- * the one verified, keeps every value as it is.
- */
-function csvField(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  let text = typeof value === 'object' ? JSON.stringify(value) : String(value);
-  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 /** Search, export, verification and retention of the sealed audit trail. */

@@ -1,3 +1,4 @@
+import { frenchDateTime, percent as frenchPercent } from '../console/dates';
 import { escapeHtml } from '../console/html';
 import { NotificationType } from './outbox';
 
@@ -7,10 +8,9 @@ export interface Message {
   html: string;
 }
 
-const DATE_TIME = new Intl.DateTimeFormat('fr-FR', { timeZone: 'Europe/Paris', dateStyle: 'long', timeStyle: 'short' });
-const when = (value: unknown) => (typeof value === 'string' || value instanceof Date ? `${DATE_TIME.format(new Date(value))} (heure de Paris)` : '');
+const when = (value: unknown) => (typeof value === 'string' || value instanceof Date ? `${frenchDateTime(value)} (heure de Paris)` : '');
 const str = (value: unknown) => (value === null || value === undefined ? '' : String(value));
-const percent = (value: unknown) => (typeof value === 'number' ? `${(value * 100).toLocaleString('fr-FR', { maximumFractionDigits: 2 })} %` : 'non mesurée');
+const percent = (value: unknown) => frenchPercent(typeof value === 'number' ? value : null);
 
 /** Subject and paragraphs of each type; `d` is the row's data (the partner's name included). */
 const TEMPLATES: Record<NotificationType, (d: Record<string, unknown>) => { subject: string; paragraphs: string[] }> = {

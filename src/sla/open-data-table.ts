@@ -1,4 +1,5 @@
 import { ORGANISATION_TYPES } from '../partners/access-request.dto';
+import { csvField } from '../common/csv';
 import { cellsToSuppress, Sum } from './statistical-disclosure';
 
 /** The lookups' outcomes, as columns: the audit's outcomes (DESIGN §5); anything else (an internal error) is unavailable. */
@@ -24,7 +25,6 @@ export interface UsageGroup {
 const COUNT_COLUMNS = ['lookups', ...OPEN_DATA_OUTCOMES, 'distinct_persons'] as const;
 export const OPEN_DATA_HEADER = ['month', 'partner_type', 'context', ...COUNT_COLUMNS, 'licence', 'source'];
 
-const csvField = (text: string) => (/[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text);
 const contextOrder = (context: string) => (context === ALL ? 3 : context === OTHER_CONTEXTS ? 2 : context === NO_CONTEXT ? 1 : 0);
 
 /**

@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
 import { CurrentPartner, OperatorAuth, PartnerAuth, PartnerPrincipal, Public } from '../auth/access.decorators';
 import { Clock } from '../common/clock';
+import { csvField } from '../common/csv';
 import { ValidationFailed } from '../common/errors/domain-errors';
 import { parisDate } from '../common/paris-date';
 import { parisMonthBounds, parisMonthOf } from './availability';
@@ -13,11 +14,6 @@ import { LICENCE, LICENCE_URL } from './open-data-table';
 import { checkMonth, Report, SlaReports, STATUS_CACHE_SECONDS, usageOf } from './sla-reports';
 import { SlaRepository } from './sla.repository';
 
-const csvField = (value: unknown) => {
-  if (value === null || value === undefined) return '';
-  const text = String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-};
 
 const SUMMARY = ['availability', 'availability_including_maintenance', 'met', 'minutes_total', 'minutes_measured', 'minutes_unavailable',
   'minutes_maintenance', 'request_success_ratio', 'error_budget_remaining_minutes'] as const;
