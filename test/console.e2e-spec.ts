@@ -6,7 +6,7 @@ import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
 import Parser from 'rss-parser';
 import { startSimulator, Simulator } from '../simulator/server';
 import { AuditSealer } from '../src/audit/audit-sealer';
-import { accessRequestBody, makeSiret, operatorToken, requestToken } from './support/factories';
+import { accessRequestBody, makeSiret, onboardPartner, operatorToken, requestToken } from './support/factories';
 import { client } from './support/http';
 import { OPERATOR, startTestApp, TestApp } from './support/test-app';
 
@@ -209,6 +209,44 @@ describe('console and status page in a real browser (DESIGN §4)', () => {
     await page.keyboard.press('Enter');
     await page.waitForSelector('#client-secret');
     expect(await page.locator('h1').textContent()).toBe('Demande de CCAS de Bron approuvée');
+    await context.close();
+  }, 60_000);
+
+  it('registers a partner\'s webhook (secret shown once), refuses a private address in French, and removes it', async () => {
+    const partner = await onboardPartner(t, { organisation: { name: 'CAF de la Loire', siret: makeSiret('2169012310003'), type: 'caf' } });
+    const context = await browser.newContext({ locale: 'fr-FR' });
+    const page = await logIn(context, OPERATOR);
+    await page.goto(`${t.url}/console/partenaires/${partner.partnerId}`);
+    expect(await page.locator('main').textContent()).toContain('aucun enregistré');
+    await page.getByRole('link', { name: 'enregistrer' }).click();
+    await page.waitForURL(/\/webhook$/);
+    await look(page, 'partenaire-webhook');
+    const field = page.getByLabel(/Adresse du webhook/);
+    await field.fill('http://sif.caf-loire.test/hooks');
+    await page.getByRole('button', { name: 'Enregistrer et générer le secret' }).click();
+    await page.waitForSelector('.fr-error-text');
+    expect(await page.locator('.fr-error-text').textContent()).toBe('Doit être une adresse https:// complète.');
+    await field.fill('https://127.0.0.1:8443/hooks');
+    await page.getByRole('button', { name: 'Enregistrer et générer le secret' }).click();
+    await page.waitForSelector('.fr-error-text');
+    expect(await page.locator('.fr-error-text').textContent()).toMatch(/127\.0\.0\.1.*n'est pas publique : refusée/);
+    expect(await field.inputValue()).toBe('https://127.0.0.1:8443/hooks'); // what was typed is kept
+    await look(page, 'partenaire-webhook-erreur');
+    // A public address (given as an IP literal: nothing resolves names here, and nothing is delivered in this test).
+    await field.fill('https://90.85.10.10/hooks/api-droits-cnam');
+    await page.getByRole('button', { name: 'Enregistrer et générer le secret' }).click();
+    await page.waitForSelector('#webhook-secret');
+    expect(await page.locator('#webhook-secret').textContent()).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
+    await look(page, 'partenaire-webhook-secret');
+    await page.getByRole('link', { name: 'Retour au partenaire' }).click();
+    await page.waitForURL(/\/console\/partenaires\/[0-9a-f-]+$/);
+    expect(await page.locator('main').textContent()).toContain('https://90.85.10.10/hooks/api-droits-cnam');
+    expect(await page.content()).not.toContain('whsec_');
+    await page.getByRole('link', { name: 'modifier' }).click();
+    await page.getByRole('button', { name: 'Supprimer le webhook' }).click();
+    await page.waitForURL(/\/console\/partenaires\/[0-9a-f-]+$/);
+    expect(await page.locator('main').textContent()).toContain('webhook supprimé');
+    expect(await page.locator('main').textContent()).toContain('aucun enregistré');
     await context.close();
   }, 60_000);
 

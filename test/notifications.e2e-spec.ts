@@ -78,6 +78,10 @@ describe('notifications', () => {
     const start = new Date(Date.now() + 3 * 86_400_000);
     const windowAnswer = await api.post('/admin/api/maintenance-windows', { start: start.toISOString(),
       end: new Date(start.getTime() + 7_200_000).toISOString(), reason: 'Migration du serveur de bases de données' }, { token: operator });
+    const moved = await api.send('PATCH', `/admin/api/maintenance-windows/${windowAnswer.body.id}`, { token: operator,
+      body: { start: new Date(start.getTime() + 3_600_000).toISOString(), end: new Date(start.getTime() + 4 * 3_600_000).toISOString() } });
+    expect(moved.status).toBe(200);
+    expect(moved.body).toMatchObject({ reason: 'Migration du serveur de bases de données', ends_at: new Date(start.getTime() + 4 * 3_600_000).toISOString() });
     expect((await api.delete(`/admin/api/maintenance-windows/${windowAnswer.body.id}`, { token: operator })).status).toBe(200);
     const month = '2026-11';
     await t.sql('UPDATE sla_service SET measured_from = $1', [new Date('2026-11-20T00:00:00Z')]);
@@ -91,7 +95,7 @@ describe('notifications', () => {
     const rows = await t.sql<{ type: string; recipient: string; status: string }>('SELECT type, recipient, status FROM notifications ORDER BY created_at');
     const types = new Set(rows.map((row) => row.type));
     for (const type of ['access_request.received', 'access_request.approved', 'access_request.rejected', 'partner.suspended', 'partner.reactivated',
-      'partner.revoked', 'credentials.rotated', 'terms.published', 'maintenance.announced', 'maintenance.cancelled', 'disengagement.requested',
+      'partner.revoked', 'credentials.rotated', 'terms.published', 'maintenance.announced', 'maintenance.changed', 'maintenance.cancelled', 'disengagement.requested',
       'disengagement.effective']) expect([type, types.has(type)]).toEqual([type, true]);
     // One message per distinct contact: the rejected applicant gave the same address twice.
     expect(rows.filter((row) => row.type === 'access_request.rejected').map((row) => row.recipient)).toEqual(['refus@exemple.test']);
@@ -114,6 +118,8 @@ describe('notifications', () => {
     const maintenance = mailsTo('maintenance.announced')[0];
     expect(maintenance.text).toMatch(/Une maintenance aura lieu du \d{1,2} \p{L}+ \d{4} à \d\d:\d\d \(heure de Paris\)/u);
     expect(maintenance.text).toContain('État du service : https://api-droits.dinsic.test/status');
+    expect(mailsTo('maintenance.changed')[0].text).toMatch(
+      /La maintenance prévue du .+ \(heure de Paris\) au .+ aura finalement lieu du .+ \(heure de Paris\) au .+ \(heure de Paris\)\./u);
     expect(mailsTo('partner.suspended')[0].text).toContain("L'accès de CAF du Rhône à l'API droits CNAM est suspendu");
     expect(mailsTo('partner.suspended')[0].text).toContain('Motif : Contrôle annuel');
     expect(mailsTo('sla.report_published').map((mail) => mail.subject)).toContain(`[API droits CNAM] Disponibilité du service : rapport de ${month}`);
@@ -133,9 +139,21 @@ describe('notifications', () => {
     const window = await api.post('/admin/api/maintenance-windows', { start: start.toISOString(), end: new Date(start.getTime() + 3_600_000).toISOString(),
       reason: 'Courte maintenance' }, { token: operator });
     expect(window.status).toBe(201);
-    t.clock.advance(2 * 3_600_000);
+    const patch = (body: unknown, id = window.body.id as string) => api.send('PATCH', `/admin/api/maintenance-windows/${id}`, { body, token: operator });
+    expect((await patch({})).body).toMatchObject({ status: 400, errors: [{ field: 'start', reason: 'give at least one of start, end, reason' }] });
+    expect((await patch({ end: 'demain' })).body).toMatchObject({ status: 400, errors: [{ field: 'end' }] });
+    expect((await patch({ end: start.toISOString() })).body).toMatchObject({ status: 400, errors: [{ field: 'end', reason: 'must be after start' }] });
+    expect((await patch({ start: new Date(Date.now() - 60_000).toISOString() })).body)
+      .toMatchObject({ status: 400, errors: [{ field: 'start', reason: expect.stringMatching(/^must not be in the past/) }] });
+    expect((await patch({ reason: 'Autre motif' }, '00000000-0000-0000-0000-000000000000')).body).toMatchObject({ status: 404 });
+    t.clock.advance(120_000); // the window has begun: its start stays, its end may move
+    expect((await patch({ start: new Date(start.getTime() + 60_000).toISOString() })).body)
+      .toMatchObject({ status: 400, errors: [{ field: 'start', reason: 'this window has begun: its start can no longer change' }] });
+    expect((await patch({ end: new Date(start.getTime() + 7_200_000).toISOString() })).status).toBe(200);
+    t.clock.advance(3 * 3_600_000);
     const ended = await api.delete(`/admin/api/maintenance-windows/${window.body.id}`, { token: await operatorToken(t) });
     expect(ended.body).toMatchObject({ status: 409, code: 'maintenance_over' });
+    expect((await patch({ reason: 'Trop tard' })).body).toMatchObject({ status: 409, code: 'maintenance_over' });
     t.clock.set(new Date());
     const filter = await api.get('/admin/api/notifications?status=lost&partner=nobody', { token: operator });
     expect(filter.body).toMatchObject({ status: 400, code: 'invalid_request' });

@@ -51,6 +51,11 @@ const FRENCH: [RegExp, string][] = [
   [/at most 7 days/, 'Une maintenance dure au plus 7 jours.'],
   [/must be a valid NIR/, 'Ce NIR n\'est pas valide (13 chiffres et une clé de 2 chiffres).'],
   [/must contain at least 1 elements/, 'Cochez au moins une case.'],
+  [/must be an https:\/\/ URL|must be an absolute https/, 'Doit être une adresse https:// complète.'],
+  [/resolves to (\S+), a (\w+) address/, 'Cette adresse mène à $1, une adresse non publique : refusée (protection contre les requêtes détournées).'],
+  [/^(\S+), a (\w+) address/, 'Cette adresse ($1) n\'est pas publique : refusée (protection contre les requêtes détournées).'],
+  [/does not resolve/, 'Ce nom de domaine est introuvable.'],
+  [/must not carry credentials/, "L'adresse ne doit pas contenir d'identifiants : la signature authentifie la passerelle."],
 ];
 
 function french(reason: string): string {

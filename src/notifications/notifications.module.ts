@@ -4,14 +4,15 @@ import { CheckpointBroadcast } from './checkpoint-broadcast';
 import { NotificationDelivery } from './delivery';
 import { NotificationsRepository } from './notifications.repository';
 import { NotificationsOutbox } from './outbox';
+import { WebhookDelivery, WebhookRegistry } from './webhooks';
 
 /**
  * Messages to partners' contacts (DESIGN §4): the outbox that every event writes into its own transaction, the
- * delivery worker, and the outbox as operators and partners read it. It depends on the database, and on the audit trail for its checkpoints.
+ * delivery workers (e-mail and webhooks), and the outbox as operators and partners read it. It depends on the database, and on the audit trail for its checkpoints.
  */
 @Module({
   imports: [AuditModule],
-  providers: [NotificationsOutbox, NotificationDelivery, NotificationsRepository, CheckpointBroadcast],
-  exports: [NotificationsOutbox, NotificationDelivery, NotificationsRepository, CheckpointBroadcast],
+  providers: [NotificationsOutbox, NotificationDelivery, NotificationsRepository, CheckpointBroadcast, WebhookRegistry, WebhookDelivery],
+  exports: [NotificationsOutbox, NotificationDelivery, NotificationsRepository, CheckpointBroadcast, WebhookRegistry, WebhookDelivery],
 })
 export class NotificationsModule {}

@@ -28,6 +28,7 @@ export class NotificationsOutbox {
 
   /** To a partner's contacts. */
   async toPartner(type: NotificationType, partnerId: string, data: Record<string, unknown>, tx: Transaction): Promise<number> {
+    await this.toWebhooks('p.id = $2', [type, partnerId, data, this.clock.now()], tx);
     return (await this.db.rows(
       `INSERT INTO notifications (type, partner_id, access_request_id, recipient, data, created_at, next_attempt_at)
        SELECT $1, p.id, r.id, c.email, $3::jsonb || jsonb_build_object('partner', p.name), $4, $4
@@ -37,6 +38,7 @@ export class NotificationsOutbox {
 
   /** To the contacts of every active partner (terms, maintenance, monthly reports). */
   async toActivePartners(type: NotificationType, data: Record<string, unknown>, tx: Transaction): Promise<number> {
+    await this.toWebhooks("p.status = 'active' AND $2::text IS NULL", [type, null, data, this.clock.now()], tx);
     return (await this.db.rows(
       `INSERT INTO notifications (type, partner_id, access_request_id, recipient, data, created_at, next_attempt_at)
        SELECT $1, p.id, r.id, c.email, $2::jsonb || jsonb_build_object('partner', p.name), $3, $3
@@ -46,10 +48,19 @@ export class NotificationsOutbox {
 
   /** To the contacts named in an access request (before a partner exists, or about its decision). */
   async toApplicant(type: NotificationType, accessRequestId: string, data: Record<string, unknown>, tx: Transaction): Promise<number> {
+    await this.toWebhooks('p.access_request_id = $2', [type, accessRequestId, data, this.clock.now()], tx);
     return (await this.db.rows(
       `INSERT INTO notifications (type, partner_id, access_request_id, recipient, data, created_at, next_attempt_at)
        SELECT $1, r.partner_id, r.id, c.email, $3::jsonb || jsonb_build_object('partner', r.organisation_name), $4, $4
        FROM access_requests r, ${CONTACTS} WHERE r.id = $2 RETURNING id`,
     [type, accessRequestId, data, this.clock.now()], tx)).length;
+  }
+
+  /** The same event, once per partner that has a webhook (DESIGN §3.6): $1 type, $2 whom, $3 data, $4 now. */
+  private async toWebhooks(which: string, params: unknown[], tx: Transaction): Promise<void> {
+    await this.db.rows(
+      `INSERT INTO webhook_events (partner_id, type, data, occurred_at, next_attempt_at)
+       SELECT p.id, $1, $3::jsonb || jsonb_build_object('partner', p.name), $4, $4
+       FROM partner_webhooks w JOIN partners p ON p.id = w.partner_id WHERE ${which}`, params, tx);
   }
 }

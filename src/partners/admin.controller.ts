@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ActionLog, Actor } from '../audit/action-log';
 import { CurrentOperator, OperatorAuth, OperatorPrincipal } from '../auth/access.decorators';
@@ -6,7 +6,8 @@ import { AccessRequestListQuery, ApproveDto, MessageDto, ReasonDto } from './acc
 import { AccessRequestsService } from './access-requests.service';
 import { IncidentsService } from './incidents.service';
 import { NotificationsRepository } from '../notifications/notifications.repository';
-import { NotificationsQuery } from './operator.dto';
+import { NotificationsQuery, WebhookDto } from './operator.dto';
+import { WebhookRegistry } from '../notifications/webhooks';
 import { presentPartner, PartnersService } from './partners.service';
 import { PublishTermsDto } from './partner-self-service.dto';
 import { presentTerms, TermsService } from './terms.service';
@@ -26,6 +27,7 @@ export class AdminController {
     private readonly incidents: IncidentsService,
     private readonly notifications: NotificationsRepository,
     private readonly actions: ActionLog,
+    private readonly webhooks: WebhookRegistry,
   ) {}
 
   @Get('access-requests')
@@ -65,7 +67,20 @@ export class AdminController {
   @Get('partners/:id')
   async getPartner(@Param('id') id: string) {
     const partner = await this.partners.get(id);
-    return { ...presentPartner(partner), actions: await this.actions.list({ partnerId: partner.id, limit: 100 }) };
+    return { ...presentPartner(partner), webhook: await this.webhooks.summary(partner.id),
+      actions: await this.actions.list({ partnerId: partner.id, limit: 100 }) };
+  }
+
+  @Put('partners/:id/webhook') @HttpCode(200)
+  @ApiOperation({ summary: 'Register (or replace) the partner\'s webhook: the signing secret is shown only in this answer' })
+  registerWebhook(@Param('id') id: string, @Body() body: WebhookDto, @CurrentOperator() operator: OperatorPrincipal) {
+    return this.webhooks.register(id, body.url, asActor(operator));
+  }
+
+  @Delete('partners/:id/webhook') @HttpCode(204)
+  @ApiOperation({ summary: 'Remove the partner\'s webhook; events not yet delivered are dropped' })
+  async removeWebhook(@Param('id') id: string, @CurrentOperator() operator: OperatorPrincipal): Promise<void> {
+    await this.webhooks.remove(id, asActor(operator));
   }
 
   @Post('partners/:id/suspend') @HttpCode(200)

@@ -42,3 +42,10 @@ export class NotificationsQuery {
   @ApiPropertyOptional({ enum: ['pending', 'sent', 'failed'] }) @IsOptional() @IsIn(['pending', 'sent', 'failed'], { message: 'must be pending, sent or failed' })
   status?: 'pending' | 'sent' | 'failed';
 }
+
+export class WebhookDto {
+  @ApiProperty({ example: 'https://sif.caf-exemple.fr/webhooks/api-droits-cnam',
+    description: 'https only; must resolve to public addresses (DESIGN §3.6)' })
+  @IsString() @MaxLength(2000) @Matches(/^https:\/\/\S+$/i, { message: 'must be an https:// URL' })
+  url!: string;
+}

@@ -1,7 +1,7 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentOperator, OperatorAuth, OperatorPrincipal } from '../auth/access.decorators';
-import { MaintenanceCalendar, MaintenanceWindowDto } from './maintenance';
+import { MaintenanceCalendar, MaintenanceChangeDto, MaintenanceWindowDto } from './maintenance';
 
 @ApiTags('operators')
 @Controller('admin/api/maintenance-windows')
@@ -13,6 +13,12 @@ export class MaintenanceController {
   @ApiOperation({ summary: 'Announce a planned maintenance window; lookups answer 503 maintenance during it' })
   announce(@Body() body: MaintenanceWindowDto, @CurrentOperator() principal: OperatorPrincipal) {
     return this.calendar.announce(body, { type: 'operator', operatorId: principal.operator.id });
+  }
+
+  @Patch(':id') @HttpCode(200)
+  @ApiOperation({ summary: 'Move, extend, shorten or re-word a window that has not ended; partners are told (maintenance.changed)' })
+  change(@Param('id') id: string, @Body() body: MaintenanceChangeDto, @CurrentOperator() principal: OperatorPrincipal) {
+    return this.calendar.change(id, body, { type: 'operator', operatorId: principal.operator.id });
   }
 
   @Delete(':id') @HttpCode(200)

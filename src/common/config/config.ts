@@ -163,6 +163,12 @@ export class EnvironmentVariables {
 
   @IsOptional() @IsIn(['true', 'false'], { message: 'must be true or false' })
   OPERATOR_MFA_REQUIRED = 'false';
+
+  @IsOptional() @IsIn(['true', 'false'], { message: 'must be true or false' })
+  WEBHOOK_ALLOW_PRIVATE = 'false';
+
+  @IsOptional() @IsString() @MinLength(1)
+  WEBHOOK_CA_FILE?: string;
 }
 
 export interface AppConfig {
@@ -201,6 +207,12 @@ export interface AppConfig {
   oidc?: { issuer: string; clientId: string; clientSecret: string };
   /** Partners' notifications: SMTP when set, else .eml files under DATA_DIR/outbox. */
   notifications: { smtpUrl?: string; from: string; statusUrl?: string };
+  /**
+   * Partners' webhooks (DESIGN §3.6): private and loopback addresses only with WEBHOOK_ALLOW_PRIVATE (tests); extra
+   * trust anchors for receivers' certificates (WEBHOOK_CA_FILE, a PEM bundle: e.g. the State's own PKI), added to
+   * Node's usual ones.
+   */
+  webhooks: { allowPrivate: boolean; caFile?: string };
 }
 
 export class ConfigError extends Error {
@@ -215,7 +227,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const plain: Record<string, string> = {};
   for (const name of [...known, 'DATABASE_URL', 'DATABASE_APP_URL', 'UPSTREAM_URL', 'BOOTSTRAP_OPERATOR_EMAIL',
     'BOOTSTRAP_OPERATOR_PASSWORD', 'SECRET_KEY', 'TRUSTED_PROXIES', 'OIDC_ISSUER', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'SMTP_URL',
-    'PUBLIC_URL']) {
+    'PUBLIC_URL', 'WEBHOOK_CA_FILE']) {
     const value = env[name];
     if (value !== undefined && value !== '') plain[name] = value;
   }
@@ -263,6 +275,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     sandboxUpstreamOk: parsed.SANDBOX_UPSTREAM_OK === 'true',
     operatorMfaRequired: parsed.OPERATOR_MFA_REQUIRED === 'true',
     notifications: { smtpUrl: parsed.SMTP_URL, from: parsed.NOTIFY_FROM, statusUrl: parsed.PUBLIC_URL ? `${parsed.PUBLIC_URL}/status` : undefined },
+    webhooks: { allowPrivate: parsed.WEBHOOK_ALLOW_PRIVATE === 'true', caFile: parsed.WEBHOOK_CA_FILE },
     oidc: parsed.OIDC_ISSUER ? { issuer: parsed.OIDC_ISSUER, clientId: parsed.OIDC_CLIENT_ID!, clientSecret: parsed.OIDC_CLIENT_SECRET! } : undefined,
   };
 }

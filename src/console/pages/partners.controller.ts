@@ -6,7 +6,7 @@ import { AuditService } from '../../audit/audit.service';
 import { CurrentOperator, OperatorAuth, OperatorPrincipal } from '../../auth/access.decorators';
 import { Clock } from '../../common/clock';
 import { APP_CONFIG, AppConfig } from '../../common/config/config';
-import { NotFound } from '../../common/errors/domain-errors';
+import { NotFound, ValidationFailed } from '../../common/errors/domain-errors';
 import { ReasonDto } from '../../partners/access-request.dto';
 import { PartnersService } from '../../partners/partners.service';
 import { TermsService } from '../../partners/terms.service';
@@ -16,8 +16,10 @@ import { parisDate } from '../../common/paris-date';
 import { ConsoleCsrfGuard } from '../console-csrf.guard';
 import { ConsoleErrorFilter } from '../console-errors.filter';
 import { pageContext, redirectWithFlash, sendPage } from '../console-page';
-import { FormBody, text, validateForm } from '../forms';
-import { LIFECYCLE, LifecycleAction, confirmView, partnerDetailView, partnerListView, rotatedView } from './partners.view';
+import { fieldErrors, FormBody, text, validateForm } from '../forms';
+import { LIFECYCLE, LifecycleAction, confirmView, partnerDetailView, partnerListView, rotatedView, webhookFormView, webhookSecretView } from './partners.view';
+import { WebhookRegistry } from '../../notifications/webhooks';
+import { WebhookDto } from '../../partners/operator.dto';
 
 const SECTION = '/console/partenaires';
 
@@ -30,7 +32,7 @@ const SECTION = '/console/partenaires';
 export class ConsolePartnersController {
   constructor(private readonly partners: PartnersService, private readonly terms: TermsService, private readonly actions: ActionLog,
     private readonly audit: AuditService, private readonly usage: SlaRepository, private readonly clock: Clock,
-    @Inject(APP_CONFIG) private readonly config: AppConfig) {}
+    private readonly webhooks: WebhookRegistry, @Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
   @Get()
   async list(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
@@ -46,12 +48,50 @@ export class ConsolePartnersController {
   @Get(':id')
   async detail(@Param('id') id: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
     const partner = await this.partners.get(id);
-    const [terms, actions, accesses] = await Promise.all([this.terms.statusFor(partner.id), this.actions.list({ partnerId: partner.id, limit: 20 }),
-      this.audit.search({ partnerId: partner.id, kind: 'lookup' }, undefined, 10)]);
+    const [terms, actions, accesses, webhook] = await Promise.all([this.terms.statusFor(partner.id), this.actions.list({ partnerId: partner.id, limit: 20 }),
+      this.audit.search({ partnerId: partner.id, kind: 'lookup' }, undefined, 10), this.webhooks.summary(partner.id)]);
     return sendPage(reply, pageContext(request, reply, this.config.sandbox), {
       title: partner.name, section: SECTION, breadcrumb: [['Console', '/console'], ['Partenaires', SECTION], [partner.name, '']],
-      content: partnerDetailView(partner, terms, actions, accesses.entries, this.config.credentialGraceSeconds),
+      content: partnerDetailView(partner, terms, actions, accesses.entries, this.config.credentialGraceSeconds, webhook),
     });
+  }
+
+  @Get(':id/webhook')
+  async webhookForm(@Param('id') id: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+    const partner = await this.partners.get(id);
+    const context = pageContext(request, reply, this.config.sandbox);
+    return sendPage(reply, context, { title: `Webhook — ${partner.name}`, section: SECTION, breadcrumb: this.crumbs(partner, 'Webhook'),
+      content: webhookFormView(partner, await this.webhooks.summary(partner.id), context.csrf, undefined, {}) });
+  }
+
+  @Post(':id/webhook')
+  async registerWebhook(@Param('id') id: string, @Body() body: FormBody, @CurrentOperator() principal: OperatorPrincipal,
+    @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+    const partner = await this.partners.get(id);
+    const context = pageContext(request, reply, this.config.sandbox);
+    const url = text(body, 'url');
+    const form = validateForm(WebhookDto, { url });
+    let errors = form.ok ? {} : form.errors;
+    if (form.ok) {
+      try {
+        const registered = await this.webhooks.register(partner.id, form.value.url, { type: 'operator', operatorId: principal.operator.id });
+        return sendPage(reply, context, { title: `Webhook enregistré — ${partner.name}`, section: SECTION, breadcrumb: this.crumbs(partner, 'Webhook'),
+          content: webhookSecretView(partner, registered) });
+      } catch (error) {
+        if (!(error instanceof ValidationFailed)) throw error;
+        errors = fieldErrors(error.errors);
+      }
+    }
+    return sendPage(reply, context, { title: `Webhook — ${partner.name}`, section: SECTION, status: 400, breadcrumb: this.crumbs(partner, 'Webhook'),
+      content: webhookFormView(partner, await this.webhooks.summary(partner.id), context.csrf, url, errors) });
+  }
+
+  @Post(':id/webhook/supprimer')
+  async removeWebhook(@Param('id') id: string, @CurrentOperator() principal: OperatorPrincipal, @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply) {
+    const partner = await this.partners.get(id);
+    await this.webhooks.remove(partner.id, { type: 'operator', operatorId: principal.operator.id });
+    return redirectWithFlash(request, reply, `${SECTION}/${partner.id}`, `${partner.name} : webhook supprimé.`);
   }
 
   @Get(':id/:action')
@@ -92,6 +132,10 @@ export class ConsolePartnersController {
     else if (chosen.slug === 'reactiver') await this.partners.reactivate(partner.id, reason, actor);
     else await this.partners.revoke(partner.id, reason, actor);
     return redirectWithFlash(request, reply, `${SECTION}/${partner.id}`, `${partner.name} : ${chosen.done}`);
+  }
+
+  private crumbs(partner: { id: string; name: string }, last: string): [string, string][] {
+    return [['Console', '/console'], ['Partenaires', SECTION], [partner.name, `${SECTION}/${partner.id}`], [last, '']];
   }
 }
 

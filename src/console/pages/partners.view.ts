@@ -1,4 +1,5 @@
 import type { RecordedAction } from '../../audit/action-log';
+import type { WebhookSummary } from '../../notifications/webhooks';
 import type { Partner } from '../../partners/partners.repository';
 import { alert, badge, button, details, form, input, linkButton, table } from '../components';
 import { frenchDate, frenchDateTime } from '../dates';
@@ -42,8 +43,9 @@ export function partnerListView(rows: { partner: Partner; activity?: { calls: nu
 }
 
 export function partnerDetailView(partner: Partner, terms: { current_version: string | null; accepted: boolean },
-  actions: RecordedAction[], accesses: Record<string, unknown>[], graceSeconds: number): Html {
+  actions: RecordedAction[], accesses: Record<string, unknown>[], graceSeconds: number, webhook: WebhookSummary | null): Html {
   const available = LIFECYCLE.filter((action) => action.from.includes(partner.status));
+  const open = partner.status !== 'revoked' && partner.status !== 'left';
   return html`<h1>${partner.name}</h1>
     <p>${status(partner)}</p>
     ${partner.disengagement_effective_at ? alert('info', 'Départ annoncé',
@@ -54,7 +56,8 @@ export function partnerDetailView(partner: Partner, terms: { current_version: st
       ['Limite', `${partner.rate_limit_per_second} consultations par seconde`], ['Identifiant client', html`<code>${partner.client_id}</code>`],
       ['Statut depuis', `${frenchDateTime(partner.status_changed_at)}${partner.status_reason ? ` — ${partner.status_reason}` : ''}`],
       ["Conditions d'utilisation", terms.current_version ? `version ${terms.current_version} ${terms.accepted ? 'acceptée' : 'non acceptée'}` : '—'],
-      ['Webhook', 'aucun enregistré'],
+      ['Webhook', html`${webhook ? html`<code>${webhook.url}</code><br><span class="fr-text--sm">${webhookHealth(webhook)}</span>` : 'aucun enregistré'}
+        ${open ? html` — <a href="/console/partenaires/${partner.id}/webhook">${webhook ? 'modifier' : 'enregistrer'}</a>` : ''}`],
       ['Partenaire depuis', frenchDateTime(partner.created_at)],
     ])}
     ${available.length > 0 ? html`<h2>Actions</h2>
@@ -105,6 +108,44 @@ export function rotatedView(partner: Partner, rotated: { client_id: string; clie
     <p class="cnam-secret" id="client-secret">${rotated.client_secret}</p>
     <ul class="fr-btns-group fr-btns-group--inline">
       <li><button class="fr-btn fr-btn--secondary" type="button" data-copy-target="client-secret" hidden>Copier le secret</button></li>
+      <li>${linkButton('Retour au partenaire', `/console/partenaires/${partner.id}`, 'primary')}</li>
+    </ul>`;
+}
+
+function webhookHealth(webhook: WebhookSummary): string {
+  return [`enregistré le ${frenchDateTime(webhook.registered_at)}`,
+    webhook.last_delivered_at ? `dernière livraison le ${frenchDateTime(webhook.last_delivered_at)}` : 'aucune livraison pour l\'instant',
+    ...(webhook.pending ? [`${webhook.pending} en attente`] : []), ...(webhook.failed ? [`${webhook.failed} abandonné${webhook.failed > 1 ? 's' : ''}`] : []),
+    ...(webhook.last_error ? [`dernière erreur : ${webhook.last_error}`] : [])].join(' ; ');
+}
+
+/** Registering (or replacing) a partner's webhook, and removing it (DESIGN §3.6). */
+export function webhookFormView(partner: Partner, webhook: WebhookSummary | null, csrf: string, value: string | undefined, errors: Record<string, string>): Html {
+  return html`<h1>Webhook : ${partner.name}</h1>
+    <p>Chaque notification envoyée aux contacts du partenaire lui est aussi transmise par un <code>POST</code> JSON signé
+      (en-tête <code>X-Signature-256</code>) à cette adresse. Elle doit être en <code>https://</code> et mener à une adresse publique.</p>
+    ${webhook ? alert('info', 'Un webhook est déjà enregistré', `Adresse actuelle : ${webhook.url}. Enregistrer une adresse génère un nouveau secret : l'ancien cesse aussitôt de signer.`) : ''}
+    ${form(`/console/partenaires/${partner.id}/webhook`, csrf, html`
+      ${input({ name: 'url', label: 'Adresse du webhook', hint: 'Exemple : https://sif.caf-exemple.fr/webhooks/api-droits-cnam', value: value ?? webhook?.url,
+        required: true, error: errors.url })}
+      <ul class="fr-btns-group fr-btns-group--inline">
+        <li>${button('Enregistrer et générer le secret', { id: 'confirm' })}</li>
+        <li>${linkButton('Annuler', `/console/partenaires/${partner.id}`, 'secondary')}</li>
+      </ul>`, 'Webhook')}
+    ${webhook ? html`<h2>Supprimer le webhook</h2>
+      <p>Les événements pas encore livrés sont abandonnés ; les contacts continuent de recevoir les courriels.</p>
+      ${form(`/console/partenaires/${partner.id}/webhook/supprimer`, csrf, button('Supprimer le webhook', { kind: 'tertiary', id: 'remove-webhook' }), 'Supprimer le webhook')}` : ''}`;
+}
+
+export function webhookSecretView(partner: Partner, registered: { url: string; secret: string }): Html {
+  return html`<h1>Webhook enregistré pour ${partner.name}</h1>
+    ${alert('warning', 'Le secret ne sera plus jamais affiché',
+      'Transmettez-le maintenant au contact technique par un canal sûr : il sert à vérifier la signature de chaque livraison.')}
+    ${details([['Adresse', html`<code>${registered.url}</code>`]])}
+    <h2>Secret de signature</h2>
+    <p class="cnam-secret" id="webhook-secret">${registered.secret}</p>
+    <ul class="fr-btns-group fr-btns-group--inline">
+      <li><button class="fr-btn fr-btn--secondary" type="button" data-copy-target="webhook-secret" hidden>Copier le secret</button></li>
       <li>${linkButton('Retour au partenaire', `/console/partenaires/${partner.id}`, 'primary')}</li>
     </ul>`;
 }
