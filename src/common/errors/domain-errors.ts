@@ -2,6 +2,8 @@
  * Typed domain errors. Services throw these; the single problem filter turns them into RFC 9457
  * problem+json answers. Nothing deep in the code throws an HTTP exception.
  */
+import { ProblemCode } from './problem-codes';
+
 export interface FieldError {
   field: string;
   reason: string;
@@ -9,7 +11,7 @@ export interface FieldError {
 
 export abstract class DomainError extends Error {
   abstract readonly status: number;
-  abstract readonly code: string;
+  abstract readonly code: ProblemCode;
   abstract readonly title: string;
   readonly headers: Record<string, string> = {};
   readonly extra: Record<string, unknown> = {};
@@ -30,21 +32,21 @@ export class ValidationFailed extends DomainError {
 export class BadRequest extends DomainError {
   readonly status = 400;
   readonly title = 'Bad request';
-  constructor(readonly code: string, detail: string) {
+  constructor(readonly code: ProblemCode, detail: string) {
     super(detail);
   }
 }
 
 export class NotFound extends DomainError {
   readonly status = 404;
-  readonly code: string = 'not_found';
+  readonly code: ProblemCode = 'not_found';
   readonly title = 'Not found';
 }
 
 export class Conflict extends DomainError {
   readonly status = 409;
   readonly title = 'Conflict';
-  constructor(readonly code: string, detail: string) {
+  constructor(readonly code: ProblemCode, detail: string) {
     super(detail);
   }
 }
@@ -52,7 +54,7 @@ export class Conflict extends DomainError {
 export class Unauthenticated extends DomainError {
   readonly status = 401;
   readonly title = 'Unauthorized';
-  constructor(readonly code: string, detail: string, scheme = 'Bearer') {
+  constructor(readonly code: ProblemCode, detail: string, scheme = 'Bearer') {
     super(detail);
     this.headers['www-authenticate'] = `${scheme} error="${code === 'token_missing' ? 'invalid_request' : 'invalid_token'}"`;
   }
@@ -61,7 +63,7 @@ export class Unauthenticated extends DomainError {
 export class Forbidden extends DomainError {
   readonly status = 403;
   readonly title = 'Forbidden';
-  constructor(readonly code: string, detail: string) {
+  constructor(readonly code: ProblemCode, detail: string) {
     super(detail);
   }
 }
@@ -79,7 +81,7 @@ export class RateLimited extends DomainError {
 export class ServiceUnavailable extends DomainError {
   readonly status = 503;
   readonly title = 'Service unavailable';
-  constructor(readonly code: string, detail: string, retryAfterSeconds = 5) {
+  constructor(readonly code: ProblemCode, detail: string, retryAfterSeconds = 5) {
     super(detail);
     this.headers['retry-after'] = String(retryAfterSeconds);
     this.extra.retryable = true;
@@ -109,7 +111,7 @@ export class AuditUnavailable extends DomainError {
  */
 export class OAuthError extends DomainError {
   readonly title = 'Token request refused';
-  constructor(readonly code: 'invalid_client' | 'invalid_scope' | 'unsupported_grant_type' | 'invalid_request' | 'unauthorized_client',
+  constructor(readonly code: 'invalid_client' | 'invalid_scope' | 'unsupported_grant_type' | 'invalid_request',
     detail: string, readonly status: number = code === 'invalid_client' ? 401 : 400) {
     super(detail);
     if (code === 'invalid_client') this.headers['www-authenticate'] = 'Basic realm="oauth"';

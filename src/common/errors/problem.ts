@@ -1,5 +1,6 @@
 import { HttpException } from '@nestjs/common';
 import { isDatabaseUnreachable } from '../database/unreachable';
+import { ProblemCode } from './problem-codes';
 import { AuditUnavailable, DomainError, FieldError, OAuthError, ValidationFailed } from './domain-errors';
 
 export interface Problem {
@@ -19,9 +20,9 @@ export interface ProblemAnswer {
   contentType: string;
 }
 
-const problemType = (code: string) => `urn:api-droits-cnam:problem:${code}`;
+const problemType = (code: ProblemCode) => `urn:api-droits-cnam:problem:${code}`;
 
-const HTTP_CODES: Record<number, string> = {
+const HTTP_CODES: Record<number, ProblemCode> = {
   400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed',
   406: 'not_acceptable', 408: 'request_timeout', 409: 'conflict', 413: 'payload_too_large',
   415: 'unsupported_media_type', 429: 'rate_limited',
@@ -65,7 +66,7 @@ export function toProblem(error: unknown, requestId: string | undefined): Proble
   return simple(500, 'internal_error', 'An unexpected error occurred; it has been logged.', requestId);
 }
 
-function simple(status: number, code: string, detail: string, requestId?: string): ProblemAnswer {
+function simple(status: number, code: ProblemCode, detail: string, requestId?: string): ProblemAnswer {
   const title = status >= 500 ? 'Internal error' : code.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
   return {
     body: { type: problemType(code), title, status, detail, code, request_id: requestId },
