@@ -1,5 +1,6 @@
 import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
-import { ApiBearerAuth, ApiCookieAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCookieAuth } from '@nestjs/swagger';
+import { ApiProblems } from '../common/errors/api-problems';
 import type { OperatorRole, Operator } from '../partners/operators.repository';
 import type { PartnerAccess } from '../partners/partner-directory';
 
@@ -24,16 +25,14 @@ export const CONSOLE_COOKIE_SCHEME = 'console-session';
 export const PartnerAuth = (...anyOfScopes: string[]) => applyDecorators(
   SetMetadata(ACCESS_POLICY, { kind: 'partner', anyOfScopes } satisfies AccessPolicy),
   ApiBearerAuth(),
-  ApiUnauthorizedResponse({ description: 'token_missing, invalid_token, token_expired, partner_inactive' }),
-  ...(anyOfScopes.length ? [ApiForbiddenResponse({ description: 'scope_not_granted' })] : []));
+  ApiProblems('token_missing', 'invalid_token', 'token_expired', 'partner_inactive', ...(anyOfScopes.length ? ['scope_not_granted' as const] : [])));
 
 /** An operator session (bearer token or the console's cookie) holding at least one of the roles. */
 export const OperatorAuth = (...anyOfRoles: OperatorRole[]) => applyDecorators(
   SetMetadata(ACCESS_POLICY, { kind: 'operator', anyOfRoles } satisfies AccessPolicy),
   ApiBearerAuth(),
   ApiCookieAuth(CONSOLE_COOKIE_SCHEME),
-  ApiUnauthorizedResponse({ description: 'session_missing, invalid_session' }),
-  ...(anyOfRoles.length ? [ApiForbiddenResponse({ description: `role_required: ${anyOfRoles.join(' or ')}` })] : []));
+  ApiProblems('session_missing', 'invalid_session', 'second_factor_required', ...(anyOfRoles.length ? ['role_required' as const] : [])));
 
 export const BEFORE_SECOND_FACTOR = 'before-second-factor';
 

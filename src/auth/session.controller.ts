@@ -8,6 +8,7 @@ import { OperatorsService } from '../partners/operators.service';
 import { BeforeSecondFactor, CurrentOperator, OperatorAuth, OperatorPrincipal, Public } from './access.decorators';
 import { CONSOLE_COOKIE } from './access.guard';
 import { OperatorLogin } from './operator-login';
+import { ApiProblems } from '../common/errors/api-problems';
 
 /** The console's session cookie: httpOnly, SameSite=Strict, and Secure whenever the client spoke HTTPS. */
 export function sessionCookie(request: FastifyRequest, value: string, maxAgeSeconds: number): string {
@@ -21,7 +22,7 @@ export class SessionController {
   constructor(private readonly operators: OperatorsService, private readonly actions: ActionLog,
     private readonly clock: Clock, private readonly operatorLogin: OperatorLogin) {}
 
-  @Post('session') @HttpCode(200) @Public()
+  @Post('session') @HttpCode(200) @Public() @ApiProblems('invalid_credentials', 'totp_required', 'invalid_totp', 'rate_limited')
   @ApiOperation({ summary: 'Log in: a bearer token for the API, and an httpOnly cookie for the console' })
   async login(@Body() body: SessionDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const session = await this.operatorLogin.login(body.email, body.password, request.ip, body.totp);
@@ -45,7 +46,7 @@ export class SessionController {
     return this.operators.list();
   }
 
-  @Post('operators') @HttpCode(201) @OperatorAuth('admin')
+  @Post('operators') @HttpCode(201) @OperatorAuth('admin') @ApiProblems('operator_exists')
   async createOperator(@Body() body: CreateOperatorDto, @CurrentOperator() principal: OperatorPrincipal) {
     const operator = await this.operators.create(body);
     await this.actions.record({ actor: { type: 'operator', operatorId: principal.operator.id },

@@ -1,11 +1,12 @@
 import { Controller, Get, Header, HttpCode, Post, Req } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { OAuthError } from '../common/errors/domain-errors';
 import { findUnsafeValue } from '../common/http/safe-input';
 import { Public } from './access.decorators';
 import { SigningKeys } from './signing-keys';
 import { TokenRequest, TokenService } from './token.service';
+import { ApiProblems } from '../common/errors/api-problems';
 
 /** OAuth 2.0 token endpoint and the public keys that verify its tokens. */
 @ApiTags('tokens')
@@ -14,6 +15,12 @@ export class TokenController {
   constructor(private readonly tokens: TokenService, private readonly keys: SigningKeys) {}
 
   @Post('oauth/token') @HttpCode(200) @Public()
+  @ApiConsumes('application/x-www-form-urlencoded')
+  @ApiBody({ schema: { type: 'object', required: ['grant_type'], properties: {
+    grant_type: { type: 'string', enum: ['client_credentials'] }, scope: { type: 'string', description: 'space-separated; default: every granted scope' },
+    client_id: { type: 'string', description: 'with client_secret, instead of HTTP Basic' }, client_secret: { type: 'string' } },
+  example: { grant_type: 'client_credentials', scope: 'droits.ouverture droits.c2s' } } })
+  @ApiProblems('invalid_request', 'invalid_client', 'invalid_scope', 'unsupported_grant_type', 'rate_limited')
   @Header('cache-control', 'no-store') @Header('pragma', 'no-cache')
   @ApiOperation({ summary: 'Client credentials grant (RFC 6749 §4.4), form-encoded; client by HTTP Basic or form' })
   issue(@Req() request: FastifyRequest) {

@@ -4,6 +4,7 @@ import { AuditSealer } from '../audit/audit-sealer';
 import { Public } from '../auth/access.decorators';
 import { Database } from '../common/database/database';
 import { ServiceUnavailable } from '../common/errors/domain-errors';
+import { ApiProblems } from '../common/errors/api-problems';
 
 /**
  * Liveness (the process answers) and readiness (it can reach PostgreSQL, and the audit chain there is the one it
@@ -19,7 +20,7 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  @Get('ready') @Public()
+  @Get('ready') @Public() @ApiProblems('not_ready', 'audit_chain_broken')
   async ready() {
     if (!(await this.db.isReachable())) {
       throw new ServiceUnavailable('not_ready', 'The database is not reachable.');

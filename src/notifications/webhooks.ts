@@ -55,6 +55,8 @@ export class WebhookRegistry {
 
   /** Registers (or replaces) a partner's webhook: answers the new secret, which is never shown again. */
   async register(partnerId: string, rawUrl: string, actor: Actor & { type: 'operator' }): Promise<{ url: string; secret: string }> {
+    // An unknown partner is a 404 whatever the URL; the URL is resolved outside the transaction (no row lock across DNS).
+    await this.lockPartner(partnerId);
     let url: URL;
     try {
       url = await checkWebhookUrl(rawUrl, this.config.webhooks.allowPrivate);
@@ -114,8 +116,9 @@ export class WebhookRegistry {
     return row && { url: row.url, secret: this.box.open(row.secret_encrypted) };
   }
 
-  private async lockPartner(id: string, tx: Parameters<Database['rows']>[2]): Promise<{ id: string; status: string }> {
-    const partner = isUuid(id) ? await this.db.one<{ id: string; status: string }>('SELECT id, status FROM partners WHERE id = $1 FOR UPDATE', [id], tx)
+  private async lockPartner(id: string, tx?: Parameters<Database['rows']>[2]): Promise<{ id: string; status: string }> {
+    const partner = isUuid(id) ? await this.db.one<{ id: string; status: string }>(
+      `SELECT id, status FROM partners WHERE id = $1${tx ? ' FOR UPDATE' : ''}`, [id], tx)
       : undefined;
     if (!partner) throw new NotFound('No such partner.');
     return partner;

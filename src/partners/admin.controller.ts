@@ -11,6 +11,7 @@ import { WebhookRegistry } from '../notifications/webhooks';
 import { presentPartner, PartnersService } from './partners.service';
 import { PublishTermsDto } from './partner-self-service.dto';
 import { presentTerms, TermsService } from './terms.service';
+import { ApiProblems } from '../common/errors/api-problems';
 
 const asActor = (principal: OperatorPrincipal): Actor & { type: 'operator' } =>
   ({ type: 'operator', operatorId: principal.operator.id });
@@ -42,18 +43,18 @@ export class AdminController {
     return { ...request, messages: await this.requests.messages(request.id) };
   }
 
-  @Post('access-requests/:id/approve') @HttpCode(200)
+  @Post('access-requests/:id/approve') @HttpCode(200) @ApiProblems('request_not_pending')
   @ApiOperation({ summary: 'Approve: creates the partner; the client secret is shown only in this answer' })
   approve(@Param('id') id: string, @Body() body: ApproveDto, @CurrentOperator() operator: OperatorPrincipal) {
     return this.requests.approve(id, body, asActor(operator));
   }
 
-  @Post('access-requests/:id/reject') @HttpCode(200)
+  @Post('access-requests/:id/reject') @HttpCode(200) @ApiProblems('request_not_pending')
   reject(@Param('id') id: string, @Body() body: ReasonDto, @CurrentOperator() operator: OperatorPrincipal) {
     return this.requests.reject(id, body, asActor(operator));
   }
 
-  @Post('access-requests/:id/request-changes') @HttpCode(200)
+  @Post('access-requests/:id/request-changes') @HttpCode(200) @ApiProblems('request_not_pending')
   @ApiOperation({ summary: 'Ask the applicant for changes instead of rejecting; the exchange is kept with the request' })
   requestChanges(@Param('id') id: string, @Body() body: MessageDto, @CurrentOperator() operator: OperatorPrincipal) {
     return this.requests.requestChanges(id, body.message, asActor(operator));
@@ -71,7 +72,7 @@ export class AdminController {
       actions: await this.actions.list({ partnerId: partner.id, limit: 100 }) };
   }
 
-  @Put('partners/:id/webhook') @HttpCode(200)
+  @Put('partners/:id/webhook') @HttpCode(200) @ApiProblems('partner_closed')
   @ApiOperation({ summary: 'Register (or replace) the partner\'s webhook: the signing secret is shown only in this answer' })
   registerWebhook(@Param('id') id: string, @Body() body: WebhookDto, @CurrentOperator() operator: OperatorPrincipal) {
     return this.webhooks.register(id, body.url, asActor(operator));
@@ -83,24 +84,24 @@ export class AdminController {
     await this.webhooks.remove(id, asActor(operator));
   }
 
-  @Post('partners/:id/suspend') @HttpCode(200)
+  @Post('partners/:id/suspend') @HttpCode(200) @ApiProblems('invalid_transition')
   @ApiOperation({ summary: 'Suspend at once: tokens stop working within 5 seconds' })
   async suspend(@Param('id') id: string, @Body() body: ReasonDto, @CurrentOperator() operator: OperatorPrincipal) {
     return presentPartner(await this.partners.suspend(id, body.reason, asActor(operator)));
   }
 
-  @Post('partners/:id/reactivate') @HttpCode(200)
+  @Post('partners/:id/reactivate') @HttpCode(200) @ApiProblems('invalid_transition')
   async reactivate(@Param('id') id: string, @Body() body: ReasonDto, @CurrentOperator() operator: OperatorPrincipal) {
     return presentPartner(await this.partners.reactivate(id, body.reason, asActor(operator)));
   }
 
-  @Post('partners/:id/revoke') @HttpCode(200)
+  @Post('partners/:id/revoke') @HttpCode(200) @ApiProblems('invalid_transition')
   @ApiOperation({ summary: 'Revoke for good: credentials and tokens stop working' })
   async revoke(@Param('id') id: string, @Body() body: ReasonDto, @CurrentOperator() operator: OperatorPrincipal) {
     return presentPartner(await this.partners.revoke(id, body.reason, asActor(operator)));
   }
 
-  @Post('partners/:id/credentials') @HttpCode(200)
+  @Post('partners/:id/credentials') @HttpCode(200) @ApiProblems('partner_closed')
   @ApiOperation({ summary: 'Rotate the client secret; the previous one works for the grace period' })
   rotate(@Param('id') id: string, @CurrentOperator() operator: OperatorPrincipal) {
     return this.partners.rotateCredentials(id, asActor(operator));
@@ -111,7 +112,7 @@ export class AdminController {
     return this.terms.listWithAcceptances();
   }
 
-  @Post('terms') @HttpCode(201)
+  @Post('terms') @HttpCode(201) @ApiProblems('terms_version_exists')
   @ApiOperation({ summary: 'Publish a terms version, announced ahead of its effective date' })
   async publishTerms(@Body() body: PublishTermsDto, @CurrentOperator() operator: OperatorPrincipal) {
     return presentTerms(await this.terms.publish(body, asActor(operator)));

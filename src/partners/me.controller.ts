@@ -9,6 +9,7 @@ import { NotificationsPageQuery } from './partner-self-service.dto';
 import { IncidentsService } from './incidents.service';
 import { PartnersService } from './partners.service';
 import { TermsService } from './terms.service';
+import { ApiProblems } from '../common/errors/api-problems';
 
 /** A partner's self-service (DESIGN §3.5): only ever its own data. */
 @ApiTags('partner self-service')
@@ -60,7 +61,7 @@ export class MeController {
     return this.terms.accept(principal.partner.id, body.version);
   }
 
-  @Post('disengagement') @HttpCode(200) @PartnerAuth()
+  @Post('disengagement') @HttpCode(200) @PartnerAuth() @ApiProblems('disengagement_pending')
   @ApiOperation({ summary: 'Give notice: the partner leaves 15 days later unless it cancels' })
   async disengage(@CurrentPartner() principal: PartnerPrincipal, @Body() body: DisengagementDto) {
     const partner = await this.partners.requestDisengagement(principal.partner.id, body.reason);
@@ -68,7 +69,7 @@ export class MeController {
       effective_at: partner.disengagement_effective_at, reason: partner.disengagement_reason };
   }
 
-  @Delete('disengagement') @HttpCode(200) @PartnerAuth()
+  @Delete('disengagement') @HttpCode(200) @PartnerAuth() @ApiProblems('not_found')
   @ApiOperation({ summary: 'Cancel a pending disengagement' })
   async cancelDisengagement(@CurrentPartner() principal: PartnerPrincipal) {
     const partner = await this.partners.cancelDisengagement(principal.partner.id);

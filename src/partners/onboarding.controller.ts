@@ -10,6 +10,7 @@ import { WindowRateLimiter } from '../common/rate-limiter';
 import { AccessRequestDto } from './access-request.dto';
 import { AccessRequestsService } from './access-requests.service';
 import { presentTerms, TermsService } from './terms.service';
+import { ApiProblems } from '../common/errors/api-problems';
 
 /** What an administration sees before it is a partner: the terms, and the access request form. */
 @ApiTags('onboarding')
@@ -21,7 +22,7 @@ export class OnboardingController {
   constructor(private readonly requests: AccessRequestsService, private readonly terms: TermsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig, private readonly clock: Clock) {}
 
-  @Post('access-requests') @HttpCode(201) @Public()
+  @Post('access-requests') @HttpCode(201) @Public() @ApiProblems('rate_limited')
   @ApiOperation({ summary: 'Submit an access request (habilitation)' })
   @ApiTooManyRequestsResponse({ description: 'rate_limited: too many requests from this address this hour (Retry-After)' })
   submit(@Body() body: AccessRequestDto, @Req() request: FastifyRequest) {
@@ -30,13 +31,13 @@ export class OnboardingController {
     return this.requests.submit(body);
   }
 
-  @Get('access-requests/:id') @Public() @ApiBearerAuth()
+  @Get('access-requests/:id') @Public() @ApiBearerAuth() @ApiProblems('token_missing')
   @ApiOperation({ summary: "Follow an access request with its tracking_token as a Bearer: status and the operators' messages" })
   track(@Param('id') id: string, @Req() request: FastifyRequest) {
     return this.requests.track(id, trackingToken(request));
   }
 
-  @Patch('access-requests/:id') @Public() @ApiBearerAuth()
+  @Patch('access-requests/:id') @Public() @ApiBearerAuth() @ApiProblems('token_missing', 'request_not_amendable')
   @ApiOperation({ summary: 'Amend an access request an operator sent back (status changes_requested), with its tracking_token as a Bearer' })
   amend(@Param('id') id: string, @Body() body: AccessRequestDto, @Req() request: FastifyRequest) {
     return this.requests.amend(id, trackingToken(request), body);

@@ -8,7 +8,7 @@ export class SessionDto {
   @IsString() @MaxLength(254)
   email!: string;
 
-  @ApiProperty()
+  @ApiProperty({ example: 'correct horse battery staple' })
   @IsString() @MaxLength(1024)
   password!: string;
 
@@ -22,7 +22,7 @@ export class CreateOperatorDto {
   @IsEmail({}, { message: 'must be an email address' }) @MaxLength(254)
   email!: string;
 
-  @ApiProperty({ minLength: 12 })
+  @ApiProperty({ minLength: 12, example: 'une phrase de passe assez longue' })
   @IsString() @MinLength(12) @MaxLength(1024)
   password!: string;
 

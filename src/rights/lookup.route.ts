@@ -1,6 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { PROBLEM_CODES_EXTENSION } from '../common/errors/api-problems';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import type { PartnerPrincipal } from '../auth/access.decorators';
 import { PartnerAuthenticator } from '../auth/partner-authenticator';
@@ -128,8 +129,6 @@ function outcomeOf(failure: unknown): { status: number; code: string } {
   return failure ? { status: 500, code: 'internal_error' } : { status: 200, code: 'ok' };
 }
 
-const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } });
-
 /** Adds the lookup operation to the generated OpenAPI document (the route is not a Nest controller). */
 export function documentLookupRoute(document: OpenAPIObject): void {
   document.components ??= {};
@@ -144,18 +143,14 @@ export function documentLookupRoute(document: OpenAPIObject): void {
     post: {
       tags: ['rights'], operationId: 'lookupRights', security: [{ bearer: [] }],
       summary: "Look up a person's health-insurance rights; only the granted categories are returned",
-      requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/LookupDto' } } } },
+      requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/LookupDto' },
+        example: { nir: '284057505612387', recipient: '21690123100011', context: 'RSA', object: 'dossier 2026-001234', agent: 'agent-4711' } } } },
       responses: {
         200: { description: '{ request_id, date_reference, droits: { <granted categories> } } — the person is known' },
-        400: problem('invalid_request: field errors'),
-        401: problem('token_missing, invalid_token, token_expired, partner_inactive'),
-        403: problem('scope_not_granted, recipient_not_declared'),
-        404: problem('person_not_found: the backend does not know this person (a decision)'),
-        429: problem('rate_limited, with Retry-After and RateLimit-* headers'),
-        502: problem('upstream_error — retryable, not a decision on rights'),
-        503: problem('upstream_unavailable, maintenance or audit_unavailable — retryable, with Retry-After'),
-        504: problem('upstream_timeout — retryable, not a decision on rights'),
       },
-    },
+      // Each with its example (src/docs/openapi-problems.ts): 404 person_not_found is a decision; 502, 503 and 504 never are.
+      [PROBLEM_CODES_EXTENSION]: ['token_missing', 'invalid_token', 'token_expired', 'partner_inactive', 'scope_not_granted',
+        'recipient_not_declared', 'person_not_found', 'rate_limited', 'upstream_error', 'upstream_unavailable', 'maintenance', 'upstream_timeout'],
+    } as OpenAPIObject['paths'][string]['post'],
   };
 }

@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@ne
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentOperator, OperatorAuth, OperatorPrincipal } from '../auth/access.decorators';
 import { MaintenanceCalendar, MaintenanceChangeDto, MaintenanceWindowDto } from './maintenance';
+import { ApiProblems } from '../common/errors/api-problems';
 
 @ApiTags('operators')
 @Controller('admin/api/maintenance-windows')
@@ -15,13 +16,13 @@ export class MaintenanceController {
     return this.calendar.announce(body, { type: 'operator', operatorId: principal.operator.id });
   }
 
-  @Patch(':id') @HttpCode(200)
+  @Patch(':id') @HttpCode(200) @ApiProblems('maintenance_over')
   @ApiOperation({ summary: 'Move, extend, shorten or re-word a window that has not ended; partners are told (maintenance.changed)' })
   change(@Param('id') id: string, @Body() body: MaintenanceChangeDto, @CurrentOperator() principal: OperatorPrincipal) {
     return this.calendar.change(id, body, { type: 'operator', operatorId: principal.operator.id });
   }
 
-  @Delete(':id') @HttpCode(200)
+  @Delete(':id') @HttpCode(200) @ApiProblems('maintenance_over')
   @ApiOperation({ summary: 'Cancel a window that has not ended (one running ends now)' })
   cancel(@Param('id') id: string, @CurrentOperator() principal: OperatorPrincipal) {
     return this.calendar.cancel(id, { type: 'operator', operatorId: principal.operator.id });

@@ -9,7 +9,7 @@ import { SlaRepository } from './sla.repository';
 /** A context is published by name only when this many partners used it in the month (docs/decisions.md). */
 export const MIN_PARTNERS_PER_CONTEXT = 3;
 
-class OpenDataNotFound extends NotFound {
+export class OpenDataNotFound extends NotFound {
   override readonly code = 'open_data_not_found';
 }
 

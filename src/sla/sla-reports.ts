@@ -42,7 +42,7 @@ export interface ServiceStatus {
 
 export type Report = AvailabilityFigures & { partners: PartnerRow[]; frozen_at: string | null; key_id: string | null; signature: string | null };
 
-class ReportNotFound extends NotFound {
+export class ReportNotFound extends NotFound {
   override readonly code = 'report_not_found';
 }
 

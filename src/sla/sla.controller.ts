@@ -13,6 +13,7 @@ import { OpenData } from './open-data';
 import { LICENCE, LICENCE_URL } from './open-data-table';
 import { checkMonth, Report, SlaReports, STATUS_CACHE_SECONDS, usageOf } from './sla-reports';
 import { SlaRepository } from './sla.repository';
+import { ApiProblems } from '../common/errors/api-problems';
 
 
 const SUMMARY = ['availability', 'availability_including_maintenance', 'met', 'minutes_total', 'minutes_measured', 'minutes_unavailable',
@@ -38,7 +39,7 @@ export function reportCsv(report: Report): string {
 export class SlaAdminController {
   constructor(private readonly reports: SlaReports) {}
 
-  @Get('reports/:month') @OperatorAuth()
+  @Get('reports/:month') @OperatorAuth() @ApiProblems('invalid_request', 'report_not_found')
   @ApiOperation({ summary: "A month's availability report (provisional while the month runs, frozen and signed once closed); ?format=csv" })
   @ApiProduces('application/json', 'text/csv')
   async report(@Param('month') month: string, @Query('format') format: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
@@ -73,14 +74,14 @@ export class SlaAdminController {
 export class MySlaController {
   constructor(private readonly reports: SlaReports, private readonly repository: SlaRepository, private readonly clock: Clock) {}
 
-  @Get('sla/reports/:month') @PartnerAuth()
+  @Get('sla/reports/:month') @PartnerAuth() @ApiProblems('invalid_request', 'report_not_found')
   @ApiOperation({ summary: "The month's availability report as sent to partners: the global figures, and this partner's row only" })
   async report(@Param('month') month: string, @CurrentPartner() principal: PartnerPrincipal) {
     const report = await this.reports.partnerReport(month, principal.partner.id);
     return { ...report, public_key: report.key_id ? this.reports.publicKey(report.key_id) ?? null : null };
   }
 
-  @Get('usage') @PartnerAuth()
+  @Get('usage') @PartnerAuth() @ApiProblems('invalid_request')
   @ApiOperation({ summary: "This partner's calls in a month (default: this month), by outcome and day, with latency quantiles" })
   async usage(@Query('month') month: string | undefined, @CurrentPartner() principal: PartnerPrincipal) {
     const now = this.clock.now().getTime();
@@ -112,7 +113,7 @@ export class StatusController {
 export class OpenDataController {
   constructor(private readonly openData: OpenData) {}
 
-  @Get('usage.csv') @Public()
+  @Get('usage.csv') @Public() @ApiProblems('invalid_request', 'month_not_over', 'open_data_not_found')
   @ApiOperation({ summary: "A month's lookups by partner type and context, with outcomes and distinct persons; counts below 11 are NS "
     + '(ODbL). Default: the last month that is over.' })
   @ApiProduces('text/csv')

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { DomainError } from '../errors/domain-errors';
 
-class UnsupportedMediaType extends DomainError {
+export class UnsupportedMediaType extends DomainError {
   readonly status = 415;
   readonly code = 'unsupported_media_type';
   readonly title = 'Unsupported media type';
