@@ -157,6 +157,21 @@ describe('console and status page in a real browser (DESIGN §4)', () => {
     await page.waitForURL(/\/console\/disponibilite$/);
     expect(await page.locator('main').textContent()).toContain('Maintenance annoncée');
     await look(page, 'disponibilite');
+    // Extended by an hour from its own page: partners are told (maintenance.changed).
+    await page.getByRole('link', { name: 'Modifier' }).first().click();
+    await page.waitForURL(/\/console\/disponibilite\/maintenance\/[0-9a-f-]+$/);
+    expect(await page.getByLabel('Fin (heure de Paris)').inputValue()).toBe(local(new Date(start.getTime() + 2 * 3_600_000)));
+    await page.getByLabel('Fin (heure de Paris)').fill(local(start)); // before its start: refused beside the field
+    await page.getByRole('button', { name: 'Enregistrer la modification' }).click();
+    await page.waitForSelector('.fr-error-text');
+    expect(await page.locator('.fr-error-text').textContent()).toBe('Doit être après le début.');
+    await look(page, 'maintenance-modifier');
+    await page.getByLabel('Fin (heure de Paris)').fill(local(new Date(start.getTime() + 3 * 3_600_000)));
+    await page.getByRole('button', { name: 'Enregistrer la modification' }).click();
+    await page.waitForURL(/\/console\/disponibilite$/);
+    expect(await page.locator('main').textContent()).toContain('Maintenance modifiée');
+    const [changed] = await t.sql<{ action: string }>(`SELECT action FROM audit_entries WHERE action = 'maintenance.changed'`);
+    expect(changed).toBeDefined();
     // A new terms version, published ahead from the console.
     await page.goto(`${t.url}/console/conditions`);
     await page.locator('#field-version').fill('2027-01');

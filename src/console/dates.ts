@@ -35,3 +35,10 @@ export function parisLocalToDate(value: string | undefined): Date | undefined {
   }
   return new Date(asUtc - 60 * 60_000);
 }
+
+const LOCAL = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Paris', dateStyle: 'short', timeStyle: 'short' });
+
+/** An instant as a datetime-local field's value, in Paris wall time (the inverse of parisLocalToDate). */
+export function dateToParisLocal(value: Date | string): string {
+  return LOCAL.format(new Date(value)).replace(' ', 'T');
+}

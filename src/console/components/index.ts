@@ -87,6 +87,22 @@ export function linkButton(label: Content, href: string, kind: 'primary' | 'seco
   return html`<a class="fr-btn${kind === 'primary' ? '' : ` fr-btn--${kind}`}" href="${href}">${label}</a>`;
 }
 
+/**
+ * A secret shown this once (client secret, webhook secret): the warning, what it belongs to, the secret with a copy
+ * button (enabled by the console's script), and the way back.
+ */
+export function shownOnce(options: { warning: string; about: [string, Content][]; heading: string; id: string; secret: string;
+  back: [string, string] }): Html {
+  return html`${alert('warning', 'Le secret ne sera plus jamais affiché', options.warning)}
+    ${details(options.about)}
+    <h2>${options.heading}</h2>
+    <p class="cnam-secret" id="${options.id}">${options.secret}</p>
+    <ul class="fr-btns-group fr-btns-group--inline">
+      <li><button class="fr-btn fr-btn--secondary" type="button" data-copy-target="${options.id}" hidden>Copier le secret</button></li>
+      <li>${linkButton(options.back[0], options.back[1], 'primary')}</li>
+    </ul>`;
+}
+
 /** A form that POSTs with the CSRF token; the console's only way to change anything. */
 export function form(action: string, csrf: string, body: Content, label?: string): Html {
   return html`<form method="post" action="${action}"${label ? html` aria-label="${label}"` : ''}>

@@ -7,15 +7,15 @@ import { APP_CONFIG, AppConfig } from '../../common/config/config';
 import { NotFound, ValidationFailed } from '../../common/errors/domain-errors';
 import { PartnersService } from '../../partners/partners.service';
 import { parisMonthOf } from '../../sla/availability';
-import { MaintenanceCalendar, MaintenanceWindowDto } from '../../sla/maintenance';
+import { MaintenanceCalendar, MaintenanceChangeDto, MaintenanceWindow, MaintenanceWindowDto } from '../../sla/maintenance';
 import { Report, SlaReports } from '../../sla/sla-reports';
 import { SlaRepository } from '../../sla/sla.repository';
 import { ConsoleCsrfGuard } from '../console-csrf.guard';
 import { ConsoleErrorFilter } from '../console-errors.filter';
 import { PageContext, pageContext, redirectWithFlash, sendPage } from '../console-page';
-import { frenchDateTime, parisLocalToDate } from '../dates';
+import { dateToParisLocal, frenchDateTime, parisLocalToDate } from '../dates';
 import { fieldErrors, FormBody, text, validateForm } from '../forms';
-import { availabilityView } from './availability.view';
+import { availabilityView, maintenanceChangeView } from './availability.view';
 
 const SECTION = '/console/disponibilite';
 
@@ -55,10 +55,52 @@ export class ConsoleAvailabilityController {
     }
   }
 
+  @Get('maintenance/:id') @OperatorAuth('operator', 'admin')
+  async changeForm(@Param('id') id: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+    const window = await this.openWindow(id);
+    const values = { start: dateToParisLocal(window.starts_at), end: dateToParisLocal(window.ends_at), reason: window.reason };
+    return this.renderChange(pageContext(request, reply, this.config.sandbox), reply, window, {}, values);
+  }
+
+  @Post('maintenance/:id') @OperatorAuth('operator', 'admin')
+  async change(@Param('id') id: string, @Body() body: FormBody, @CurrentOperator() principal: OperatorPrincipal, @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply) {
+    const window = await this.openWindow(id);
+    const context = pageContext(request, reply, this.config.sandbox);
+    const given = { start: text(body, 'start'), end: text(body, 'end'), reason: text(body, 'reason') };
+    const start = parisLocalToDate(given.start);
+    const end = parisLocalToDate(given.end);
+    const form = validateForm(MaintenanceChangeDto, { start: start?.toISOString() ?? given.start ?? '', end: end?.toISOString() ?? given.end ?? '',
+      reason: given.reason ?? '' });
+    if (!form.ok) return this.renderChange(context, reply, window, form.errors, given, 400);
+    // A running window's start is shown to the minute: unchanged there means unchanged.
+    if (start && dateToParisLocal(start) === dateToParisLocal(window.starts_at)) delete form.value.start;
+    try {
+      const changed = await this.calendar.change(window.id, form.value, { type: 'operator', operatorId: principal.operator.id });
+      return redirectWithFlash(request, reply, SECTION, `Maintenance modifiée : du ${frenchDateTime(changed.starts_at)} au ${frenchDateTime(changed.ends_at)}.`);
+    } catch (error) {
+      if (error instanceof ValidationFailed) return this.renderChange(context, reply, window, fieldErrors(error.errors), given, 400);
+      throw error;
+    }
+  }
+
   @Post('maintenance/:id/annuler') @OperatorAuth('operator', 'admin')
   async cancel(@Param('id') id: string, @CurrentOperator() principal: OperatorPrincipal, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
     const window = await this.calendar.cancel(id, { type: 'operator', operatorId: principal.operator.id });
     return redirectWithFlash(request, reply, SECTION, `Maintenance du ${frenchDateTime(window.starts_at)} annulée.`);
+  }
+
+  private async openWindow(id: string): Promise<MaintenanceWindow> {
+    const window = (await this.calendar.list()).find((w) => w.id === id);
+    if (!window) throw new NotFound('No such maintenance window.');
+    return window;
+  }
+
+  private renderChange(context: PageContext, reply: FastifyReply, window: MaintenanceWindow, errors: Record<string, string>,
+    values: Record<string, string | undefined>, status = 200) {
+    return sendPage(reply, context, { title: 'Modifier la maintenance', section: SECTION, status,
+      breadcrumb: [['Console', '/console'], ['Disponibilité', SECTION], ['Modifier la maintenance', '']],
+      content: maintenanceChangeView(window, this.clock.now(), context.csrf, errors, values) });
   }
 
   private async render(context: PageContext, reply: FastifyReply, form: { errors?: Record<string, string>; values?: Record<string, string | undefined> } = {},

@@ -1,6 +1,6 @@
 import type { MaintenanceWindow } from '../../sla/maintenance';
 import type { Report } from '../../sla/sla-reports';
-import { alert, button, details, form, input, table } from '../components';
+import { alert, button, details, form, input, linkButton, table } from '../components';
 import { availabilityChart, MonthFigure } from '../components/chart';
 import { frenchDateTime, frenchMonth, percent } from '../dates';
 import { html, Html } from '../html';
@@ -71,8 +71,10 @@ export function availabilityView(view: AvailabilityPage): Html {
       { label: 'Fin', cell: (w) => frenchDateTime(w.ends_at) },
       { label: 'Motif', cell: (w) => w.reason },
       { label: 'Annoncée le', cell: (w) => frenchDateTime(w.announced_at) },
-      { label: 'Action', cell: (w) => (view.canPlan && w.ends_at > view.now ? form(`/console/disponibilite/maintenance/${w.id}/annuler`, view.csrf,
-        button('Annuler', { kind: 'tertiary' }), `Annuler la maintenance du ${frenchDateTime(w.starts_at)}`) : '—') },
+      { label: 'Action', cell: (w) => (view.canPlan && w.ends_at > view.now ? html`<ul class="fr-btns-group fr-btns-group--inline-sm fr-btns-group--sm">
+        <li>${linkButton('Modifier', `/console/disponibilite/maintenance/${w.id}`, 'secondary')}</li>
+        <li>${form(`/console/disponibilite/maintenance/${w.id}/annuler`, view.csrf,
+        button('Annuler', { kind: 'tertiary' }), `Annuler la maintenance du ${frenchDateTime(w.starts_at)}`)}</li></ul>` : '—') },
     ], view.windows, 'Aucune maintenance annoncée.')}
     ${upcoming.length === 0 ? html`<p class="fr-text--sm">Aucune maintenance à venir.</p>` : ''}
     ${view.canPlan ? html`<h3>Annoncer une maintenance</h3>
@@ -94,4 +96,25 @@ export function availabilityView(view: AvailabilityPage): Html {
       { label: 'Médiane (ms)', cell: (p) => (p.p50_ms === null ? '—' : `≤ ${p.p50_ms}`) },
       { label: '95e centile (ms)', cell: (p) => (p.p95_ms === null ? '—' : `≤ ${p.p95_ms}`) },
     ], current?.partners ?? [], "Aucun appel de partenaire ce mois-ci.")}`;
+}
+
+/** Changing an announced window (partners are told: maintenance.changed). A window that has begun keeps its start. */
+export function maintenanceChangeView(window: MaintenanceWindow, now: Date, csrf: string, errors: Record<string, string>,
+  values: Record<string, string | undefined>): Html {
+  const started = window.starts_at <= now;
+  return html`<h1>Modifier la maintenance</h1>
+    <p>Annoncée le ${frenchDateTime(window.announced_at)} : du ${frenchDateTime(window.starts_at)} au ${frenchDateTime(window.ends_at)}.
+      Les partenaires actifs sont prévenus de la modification (courriel et webhook) ; la page d'état la montre aussitôt.</p>
+    ${started ? alert('info', 'Maintenance en cours', 'Son début ne peut plus changer ; sa fin peut être avancée (pas avant maintenant) ou repoussée.') : ''}
+    ${Object.keys(errors).length ? alert('error', "La maintenance n'est pas modifiée", 'Corrigez les champs signalés.') : ''}
+    ${form(`/console/disponibilite/maintenance/${window.id}`, csrf, html`
+      <div class="fr-grid-row fr-grid-row--gutters">
+        <div class="fr-col-12 fr-col-md-6">${input({ name: 'start', label: 'Début (heure de Paris)', type: 'datetime-local', value: values.start, required: true, error: errors.start })}</div>
+        <div class="fr-col-12 fr-col-md-6">${input({ name: 'end', label: 'Fin (heure de Paris)', type: 'datetime-local', value: values.end, required: true, error: errors.end })}</div>
+      </div>
+      ${input({ name: 'reason', label: 'Motif (public)', value: values.reason, required: true, error: errors.reason })}
+      <ul class="fr-btns-group fr-btns-group--inline">
+        <li>${button('Enregistrer la modification', { id: 'change' })}</li>
+        <li>${linkButton('Retour', '/console/disponibilite', 'secondary')}</li>
+      </ul>`, 'Modifier la maintenance')}`;
 }

@@ -1,7 +1,7 @@
 import type { RecordedAction } from '../../audit/action-log';
 import type { WebhookSummary } from '../../notifications/webhooks';
 import type { Partner } from '../../partners/partners.repository';
-import { alert, badge, button, details, form, input, linkButton, table } from '../components';
+import { alert, badge, button, details, form, input, linkButton, shownOnce, table } from '../components';
 import { frenchDate, frenchDateTime } from '../dates';
 import { html, Html } from '../html';
 import { ORGANISATION_TYPE_LABELS, PARTNER_STATUS, scopeList } from '../labels';
@@ -101,15 +101,9 @@ export function confirmView(partner: Partner, action: LifecycleAction, csrf: str
 
 export function rotatedView(partner: Partner, rotated: { client_id: string; client_secret: string; previous_secret_valid_until: Date }): Html {
   return html`<h1>Nouveau secret pour ${partner.name}</h1>
-    ${alert('warning', 'Le secret ne sera plus jamais affiché',
-      `Transmettez-le maintenant au contact technique par un canal sûr. L'ancien secret reste valable jusqu'au ${frenchDateTime(rotated.previous_secret_valid_until)}.`)}
-    ${details([['Identifiant client (client_id)', html`<code>${rotated.client_id}</code>`]])}
-    <h2>Nouveau secret client</h2>
-    <p class="cnam-secret" id="client-secret">${rotated.client_secret}</p>
-    <ul class="fr-btns-group fr-btns-group--inline">
-      <li><button class="fr-btn fr-btn--secondary" type="button" data-copy-target="client-secret" hidden>Copier le secret</button></li>
-      <li>${linkButton('Retour au partenaire', `/console/partenaires/${partner.id}`, 'primary')}</li>
-    </ul>`;
+    ${shownOnce({ warning: `Transmettez-le maintenant au contact technique par un canal sûr. L'ancien secret reste valable jusqu'au ${frenchDateTime(rotated.previous_secret_valid_until)}.`,
+      about: [['Identifiant client (client_id)', html`<code>${rotated.client_id}</code>`]], heading: 'Nouveau secret client', id: 'client-secret',
+      secret: rotated.client_secret, back: ['Retour au partenaire', `/console/partenaires/${partner.id}`] })}`;
 }
 
 function webhookHealth(webhook: WebhookSummary): string {
@@ -139,13 +133,7 @@ export function webhookFormView(partner: Partner, webhook: WebhookSummary | null
 
 export function webhookSecretView(partner: Partner, registered: { url: string; secret: string }): Html {
   return html`<h1>Webhook enregistré pour ${partner.name}</h1>
-    ${alert('warning', 'Le secret ne sera plus jamais affiché',
-      'Transmettez-le maintenant au contact technique par un canal sûr : il sert à vérifier la signature de chaque livraison.')}
-    ${details([['Adresse', html`<code>${registered.url}</code>`]])}
-    <h2>Secret de signature</h2>
-    <p class="cnam-secret" id="webhook-secret">${registered.secret}</p>
-    <ul class="fr-btns-group fr-btns-group--inline">
-      <li><button class="fr-btn fr-btn--secondary" type="button" data-copy-target="webhook-secret" hidden>Copier le secret</button></li>
-      <li>${linkButton('Retour au partenaire', `/console/partenaires/${partner.id}`, 'primary')}</li>
-    </ul>`;
+    ${shownOnce({ warning: 'Transmettez-le maintenant au contact technique par un canal sûr : il sert à vérifier la signature de chaque livraison.',
+      about: [['Adresse', html`<code>${registered.url}</code>`]], heading: 'Secret de signature', id: 'webhook-secret', secret: registered.secret,
+      back: ['Retour au partenaire', `/console/partenaires/${partner.id}`] })}`;
 }

@@ -1,7 +1,7 @@
 import { ORGANISATION_TYPES } from '../../partners/access-request.dto';
 import { AccessRequest, AccessRequestMessage } from '../../partners/access-requests.repository';
 import { SCOPES } from '../../rights/scopes';
-import { alert, badge, button, checkboxes, details, form, input, linkButton, select, table } from '../components';
+import { alert, badge, button, checkboxes, details, form, input, linkButton, select, shownOnce, table } from '../components';
 import { frenchDateTime } from '../dates';
 import { html, Html } from '../html';
 import { ORGANISATION_TYPE_LABELS, REQUEST_STATUS, SCOPE_LABELS, scopeList } from '../labels';
@@ -82,13 +82,7 @@ export function requestDetailView(request: AccessRequest, messages: AccessReques
 
 export function approvedView(request: AccessRequest, approved: { partner: { id: string }; credentials: { client_id: string; client_secret: string } }): Html {
   return html`<h1>Demande de ${request.organisation.name} approuvée</h1>
-    ${alert('warning', 'Le secret ne sera plus jamais affiché',
-      'Transmettez-le maintenant au contact technique du partenaire par un canal sûr. La passerelle n\'en garde qu\'une empreinte : s\'il est perdu, il faudra en générer un nouveau.')}
-    ${details([['Identifiant client (client_id)', html`<code id="client-id">${approved.credentials.client_id}</code>`]])}
-    <h2>Secret client (client_secret)</h2>
-    <p class="cnam-secret" id="client-secret">${approved.credentials.client_secret}</p>
-    <ul class="fr-btns-group fr-btns-group--inline">
-      <li><button class="fr-btn fr-btn--secondary" type="button" data-copy-target="client-secret" hidden>Copier le secret</button></li>
-      <li>${linkButton('Voir le partenaire', `/console/partenaires/${approved.partner.id}`, 'primary')}</li>
-    </ul>`;
+    ${shownOnce({ warning: 'Transmettez-le maintenant au contact technique du partenaire par un canal sûr. La passerelle n\'en garde qu\'une empreinte : s\'il est perdu, il faudra en générer un nouveau.',
+      about: [['Identifiant client (client_id)', html`<code id="client-id">${approved.credentials.client_id}</code>`]], heading: 'Secret client (client_secret)',
+      id: 'client-secret', secret: approved.credentials.client_secret, back: ['Voir le partenaire', `/console/partenaires/${approved.partner.id}`] })}`;
 }
