@@ -7,7 +7,6 @@ import type { PartnerPrincipal } from '../auth/access.decorators';
 import { PartnerAuthenticator } from '../auth/partner-authenticator';
 import { Clock } from '../common/clock';
 import { RateLimited } from '../common/errors/domain-errors';
-import { WindowRateLimiter } from '../common/rate-limiter';
 import { NewAuditEntry } from '../audit/audit-queue';
 import { AuditWriter } from '../audit/audit-writer';
 import { SubjectRefs } from '../audit/subject-refs';
@@ -16,6 +15,7 @@ import { DomainError } from '../common/errors/domain-errors';
 import { parisDate } from '../common/paris-date';
 import { InvalidLookup, LookupRequest, LookupTraceFields, parseLookupRequest, traceableFields } from './lookup-request';
 import { LookupResult, LookupTrace, RightsService } from './rights.service';
+import { PartnerRateLimit } from './partner-rate-limit';
 import { SCOPES } from './scopes';
 
 export const LOOKUP_PATH = '/v1/droits/recherche';
@@ -35,7 +35,6 @@ const OUTCOMES: Record<string, string> = {
  */
 @Injectable()
 export class LookupRoute implements OnModuleInit {
-  private readonly limiter = new WindowRateLimiter(1000);
   private today = { minute: -1, date: '' };
 
   constructor(
@@ -46,6 +45,7 @@ export class LookupRoute implements OnModuleInit {
     private readonly refs: SubjectRefs,
     private readonly clock: Clock,
     private readonly sla: SlaRecorder,
+    private readonly rateLimit: PartnerRateLimit,
   ) {}
 
   onModuleInit(): void {
@@ -68,7 +68,8 @@ export class LookupRoute implements OnModuleInit {
     let failure: unknown;
     try {
       const principal = await this.partners.authenticate(request, SCOPES, true);
-      const quota = this.limiter.take(principal.partner.id, principal.partner.rateLimitPerSecond, occurredAt.getTime());
+      const taken = this.rateLimit.take(principal.partner.id, principal.partner.rateLimitPerSecond, occurredAt.getTime());
+      const quota = taken instanceof Promise ? await taken : taken; // no extra tick with the local policy
       reply.header('ratelimit-limit', quota.limit);
       reply.header('ratelimit-remaining', quota.remaining);
       reply.header('ratelimit-reset', Math.max(1, Math.ceil(quota.resetMs / 1000)));

@@ -34,6 +34,15 @@ describe('configuration', () => {
     }
   });
 
+  it('takes a shared rate limit only with the Redis it needs', () => {
+    expect(loadConfig({}).rateLimit).toEqual({ policy: 'local', redisUrl: undefined, instances: 1 });
+    expect(loadConfig({ RATE_LIMIT_POLICY: 'redis', RATE_LIMIT_REDIS_URL: 'redis://cache:6379', RATE_LIMIT_INSTANCES: '2' }).rateLimit)
+      .toEqual({ policy: 'redis', redisUrl: 'redis://cache:6379', instances: 2 });
+    expect(() => loadConfig({ RATE_LIMIT_POLICY: 'redis' })).toThrow(/RATE_LIMIT_REDIS_URL: required with RATE_LIMIT_POLICY=redis/);
+    expect(() => loadConfig({ RATE_LIMIT_POLICY: 'memcached' })).toThrow(/RATE_LIMIT_POLICY: must be local or redis/);
+    expect(() => loadConfig({ RATE_LIMIT_POLICY: 'redis', RATE_LIMIT_REDIS_URL: 'http://cache' })).toThrow(/RATE_LIMIT_REDIS_URL/);
+  });
+
   it('decodes SECRET_KEY from hex or base64', () => {
     expect(loadConfig({ SECRET_KEY: 'ab'.repeat(32) }).secretKey?.length).toBe(32);
     expect(loadConfig({ SECRET_KEY: 'base64:' + Buffer.alloc(32, 7).toString('base64') }).secretKey).toEqual(Buffer.alloc(32, 7));

@@ -167,6 +167,15 @@ export class EnvironmentVariables {
   @IsOptional() @IsIn(['true', 'false'], { message: 'must be true or false' })
   WEBHOOK_ALLOW_PRIVATE = 'false';
 
+  @IsOptional() @IsIn(['local', 'redis'], { message: 'must be local or redis' })
+  RATE_LIMIT_POLICY = 'local';
+
+  @IsOptional() @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// or rediss:// URL' })
+  RATE_LIMIT_REDIS_URL?: string;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
+  RATE_LIMIT_INSTANCES = 1;
+
   @IsOptional() @IsString() @MinLength(1)
   WEBHOOK_CA_FILE?: string;
 }
@@ -213,6 +222,11 @@ export interface AppConfig {
    * Node's usual ones.
    */
   webhooks: { allowPrivate: boolean; caFile?: string };
+  /**
+   * Partners' lookups per second: counted by each instance (local), or in Redis, shared by every instance (redis). If
+   * Redis cannot be reached, each instance falls back to its own count of the limit divided by `instances`.
+   */
+  rateLimit: { policy: 'local' | 'redis'; redisUrl?: string; instances: number };
 }
 
 export class ConfigError extends Error {
@@ -227,7 +241,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const plain: Record<string, string> = {};
   for (const name of [...known, 'DATABASE_URL', 'DATABASE_APP_URL', 'UPSTREAM_URL', 'BOOTSTRAP_OPERATOR_EMAIL',
     'BOOTSTRAP_OPERATOR_PASSWORD', 'SECRET_KEY', 'TRUSTED_PROXIES', 'OIDC_ISSUER', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'SMTP_URL',
-    'PUBLIC_URL', 'WEBHOOK_CA_FILE']) {
+    'PUBLIC_URL', 'WEBHOOK_CA_FILE', 'RATE_LIMIT_REDIS_URL']) {
     const value = env[name];
     if (value !== undefined && value !== '') plain[name] = value;
   }
@@ -236,6 +250,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const problems = errors.map((e) => `${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`);
   const oidc = [parsed.OIDC_ISSUER, parsed.OIDC_CLIENT_ID, parsed.OIDC_CLIENT_SECRET];
   if (oidc.some(Boolean) && !oidc.every(Boolean)) problems.push('OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET: set all three, or none');
+  if (parsed.RATE_LIMIT_POLICY === 'redis' && !parsed.RATE_LIMIT_REDIS_URL) problems.push('RATE_LIMIT_REDIS_URL: required with RATE_LIMIT_POLICY=redis');
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port: parsed.PORT,
@@ -276,6 +291,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     operatorMfaRequired: parsed.OPERATOR_MFA_REQUIRED === 'true',
     notifications: { smtpUrl: parsed.SMTP_URL, from: parsed.NOTIFY_FROM, statusUrl: parsed.PUBLIC_URL ? `${parsed.PUBLIC_URL}/status` : undefined },
     webhooks: { allowPrivate: parsed.WEBHOOK_ALLOW_PRIVATE === 'true', caFile: parsed.WEBHOOK_CA_FILE },
+    rateLimit: { policy: parsed.RATE_LIMIT_POLICY as 'local' | 'redis', redisUrl: parsed.RATE_LIMIT_REDIS_URL, instances: parsed.RATE_LIMIT_INSTANCES },
     oidc: parsed.OIDC_ISSUER ? { issuer: parsed.OIDC_ISSUER, clientId: parsed.OIDC_CLIENT_ID!, clientSecret: parsed.OIDC_CLIENT_SECRET! } : undefined,
   };
 }

@@ -1,0 +1,103 @@
+import { startSimulator, Simulator } from '../../simulator/server';
+import { onboardPartner, partnerToken, SIRET_CCAS_LYON } from '../support/factories';
+import { client } from '../support/http';
+import { startRedis } from '../support/redis';
+import { startTestApp, TestApp } from '../support/test-app';
+
+const LOOKUP = { nir: '284057505612387', recipient: SIRET_CCAS_LYON, context: 'RSA', object: 'dossier 1', agent: 'agent-1' };
+
+/** Waits until `check` holds, polling; fails with `what` after `ms`. */
+async function eventually(what: string, check: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const metric = async (t: TestApp, name: string): Promise<number | undefined> => {
+  const text = (await client(t.url).get('/metrics')).text;
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.split(' ')[1]);
+};
+
+/**
+ * Two gateway instances on one PostgreSQL and one Redis (RATE_LIMIT_POLICY=redis, DESIGN §8): a partner's limit per
+ * second holds across both; with Redis down, each falls back to its share of the limit, never failing a lookup, and
+ * says so in /metrics; when Redis is back, the count is shared again.
+ */
+describe('two instances share a partner\'s rate limit through Redis', () => {
+  let simulator: Simulator;
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let one: TestApp;
+  let two: TestApp;
+  let token: string;
+
+  /** Both instances' clocks at the same instant, so that their requests fall in one window of a second. */
+  const setClocks = (at: number) => {
+    one.clock.set(new Date(at));
+    two.clock.set(new Date(at));
+  };
+  /** `n` lookups, alternately on each instance: their statuses in order. */
+  const burst = async (n: number) => {
+    const statuses: number[] = [];
+    for (let i = 0; i < n; i++) statuses.push((await client((i % 2 ? two : one).url).post('/v1/droits/recherche', LOOKUP, { token })).status);
+    return statuses;
+  };
+
+  beforeAll(async () => {
+    simulator = await startSimulator({ population: 100 });
+    redis = await startRedis();
+    const env = { UPSTREAM_URL: simulator.url, RATE_LIMIT_POLICY: 'redis', RATE_LIMIT_REDIS_URL: redis.url, RATE_LIMIT_INSTANCES: '2' };
+    one = await startTestApp(env);
+    two = await startTestApp(env, { databaseUrl: one.databaseUrl });
+    const partner = await onboardPartner(one, {}, { rateLimitPerSecond: 6 });
+    token = await partnerToken(one, partner);
+    // The second instance learns of the new partner from its directory's next reload.
+    await eventually('the second instance knows the partner', async () =>
+      (await client(two.url).post('/v1/droits/recherche', LOOKUP, { token })).status === 200);
+    await eventually('both instances are connected to Redis', async () => (await metric(one, 'gateway_rate_limit_shared')) === 1
+      && (await metric(two, 'gateway_rate_limit_shared')) === 1);
+  }, 60_000);
+  afterAll(async () => {
+    await two?.close();
+    await one?.close();
+    await redis?.stop();
+    await simulator?.close();
+  });
+
+  it('lets through exactly the partner\'s limit per second, whichever instance answers', async () => {
+    const second = Math.floor(Date.now() / 1000) * 1000 + 10_000;
+    setClocks(second + 100);
+    expect(await burst(10)).toEqual([200, 200, 200, 200, 200, 200, 429, 429, 429, 429]);
+    const refused = await client(one.url).post('/v1/droits/recherche', LOOKUP, { token });
+    expect(refused.body).toMatchObject({ status: 429, code: 'rate_limited' });
+    expect(refused.headers.get('ratelimit-limit')).toBe('6');
+    expect(refused.headers.get('ratelimit-remaining')).toBe('0');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    setClocks(second + 1100); // the next second: a fresh window
+    expect(await burst(6)).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(await metric(one, 'gateway_rate_limit_fallback_total')).toBe(0);
+  });
+
+  it('falls back to each instance\'s share while Redis is down, never failing a lookup, and shares again once it is back', async () => {
+    await redis.stop();
+    await eventually('the instances see Redis gone', async () => (await metric(one, 'gateway_rate_limit_shared')) === 0
+      && (await metric(two, 'gateway_rate_limit_shared')) === 0);
+    const second = Math.floor(Date.now() / 1000) * 1000 + 20_000;
+    setClocks(second + 100);
+    // Each instance allows 6 / 2 = 3: together, never more than the limit.
+    const statuses = await burst(10);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 429, 429, 429, 429]);
+    expect(await metric(one, 'gateway_rate_limit_fallback_total')).toBeGreaterThanOrEqual(5);
+    const alone = [];
+    for (let i = 0; i < 4; i++) alone.push((await client(one.url).post('/v1/droits/recherche', LOOKUP, { token })).status);
+    expect(alone).toEqual([429, 429, 429, 429]); // one instance alone: its share only
+
+    await redis.start();
+    await eventually('the instances reconnect to Redis', async () => (await metric(one, 'gateway_rate_limit_shared')) === 1
+      && (await metric(two, 'gateway_rate_limit_shared')) === 1);
+    setClocks(second + 1100);
+    expect(await burst(8)).toEqual([200, 200, 200, 200, 200, 200, 429, 429]);
+  }, 30_000);
+});
