@@ -12,15 +12,20 @@ import { ServerSecret } from './common/server-secret';
  */
 export async function prepareDatabase(config: AppConfig, ownerUrl: string): Promise<{ appUrl: string; applied: string[] }> {
   const secret = ServerSecret.fromConfig(config.secretKey, config.dataDir);
-  const applied = await runMigrations(ownerUrl);
   const owner = new Client({ connectionString: ownerUrl });
   await owner.connect();
   try {
+    // Instances starting together take turns: migrations, the key and the login role are each made once.
+    await owner.query('SELECT pg_advisory_lock($1)', [PREPARE_LOCK]);
+    const applied = await runMigrations(ownerUrl);
     await owner.query('UPDATE audit_settings SET retention_months = $1 WHERE retention_months <> $1', [config.audit.retentionMonths]);
     await createCheckpointKeyIfNone(owner, secret);
+    const appUrl = config.databaseAppUrl ?? (await ensureApplicationLogin(ownerUrl, secret));
+    return { appUrl, applied };
   } finally {
-    await owner.end();
+    await owner.end(); // ends the session, and its lock with it
   }
-  const appUrl = config.databaseAppUrl ?? (await ensureApplicationLogin(ownerUrl, secret));
-  return { appUrl, applied };
 }
+
+/** The advisory lock key of database preparation ("cnam-prep"). */
+const PREPARE_LOCK = 0x636e616d2d70;

@@ -1,4 +1,9 @@
+import { applicationLoginName } from '../../src/common/database/application-login';
+import { loadConfig } from '../../src/common/config/config';
+import { MIGRATIONS } from '../../migrations';
+import { prepareDatabase } from '../../src/database-setup';
 import { startSimulator, Simulator } from '../../simulator/server';
+import { createTestDatabase, dropRole } from '../support/database';
 import { onboardPartner, partnerToken, SIRET_CCAS_LYON } from '../support/factories';
 import { client } from '../support/http';
 import { startRedis } from '../support/redis';
@@ -100,4 +105,19 @@ describe('two instances share a partner\'s rate limit through Redis', () => {
     setClocks(second + 1100);
     expect(await burst(8)).toEqual([200, 200, 200, 200, 200, 200, 429, 429]);
   }, 30_000);
+});
+
+describe('two instances starting at once on an empty database', () => {
+  it('migrate it, create its key and its login role once, and both start', async () => {
+    const database = await createTestDatabase({ empty: true });
+    try {
+      const config = loadConfig({ DATABASE_URL: database.url, SECRET_KEY: 'ab'.repeat(32), DATA_DIR: '/nonexistent-test-data-dir' });
+      const [first, second] = await Promise.all([prepareDatabase(config, database.url), prepareDatabase(config, database.url)]);
+      expect([first.applied.length, second.applied.length].sort((a, b) => a - b)).toEqual([0, MIGRATIONS.length]);
+      expect(first.appUrl).toBe(second.appUrl);
+    } finally {
+      await database.drop();
+      await dropRole(applicationLoginName(new URL(database.url).pathname.slice(1)));
+    }
+  }, 60_000);
 });

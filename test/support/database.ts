@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Client, escapeIdentifier } from 'pg';
 
-/** A fresh database for one test file, copied from the migrated template. */
-export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+/** A fresh database for one test file, copied from the migrated template (or empty: no migration applied). */
+export async function createTestDatabase(options: { empty?: boolean } = {}): Promise<{ url: string; drop(): Promise<void> }> {
   const adminUrl = process.env.TEST_DATABASE_ADMIN_URL;
   const template = process.env.TEST_DATABASE_TEMPLATE;
   if (!adminUrl || !template) throw new Error('test/global-setup.mjs did not run');
@@ -12,7 +12,7 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
   try {
     for (let attempt = 0; ; attempt++) {
       try {
-        await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template}`);
+        await admin.query(`CREATE DATABASE ${name} TEMPLATE ${options.empty ? 'template0' : template}`);
         break;
       } catch (error) {
         // Two files copying the template at the same instant: PostgreSQL refuses one; try again.
