@@ -79,26 +79,45 @@ describe('a sandbox (SANDBOX=true)', () => {
 });
 
 describe('docker-compose.yml', () => {
-  const compose = parse(readFileSync(join(__dirname, '../docker-compose.yml'), 'utf8'));
+  // Docker Compose reads YAML merge keys (<<), as the two gateway instances share one definition.
+  const compose = parse(readFileSync(join(__dirname, '../docker-compose.yml'), 'utf8'), { merge: true });
   const known = new Set(Object.keys(new EnvironmentVariables()));
+  const gateways = ['gateway-1', 'gateway-2'];
 
-  it('runs PostgreSQL, the simulator and the gateway, each with a healthcheck', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['gateway', 'postgres', 'simulator']);
+  it('runs PostgreSQL, Redis, the simulator, two gateway instances and a proxy, each with a healthcheck', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['gateway-1', 'gateway-2', 'postgres', 'proxy', 'redis', 'simulator']);
     for (const service of Object.values(compose.services) as { healthcheck?: { test: unknown } }[]) {
       expect(service.healthcheck?.test).toBeDefined();
     }
-    expect(compose.services.gateway.depends_on).toEqual({
-      postgres: { condition: 'service_healthy' }, simulator: { condition: 'service_healthy' } });
+    for (const name of gateways) {
+      expect(compose.services[name].depends_on).toEqual({ postgres: { condition: 'service_healthy' },
+        simulator: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' } });
+      expect(compose.services[name].ports).toBeUndefined(); // reached through the proxy only
+    }
+    expect(compose.services.proxy.depends_on).toEqual({ 'gateway-1': { condition: 'service_healthy' }, 'gateway-2': { condition: 'service_healthy' } });
   });
 
-  it('gives the gateway only variables it knows, pointing at the other services', () => {
-    const env = compose.services.gateway.environment as Record<string, string>;
-    for (const name of Object.keys(env)) expect(known).toContain(name);
-    expect(env.DATABASE_URL).toMatch(/@postgres:5432\/gateway$/);
-    expect(env.DATABASE_URL).toContain(`postgres://${compose.services.postgres.environment.POSTGRES_USER}:`);
-    expect(env.UPSTREAM_URL).toBe(`http://simulator:${compose.services.simulator.environment.SIMULATOR_PORT}`);
-    expect(env.HOST).toBe('0.0.0.0');
-    expect(compose.services.gateway.ports).toEqual([`${env.PORT}:${env.PORT}`]);
+  it('gives each gateway only variables it knows, pointing at the other services, with one secret and a shared rate limit', () => {
+    for (const name of gateways) {
+      const env = compose.services[name].environment as Record<string, string>;
+      for (const variable of Object.keys(env)) expect(known).toContain(variable);
+      expect(env.DATABASE_URL).toMatch(/@postgres:5432\/gateway$/);
+      expect(env.DATABASE_URL).toContain(`postgres://${compose.services.postgres.environment.POSTGRES_USER}:`);
+      expect(env.UPSTREAM_URL).toBe(`http://simulator:${compose.services.simulator.environment.SIMULATOR_PORT}`);
+      expect(env.HOST).toBe('0.0.0.0');
+      expect(env).toMatchObject({ RATE_LIMIT_POLICY: 'redis', RATE_LIMIT_REDIS_URL: 'redis://redis:6379', RATE_LIMIT_INSTANCES: String(gateways.length) });
+      expect(env.SECRET_KEY).toMatch(/^\$\{SECRET_KEY:\?/);
+      expect(env.TRUSTED_PROXIES).toBe(compose.services.proxy.networks.backend.ipv4_address);
+    }
+  });
+
+  it('puts the proxy in front of both instances, on the port the README gives', () => {
+    const nginx = readFileSync(join(__dirname, '../deploy/nginx/gateway.conf'), 'utf8');
+    for (const name of gateways) expect(nginx).toContain(`server ${name}:${compose.services[name].environment.PORT}`);
+    const listen = /listen (\d+);/.exec(nginx)![1];
+    expect(compose.services.proxy.ports).toEqual([`3000:${listen}`]);
+    expect(compose.services.proxy.volumes).toEqual(['./deploy/nginx/gateway.conf:/etc/nginx/conf.d/default.conf:ro']);
+    expect(nginx).toMatch(/proxy_next_upstream error;/); // never replays a lookup that may have been answered
   });
 
   it('builds images whose commands exist in the compiled output', () => {
