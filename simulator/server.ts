@@ -58,6 +58,9 @@ export function startSimulator(options: SimulatorOptions = {}): Promise<Simulato
   const startedAt = Date.now();
   let lookups = 0;
   let lastCorrelationId: string | undefined;
+  // Lookups received and not yet answered (or abandoned by the caller), and the most at once since the last reset.
+  let inFlight = 0;
+  let maxInFlight = 0;
 
   const isDown = () => faults.down
     || (faults.flapPeriodMs > 0 && Math.floor((Date.now() - startedAt) / faults.flapPeriodMs) % 2 === 1);
@@ -91,6 +94,7 @@ export function startSimulator(options: SimulatorOptions = {}): Promise<Simulato
     if (request.url === '/__admin/faults' && request.method === 'GET') return send(response, 200, JSON.stringify(faults));
     if (request.url === '/__admin/faults/reset' && request.method === 'POST') {
       faults = { ...NO_FAULTS };
+      maxInFlight = inFlight;
       return send(response, 200, JSON.stringify(faults));
     }
     if (request.url === '/__admin/faults' && request.method === 'PUT') {
@@ -107,7 +111,8 @@ export function startSimulator(options: SimulatorOptions = {}): Promise<Simulato
       return send(response, 200, JSON.stringify(faults));
     }
     if (request.url === '/__admin/stats' && request.method === 'GET') {
-      return send(response, 200, JSON.stringify({ lookups, population: population.size, last_correlation_id: lastCorrelationId }));
+      return send(response, 200, JSON.stringify({ lookups, population: population.size, last_correlation_id: lastCorrelationId,
+        in_flight: inFlight, max_in_flight: maxInFlight }));
     }
     return send(response, 404, JSON.stringify({ code: 'route' }));
   };
@@ -121,6 +126,9 @@ export function startSimulator(options: SimulatorOptions = {}): Promise<Simulato
       if (request.method === 'GET' && request.url === '/health') return send(response, isDown() ? 503 : 200, '{"status":"ok"}');
       if (request.method !== 'POST' || request.url !== '/beneficiaires/recherche') return send(response, 404, JSON.stringify({ code: 'route' }));
       lookups++;
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      response.once('close', () => inFlight--);
       const correlation = request.headers['x-correlation-id'];
       lastCorrelationId = typeof correlation === 'string' ? correlation : undefined;
       if (isDown()) {

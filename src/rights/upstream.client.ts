@@ -87,10 +87,10 @@ export class UpstreamClient implements OnModuleDestroy {
         path: this.path,
         headers: { 'content-type': 'application/json', accept: 'application/json', 'x-correlation-id': requestId },
         body: JSON.stringify({ ...subject, date_reference: dateReference }),
-      }));
+      }, this.config.upstream.timeoutMs));
     } catch (error) {
       const code = (error as { code?: string }).code ?? '';
-      if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+      if (code === 'upstream_deadline' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
         throw new UpstreamTimeout();
       }
       throw new UpstreamError(code || 'network');
@@ -119,15 +119,25 @@ function isUnknownPerson(text: string): boolean {
  * One exchange through undici's dispatch API: the answer's chunks are collected as they arrive, without the
  * Readable body and async iterator that `request()` builds for every call (a tenth of the upstream call's CPU).
  * An answer over MAX_ANSWER_BYTES aborts the exchange (`answer_too_large`), and its connection with it.
+ * The whole exchange has `deadlineMs`, waiting for a free connection included (undici's own timeouts start once the
+ * request is written): past it the caller gets `upstream_deadline` at once, and a request still queued is dropped
+ * when its turn comes, before anything is sent, so a slow upstream never piles work up behind the pool.
  */
-function exchange(pool: Pool, options: Dispatcher.DispatchOptions): Promise<{ statusCode: number; text: string }> {
+function exchange(pool: Pool, options: Dispatcher.DispatchOptions, deadlineMs: number): Promise<{ statusCode: number; text: string }> {
   return new Promise((resolve, reject) => {
     let statusCode = 0;
     let size = 0;
     const chunks: Buffer[] = [];
-    let abort: (error?: Error) => void = () => undefined;
+    let abort: ((error?: Error) => void) | undefined;
+    let expired: Error | undefined;
+    const deadline = setTimeout(() => {
+      expired = Object.assign(new Error('upstream deadline'), { code: 'upstream_deadline' });
+      reject(expired);
+      abort?.(expired);
+    }, deadlineMs);
     pool.dispatch(options, {
       onConnect: (abortExchange) => {
+        if (expired) return abortExchange(expired);
         abort = abortExchange;
       },
       onHeaders: (status) => {
@@ -137,14 +147,20 @@ function exchange(pool: Pool, options: Dispatcher.DispatchOptions): Promise<{ st
       onData: (chunk) => {
         size += chunk.length;
         if (size > MAX_ANSWER_BYTES) {
-          abort(Object.assign(new Error('answer too large'), { code: 'answer_too_large' }));
+          abort!(Object.assign(new Error('answer too large'), { code: 'answer_too_large' }));
           return false;
         }
         chunks.push(chunk);
         return true;
       },
-      onComplete: () => resolve({ statusCode, text: (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8') }),
-      onError: reject,
+      onComplete: () => {
+        clearTimeout(deadline);
+        resolve({ statusCode, text: (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8') });
+      },
+      onError: (error) => {
+        clearTimeout(deadline);
+        reject(error);
+      },
     });
   });
 }

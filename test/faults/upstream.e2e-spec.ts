@@ -1,0 +1,98 @@
+import { startSimulator, Simulator } from '../../simulator/server';
+import { createTestDatabase } from '../support/database';
+import { drive, eventually, gatewayEnv, GatewayProcess, loadPartner, sleep, startGatewayProcess, tally } from './harness';
+
+const CONNECTIONS = 8;
+const TIMEOUT_MS = 250;
+const RESET_MS = 1500;
+
+/**
+ * The upstream misbehaves under load (issue 14's fault suite): the real gateway process, the simulator and
+ * PostgreSQL on loopback, 16 clients sending lookups without pause. Whatever the upstream does, a lookup gets a
+ * problem that says "retry later" and never "no rights", the gateway's own resources stay bounded, and it recovers
+ * by itself when the upstream does.
+ */
+describe('faults: the upstream slow, then down, then back', () => {
+  let simulator: Simulator;
+  let database: { url: string; drop(): Promise<void> };
+  let gateway: GatewayProcess;
+  let token: string;
+  const setFaults = (faults: Record<string, unknown>) => fetch(`${simulator.url}/__admin/faults`, { method: 'PUT',
+    headers: { 'content-type': 'application/json' }, body: JSON.stringify(faults) });
+  const resetFaults = () => fetch(`${simulator.url}/__admin/faults/reset`, { method: 'POST' });
+  const upstreamStats = async () => (await (await fetch(`${simulator.url}/__admin/stats`)).json()) as { in_flight: number; max_in_flight: number };
+
+  beforeAll(async () => {
+    simulator = await startSimulator({ population: 100 });
+    database = await createTestDatabase();
+    gateway = await startGatewayProcess(gatewayEnv(database.url, simulator.url, { UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS),
+      UPSTREAM_CONNECTIONS: String(CONNECTIONS), BREAKER_RESET_MS: String(RESET_MS), BREAKER_VOLUME_THRESHOLD: '10', BREAKER_WINDOW_MS: '5000' }));
+    token = await loadPartner(gateway.url);
+  }, 60_000);
+  afterAll(async () => {
+    await gateway?.stop('SIGKILL');
+    await database?.drop();
+    await simulator?.close();
+  });
+
+  it('answers a slow upstream with 504s, then fast 503s once the circuit opens, bounded, and recovers when it is fast again', async () => {
+    const load = drive(gateway.url, token, 16);
+    try {
+    await sleep(500);
+    expect(tally(load.since(0))).toEqual({ 200: expect.any(Number) }); // warm: all well
+    const rssBefore = gateway.rssBytes();
+    await resetFaults(); // max_in_flight counted from here
+    await setFaults({ latencyMs: 2000 });
+    const slowFrom = load.answers.length;
+    await sleep(3000);
+    const slow = load.since(slowFrom);
+    // Only the contract's "retry later" answers (a few 200s answered before the latency took effect aside).
+    const codes = tally(slow.filter((a) => a.status !== 200), (a) => `${a.status} ${a.code}`);
+    expect(Object.keys(codes).sort()).toEqual(['503 upstream_unavailable', '504 upstream_timeout']);
+    expect(slow.filter((a) => a.status >= 500).every((a) => Number(a.retryAfter) >= 1)).toBe(true);
+    // Open, the circuit answers at once instead of holding a client for the timeout.
+    const open = slow.filter((a) => a.code === 'upstream_unavailable');
+    expect(open.length).toBeGreaterThan(20);
+    expect(open.map((a) => a.ms).sort((x, y) => x - y)[Math.floor(open.length * 0.95)]).toBeLessThan(TIMEOUT_MS / 2);
+    // Bounded: the upstream never sees more than the pool's connections at once, and memory stays put.
+    expect((await upstreamStats()).max_in_flight).toBeLessThanOrEqual(CONNECTIONS);
+    expect(gateway.rssBytes() - rssBefore).toBeLessThan(64 * 1024 * 1024);
+
+    await resetFaults();
+    const recoveredFrom = load.answers.length;
+    await eventually('lookups succeed again', () => load.since(recoveredFrom).slice(-50).filter((a) => a.status === 200).length === 50, RESET_MS * 4);
+    } finally {
+      await load.stop();
+    }
+    expect(load.answers.filter((a) => a.failed || a.status === 500)).toEqual([]);
+  }, 30_000);
+
+  it('answers a dead upstream with fast 503s and Retry-After, tries it half-open, and recovers fully when it is back', async () => {
+    const load = drive(gateway.url, token, 16);
+    try {
+    await setFaults({ down: true });
+    const downFrom = load.answers.length;
+    await sleep(2500);
+    const down = load.since(downFrom);
+    const codes = tally(down.filter((a) => a.status !== 200), (a) => `${a.status} ${a.code}`);
+    expect(Object.keys(codes).every((code) => ['502 upstream_error', '503 upstream_unavailable'].includes(code))).toBe(true);
+    const open = down.filter((a) => a.code === 'upstream_unavailable');
+    // Once the failures outweigh the successes still in the breaker's window, it opens: most of the last second is 503.
+    const lastSecond = down.slice(-Math.floor(down.length / 3));
+    expect(lastSecond.filter((a) => a.code === 'upstream_unavailable').length).toBeGreaterThan(lastSecond.length / 2);
+    expect(open.map((a) => a.ms).sort((x, y) => x - y)[Math.floor(open.length * 0.95)]).toBeLessThan(100);
+    expect(open.every((a) => Number(a.retryAfter) >= 1 && Number(a.retryAfter) <= Math.ceil(RESET_MS / 1000))).toBe(true);
+    // Half-open trials while it is down: a few upstream errors after the first wave, then open again.
+    const afterFirstWave = down.slice(down.findIndex((a) => a.code === 'upstream_unavailable'));
+    expect(afterFirstWave.some((a) => a.code === 'upstream_error')).toBe(true);
+
+    await resetFaults();
+    const backFrom = load.answers.length;
+    await eventually('lookups succeed again', () => load.since(backFrom).slice(-50).filter((a) => a.status === 200).length === 50, RESET_MS * 4);
+    } finally {
+      await load.stop();
+    }
+    expect(load.answers.filter((a) => a.failed || a.status === 500)).toEqual([]);
+    expect(gateway.child.exitCode).toBeNull();
+  }, 30_000);
+});
