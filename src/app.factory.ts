@@ -53,6 +53,9 @@ export async function createApp(options: CommonOptions): Promise<NestFastifyAppl
     requestTimeout: http.requestTimeoutMs,
     keepAliveTimeout: http.keepAliveTimeoutMs,
     http: { headersTimeout: Math.min(http.requestTimeoutMs, 10_000), connectionsCheckingInterval: Math.min(1000, http.requestTimeoutMs) },
+    // While stopping, a request that arrives on a connection already open is served in full (its answer closes the
+    // connection) rather than refused with a bare 503: see closeGracefully.
+    return503OnClosing: false,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, {
     logger: LEVELS[options.config.logLevel] ?? LEVELS.info,
@@ -118,4 +121,15 @@ async function registerConsolePlugins(app: NestFastifyApplication): Promise<void
     root: dirname(require.resolve('@gouvfr/dsfr/dist/dsfr.min.css')), prefix: '/assets/dsfr/', decorateReply: false,
     maxAge: 86_400_000, index: false, list: false,
   });
+}
+
+/**
+ * Stops the way a load balancer expects (SIGTERM): first the HTTP server — no new connection, every request already
+ * received answered in full and traced, each connection closed after its answer —, then the modules (the sealer seals
+ * what is pending, the counters are written) and last the database. Nest's own close() destroys the modules first,
+ * which would pull the upstream pool and the trail from under the requests still running.
+ */
+export async function closeGracefully(app: NestFastifyApplication): Promise<void> {
+  await app.getHttpAdapter().getInstance().close();
+  await app.close();
 }

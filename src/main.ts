@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { startSimulator, Simulator } from '../simulator/server';
-import { createApp } from './app.factory';
+import { closeGracefully, createApp } from './app.factory';
 import { ConfigError, loadConfig } from './common/config/config';
 import { resolveDatabase } from './common/database/resolve-database';
 import { prepareDatabase } from './database-setup';
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     say(`${signal} received, stopping`);
-    await app.close();
+    await closeGracefully(app);
     await simulator?.close();
     await database.stop();
     process.exit(0);

@@ -94,6 +94,8 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running?.catch(() => undefined);
+    // Stopping (closeGracefully: no request is running any more): what this instance traced leaves sealed.
+    if (this.config.audit.sealIntervalMs > 0) await this.sealPending().catch((error: unknown) => this.outage.failed(error));
   }
 
   /**

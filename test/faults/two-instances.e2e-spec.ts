@@ -8,17 +8,9 @@ import { onboardPartner, partnerToken, SIRET_CCAS_LYON } from '../support/factor
 import { client } from '../support/http';
 import { startRedis } from '../support/redis';
 import { startTestApp, TestApp } from '../support/test-app';
+import { eventually } from './harness';
 
 const LOOKUP = { nir: '284057505612387', recipient: SIRET_CCAS_LYON, context: 'RSA', object: 'dossier 1', agent: 'agent-1' };
-
-/** Waits until `check` holds, polling; fails with `what` after `ms`. */
-async function eventually(what: string, check: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 const metric = async (t: TestApp, name: string): Promise<number | undefined> => {
   const text = (await client(t.url).get('/metrics')).text;

@@ -55,8 +55,20 @@ export class Database {
    * A connection of the pool held by the caller until it calls release() (release(true) if it may be broken):
    * for session-level work such as the sealer's advisory lock, and array-mode reads.
    */
-  session(): Promise<PoolClient> {
-    return this.pool().connect();
+  async session(): Promise<PoolClient> {
+    const client = await this.pool().connect();
+    // pg-pool stops listening for a client's errors while it is checked out: a server that goes away between two
+    // queries (a restart, a failover: FATAL 57P01) would emit an 'error' nobody handles and crash the process. Kept
+    // here, the error makes the release discard the connection instead.
+    let broken: Error | undefined;
+    const onError = (error: Error) => (broken = error);
+    client.on('error', onError);
+    const release = client.release.bind(client);
+    client.release = (destroy?: boolean | Error) => {
+      client.removeListener('error', onError);
+      return release(destroy || broken);
+    };
+    return client;
   }
 
   /** The driver's pg pool under TypeORM's PostgreSQL driver. */

@@ -1,38 +1,17 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { Client } from 'pg';
-import { startSimulator, Simulator } from '../simulator/server';
-import { GENESIS_HASH, SealedEntry, verifier } from '../src/audit/chain';
-import { freePort } from '../src/common/database/embedded-postgres';
-import { createTestDatabase } from './support/database';
-import { onboardPartner, operatorToken, partnerToken, SIRET_CCAS_LYON } from './support/factories';
-import { client, http } from './support/http';
-import { OPERATOR, TestApp } from './support/test-app';
-
-const MAIN = join(__dirname, '../dist/src/main.js');
-
-function startGateway(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn('node', [MAIN], { env: { PATH: process.env.PATH!, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway not ready:\n${output}`)), 30_000);
-    child.stdout!.on('data', (chunk) => {
-      output += chunk;
-      if (output.includes('Gateway ready on')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.stderr!.on('data', (chunk) => (output += chunk));
-    child.on('exit', (code) => reject(new Error(`gateway exited (${code}):\n${output}`)));
-  });
-}
+import { startSimulator, Simulator } from '../../simulator/server';
+import { GENESIS_HASH, SealedEntry, verifier } from '../../src/audit/chain';
+import { createTestDatabase } from '../support/database';
+import { onboardPartner, operatorToken, partnerToken, SIRET_CCAS_LYON } from '../support/factories';
+import { client, http } from '../support/http';
+import { TestApp } from '../support/test-app';
+import { gatewayEnv, GatewayProcess, startGatewayProcess } from './harness';
 
 describe('crash safety of the audit trail', () => {
   let simulator: Simulator;
   let database: { url: string; drop(): Promise<void> };
   let sql: Client;
-  let gateway: ChildProcess | undefined;
+  let gateway: GatewayProcess | undefined;
 
   beforeAll(async () => {
     simulator = await startSimulator({ population: 100 });
@@ -42,19 +21,16 @@ describe('crash safety of the audit trail', () => {
     await sql.connect();
   });
   afterAll(async () => {
-    gateway?.kill('SIGKILL');
+    await gateway?.stop('SIGKILL');
     await sql?.end();
     await database?.drop();
     await simulator?.close();
   });
 
   it('keeps an entry for every 200 a client received when the gateway is killed, and seals the rest after restart', async () => {
-    const port = String(await freePort());
-    const env = { DATABASE_URL: database.url, UPSTREAM_URL: simulator.url, PORT: port, LOG_LEVEL: 'error', SECRET_KEY: 'cd'.repeat(32),
-      BOOTSTRAP_OPERATOR_EMAIL: OPERATOR.email, BOOTSTRAP_OPERATOR_PASSWORD: OPERATOR.password, AUDIT_SEAL_INTERVAL_MS: '50',
-      AUDIT_CHECKPOINT_EVERY: '100' };
-    gateway = await startGateway(env);
-    const target = { url: `http://127.0.0.1:${port}` } as TestApp;
+    gateway = await startGatewayProcess(gatewayEnv(database.url, simulator.url, { AUDIT_CHECKPOINT_EVERY: '100' }));
+    const env = gatewayEnv(database.url, simulator.url, { AUDIT_CHECKPOINT_EVERY: '100', PORT: String(gateway.port) });
+    const target = { url: gateway.url } as TestApp;
     const partner = await onboardPartner(target, {}, { rateLimitPerSecond: 100_000 });
     const token = await partnerToken(target, partner);
 
@@ -73,7 +49,7 @@ describe('crash safety of the audit trail', () => {
     };
     const workers = Array.from({ length: 16 }, (_, n) => worker(n));
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    gateway.kill('SIGKILL');
+    await gateway.stop('SIGKILL');
     stop = true;
     await Promise.all(workers);
     gateway = undefined;
@@ -91,7 +67,7 @@ describe('crash safety of the audit trail', () => {
     };
     expect(await verifySealed()).toMatchObject({ ok: true });
 
-    gateway = await startGateway(env);
+    gateway = await startGatewayProcess(env);
     for (let i = 0; i < 100 && (await sql.query('SELECT count(*)::int AS n FROM audit_pending')).rows[0].n > 0; i++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

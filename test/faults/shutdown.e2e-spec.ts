@@ -1,0 +1,61 @@
+import { Client } from 'pg';
+import { startSimulator, Simulator } from '../../simulator/server';
+import { createTestDatabase } from '../support/database';
+import { drive, gatewayEnv, loadPartner, sleep, startGatewayProcess } from './harness';
+
+/**
+ * SIGTERM under load (issue 14's fault suite): the gateway stops taking connections, finishes the lookups it has
+ * started (each one answered in full, and traced), seals what it traced, writes its availability and usage counters,
+ * and exits 0.
+ */
+describe('faults: graceful shutdown under load', () => {
+  let simulator: Simulator;
+  let database: { url: string; drop(): Promise<void> };
+  let sql: Client;
+
+  beforeAll(async () => {
+    // Each lookup takes 150 ms upstream: there are always lookups in flight when the signal comes.
+    simulator = await startSimulator({ population: 100, faults: { latencyMs: 150, jitterMs: 0, errorRate: 0, timeoutRate: 0, malformedRate: 0,
+      down: false, flapPeriodMs: 0 } });
+    database = await createTestDatabase();
+    sql = new Client({ connectionString: database.url });
+    await sql.connect();
+  });
+  afterAll(async () => {
+    await sql?.end();
+    await database?.drop();
+    await simulator?.close();
+  });
+
+  it('finishes and traces every lookup in flight, flushes the trail and the counters, and exits 0', async () => {
+    const gateway = await startGatewayProcess(gatewayEnv(database.url, simulator.url, { SLA_FLUSH_SECONDS: '60' }));
+    const token = await loadPartner(gateway.url);
+    const load = drive(gateway.url, token, 24);
+    let exit: number | string | null;
+    try {
+      await sleep(1500);
+      exit = await gateway.stop('SIGTERM');
+      await sleep(300);
+    } finally {
+      await load.stop();
+    }
+    expect(exit).toBe(0);
+    expect(gateway.output()).toContain('SIGTERM received, stopping');
+    // Every lookup that reached the gateway was answered in full, and answered 200: none cut, none refused for the
+    // shutdown. Those sent after it stopped listening found no one (connection refused), which a client retries.
+    const answered = load.answers.filter((a) => !a.failed);
+    expect(answered.length).toBeGreaterThan(100);
+    expect(answered.filter((a) => a.status !== 200)).toEqual([]);
+    expect(load.answers.some((a) => a.failed)).toBe(true);
+    // Traced, and sealed before exit.
+    const traced = new Set((await sql.query(`SELECT request_id FROM audit_entries WHERE kind = 'lookup'`)).rows.map((r) => r.request_id));
+    expect(answered.filter((a) => !traced.has(a.requestId))).toEqual([]);
+    expect((await sql.query('SELECT count(*)::int AS n FROM audit_pending')).rows[0].n).toBe(0);
+    // The availability and usage counters of the last minutes were written at exit, not lost with the process
+    // (SLA_FLUSH_SECONDS is 60: without the flush at shutdown, nothing of the last minute would be there).
+    const [{ requests }] = (await sql.query('SELECT coalesce(sum(requests), 0)::int AS requests FROM sla_minutes')).rows;
+    const [{ calls }] = (await sql.query('SELECT coalesce(sum(calls), 0)::int AS calls FROM usage_days')).rows;
+    expect(requests).toBe(traced.size);
+    expect(calls).toBe(traced.size);
+  }, 60_000);
+});
