@@ -2,13 +2,14 @@ import { applicationLoginName } from '../../src/common/database/application-logi
 import { loadConfig } from '../../src/common/config/config';
 import { MIGRATIONS } from '../../migrations';
 import { prepareDatabase } from '../../src/database-setup';
+import { Client } from 'pg';
 import { startSimulator, Simulator } from '../../simulator/server';
 import { createTestDatabase, dropRole } from '../support/database';
-import { onboardPartner, partnerToken, SIRET_CCAS_LYON } from '../support/factories';
+import { onboardPartner, operatorToken, partnerToken, SIRET_CCAS_LYON } from '../support/factories';
 import { client } from '../support/http';
 import { startRedis } from '../support/redis';
 import { startTestApp, TestApp } from '../support/test-app';
-import { eventually } from './harness';
+import { drive, eventually, gatewayEnv, GatewayProcess, sleep, startGatewayProcess, tally } from './harness';
 
 const LOOKUP = { nir: '284057505612387', recipient: SIRET_CCAS_LYON, context: 'RSA', object: 'dossier 1', agent: 'agent-1' };
 
@@ -112,4 +113,74 @@ describe('two instances starting at once on an empty database', () => {
       await dropRole(applicationLoginName(new URL(database.url).pathname.slice(1)));
     }
   }, 60_000);
+});
+
+/**
+ * Two gateway processes on one PostgreSQL, both sealing and probing, under load on both (issue 14's fault suite):
+ * one chain without a gap, each minute's rows from both instances merged once, and a suspension made through one
+ * honoured by the other within 5 seconds.
+ */
+describe('two gateway processes under load on one database', () => {
+  let simulator: Simulator;
+  let database: { url: string; drop(): Promise<void> };
+  let gateways: GatewayProcess[] = [];
+
+  beforeAll(async () => {
+    simulator = await startSimulator({ population: 100 });
+    database = await createTestDatabase();
+    const env = gatewayEnv(database.url, simulator.url, { SLA_PROBE_INTERVAL_SECONDS: '1', SLA_FLUSH_SECONDS: '1', AUDIT_CHECKPOINT_EVERY: '50' });
+    gateways = [await startGatewayProcess(env)];
+    gateways.push(await startGatewayProcess(env));
+  }, 90_000);
+  afterAll(async () => {
+    for (const gateway of gateways) await gateway.stop('SIGKILL');
+    await database?.drop();
+    await simulator?.close();
+  });
+
+  it('seals one gapless chain between them, counts each minute once, and both refuse a suspended partner within 5 s', async () => {
+    const [one, two] = gateways;
+    const target = { url: one.url } as TestApp;
+    const partner = await onboardPartner(target, {}, { rateLimitPerSecond: 100_000 });
+    const token = await partnerToken(target, partner);
+    await eventually('the second instance knows the partner', async () =>
+      (await client(two.url).post('/v1/droits/recherche', LOOKUP, { token })).status === 200);
+    const loads = [drive(one.url, token, 8), drive(two.url, token, 8)];
+    await sleep(2500);
+    const answers = (await Promise.all(loads.map((load) => load.stop()))).flat();
+    expect(tally(answers)).toEqual({ 200: answers.length });
+
+    const sql = new Client({ connectionString: database.url });
+    await sql.connect();
+    try {
+      await eventually('both instances sealed everything', async () => (await sql.query('SELECT count(*)::int AS n FROM audit_pending')).rows[0].n === 0);
+      const { rows: [chain] } = await sql.query('SELECT count(*)::int AS entries, min(seq)::int AS first, max(seq)::int AS last FROM audit_log');
+      expect(chain).toEqual({ entries: chain.last, first: 1, last: chain.entries }); // 1..n, no gap, no repeat
+      const auditor = await operatorToken(target);
+      const verified = (await client(two.url).get('/admin/api/audit/verify', { token: auditor })).body;
+      expect(verified.ok).toBe(true);
+      expect(verified.checked).toBeGreaterThanOrEqual(chain.entries); // the auditor's login since, sealed too
+      // Both instances probed and counted; the month's report merges their rows into one figure per minute.
+      await eventually('both instances flushed their minutes', async () => (await sql.query('SELECT count(DISTINCT instance)::int AS n FROM sla_minutes')).rows[0].n === 2);
+      await sleep(1500); // the last flush after the load
+      const { rows: [counted] } = await sql.query(`SELECT count(DISTINCT minute)::int AS minutes, sum(requests)::int AS requests,
+        sum(probes_ok)::int AS probes FROM sla_minutes`);
+      expect(counted.requests).toBe(answers.length + 1); // and the lookup that waited for the second instance
+      expect(counted.probes).toBeGreaterThanOrEqual(4);
+      // One row per instance and minute, each instance's lookups in its own rows only: the month's computation
+      // (test/availability) merges them into one figure per minute.
+      const { rows: perMinute } = await sql.query('SELECT minute, count(*)::int AS rows FROM sla_minutes GROUP BY minute');
+      expect(perMinute.every((row) => row.rows <= 2)).toBe(true);
+      expect(counted.minutes).toBe(perMinute.length);
+    } finally {
+      await sql.end();
+    }
+
+    const operator = await operatorToken(target);
+    const suspended = Date.now();
+    expect((await client(one.url).post(`/admin/api/partners/${partner.partnerId}/suspend`, { reason: 'Contrôle' }, { token: operator })).status).toBe(200);
+    await eventually('the second instance refuses the partner', async () =>
+      (await client(two.url).post('/v1/droits/recherche', LOOKUP, { token })).status === 401, 5000);
+    expect(Date.now() - suspended).toBeLessThan(5000);
+  }, 90_000);
 });
