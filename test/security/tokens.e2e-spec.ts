@@ -1,9 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { createLocalJWKSet, decodeProtectedHeader, generateKeyPair, jwtVerify, SignJWT } from 'jose';
-import { SigningKeys } from '../src/auth/signing-keys';
-import { basic, onboardPartner, OnboardedPartner, partnerToken, requestToken } from './support/factories';
-import { client } from './support/http';
-import { startTestApp, TestApp } from './support/test-app';
+import { SigningKeys } from '../../src/auth/signing-keys';
+import { basic, makeSiret, onboardPartner, OnboardedPartner, operatorToken, partnerToken, requestToken } from '../support/factories';
+import { client } from '../support/http';
+import { startTestApp, TestApp } from '../support/test-app';
 
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
@@ -194,6 +194,28 @@ describe('tokens: OAuth2 client credentials, ES256 JWTs, JWKS (DESIGN §3.3)', (
       } finally {
         t.clock.advance(-601_000);
       }
+    });
+
+    it('not yet valid (nbf in the future), though signed by the gateway\'s key', async () => {
+      const signer = t.app.get(SigningKeys).signer();
+      const token = await new SignJWT({ ...claims(), nbf: Math.floor(Date.now() / 1000) + 300 })
+        .setProtectedHeader({ alg: 'ES256', kid: signer.kid }).sign(signer.privateKey);
+      await expectRefused(token);
+    });
+
+    it('of a partner revoked since it was issued, though valid in every other way', async () => {
+      const other = await onboardPartner(t, { organisation: { name: 'CCAS de Givors', siret: makeSiret('2169009160001') } });
+      const token = await partnerToken(t, other);
+      expect((await api.get('/v1/me', { token })).status).toBe(200);
+      const operator = await operatorToken(t);
+      expect((await api.post(`/admin/api/partners/${other.partnerId}/revoke`, { reason: 'Convention résiliée' }, { token: operator })).status).toBe(200);
+      let answer = await api.get('/v1/me', { token });
+      for (let i = 0; i < 60 && answer.status === 200; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        answer = await api.get('/v1/me', { token });
+      }
+      expect(answer.status).toBe(401);
+      expect(answer.body.code).toBe('partner_inactive');
     });
 
     it('sent to a route that is not for partners (the operator API)', async () => {
