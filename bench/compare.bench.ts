@@ -1,14 +1,12 @@
 import { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { startGateway, startUpstreamAndProxy } from './lookup.bench';
-import { drive, Load, median, table } from './support';
+import { drive, Load, median, processCpuSeconds, table } from './support';
 
 const DIST = join(__dirname, '..');
 const NIR_BODY = JSON.stringify({ nir: '284057505612387', recipient: '21690123100011', object: 'dossier bench', agent: 'bench-agent', context: 'RSA' });
 const UPSTREAM_BODY = JSON.stringify({ nir: '284057505612387', date_reference: '2026-11-23' });
-const TICKS_PER_SECOND = 100; // Linux's USER_HZ
 
 export interface Variant {
   label: string;
@@ -16,12 +14,6 @@ export interface Variant {
   dist: string;
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc. */
-export function processCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND; // utime and stime: fields 14 and 15 of the line
-}
 
 /**
  * A/B of gateway builds in one run (`npm run bench -- --variant=LABEL=DIST ...`): this build and each variant run

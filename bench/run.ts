@@ -5,6 +5,7 @@ import { startEmbeddedPostgres } from '../src/common/database/embedded-postgres'
 import { benchAudit } from './audit.bench';
 import { benchCompare } from './compare.bench';
 import { inMemory } from './support';
+import { benchSoak } from './soak.bench';
 import { benchLookup } from './lookup.bench';
 
 const adminUrl = (url: string) => Object.assign(new URL(url), { pathname: '/postgres' }).toString();
@@ -15,9 +16,10 @@ const adminUrl = (url: string) => Object.assign(new URL(url), { pathname: '/post
  * set, else a throw-away embedded PostgreSQL in a new folder under DIR (default: the system's temporary folder).
  * `--data-dir=/dev/shm` puts that database in memory, to tell the gateway's own latency from the disk's flush tail
  * (a diagnosis, not the figure that counts: the audit trail is not durable there). `--paced-rate=N` runs the
- * latency rounds at N requests/s instead of half the gateway's peak. `--variant=LABEL=DIST` (repeatable) runs an A/B
+ * latency rounds at N requests/s instead of the default 2,000/s. `--variant=LABEL=DIST` (repeatable) runs an A/B
  * instead: this build against each other build's output folder, alternated in one run (compare.bench.ts);
- * `--rounds=N` sets its number of rounds.
+ * `--rounds=N` sets its number of rounds. `--soak [--soak-minutes=N]` holds the gateway at 70% of its peak for 10
+ * minutes instead (soak.bench.ts; not in CI).
  */
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
@@ -40,12 +42,16 @@ async function main(): Promise<void> {
       const [label, ...dist] = arg.slice(10).split('=');
       return { label, dist: dist.join('=') };
     });
-    if (variants.length > 0) {
+    if (process.argv.includes('--soak')) {
+      const minutes = Number(process.argv.find((arg) => arg.startsWith('--soak-minutes='))?.slice(15)) || 10;
+      results.push(await benchSoak({ databaseUrl, minutes, share: 0.7, connections: 64 }));
+    } else if (variants.length > 0) {
       const rounds = Number(process.argv.find((arg) => arg.startsWith('--rounds='))?.slice(9)) || undefined;
       results.push(await benchCompare({ databaseUrl: adminUrl(databaseUrl), variants, quick, connections: 64, rounds }));
     }
-    if (variants.length === 0 && (!only || only === 'audit')) results.push(await benchAudit({ databaseUrl: adminUrl(databaseUrl), quick }));
-    if (variants.length === 0 && (!only || only === 'lookup')) {
+    const plain = variants.length === 0 && !process.argv.includes('--soak');
+    if (plain && (!only || only === 'audit')) results.push(await benchAudit({ databaseUrl: adminUrl(databaseUrl), quick }));
+    if (plain && (!only || only === 'lookup')) {
       results.push(await benchLookup({ databaseUrl, databaseDir: dataDir ?? tmpdir(), quick, connections: 64, pacedRate,
         databaseStorage: !dataDir ? 'external' : inMemory(dataDir) ? 'memory' : 'disk' }));
     }

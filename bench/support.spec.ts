@@ -1,10 +1,9 @@
-import { processCpuSeconds } from './compare.bench';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Client } from 'pg';
 import { createTestDatabase } from '../test/support/database';
 import { readFileSync } from 'node:fs';
-import { answerEnd, checkpoint, histogramBuckets, inMemory, median, pace, quantileBetween, sampleWaits } from './support';
+import { answerEnd, checkpoint, histogramBuckets, inMemory, median, pace, processCpuSeconds, quantileBetween, sampleWaits } from './support';
 
 const scrape = (counts: number[]) => [
   '# TYPE w histogram',

@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { closeSync, fdatasyncSync, openSync, rmSync, statfsSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, openSync, readFileSync, rmSync, statfsSync, writeSync } from 'node:fs';
 import { connect, Socket } from 'node:net';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -311,4 +311,26 @@ export async function sampleWaits(databaseUrl: string, statement: string, stop: 
   }
   const share = (n: number) => (counts.samples === 0 ? 0 : Math.round((100 * n) / counts.samples) / 100);
   return { walFlush: share(counts.walFlush), cpu: share(counts.cpu), samples: counts.samples };
+}
+
+const TICKS_PER_SECOND = 100; // Linux's USER_HZ
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+export function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND; // utime and stime: fields 14 and 15 of the line
+}
+
+/** Resident memory of a process, from /proc, in bytes. */
+export function processRssBytes(pid: number): number {
+  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+}
+
+/** A load run while counting the CPU time one process spends on it: its CPU microseconds per request answered. */
+export async function withCpu<T extends { rps: number }>(pid: number, seconds: number, run: () => Promise<T>): Promise<T & { cpuUs: number }> {
+  const before = processCpuSeconds(pid);
+  const load = await run();
+  const cpu = processCpuSeconds(pid) - before;
+  return { ...load, cpuUs: Math.round((cpu * 1e6) / Math.max(1, load.rps * seconds) * 10) / 10 };
 }

@@ -1,0 +1,73 @@
+import { ChildProcess } from 'node:child_process';
+import { Client } from 'pg';
+import { startGateway, startUpstreamAndProxy } from './lookup.bench';
+import { drive, Load, median, pace, processRssBytes, table } from './support';
+
+const NIR_BODY = JSON.stringify({ nir: '284057505612387', recipient: '21690123100011', context: 'RSA', object: 'dossier soak', agent: 'agent-soak' });
+
+export interface SoakOptions {
+  databaseUrl: string;
+  minutes: number;
+  /** The share of the measured peak to hold (0.7: the issue's soak). */
+  share: number;
+  connections: number;
+}
+
+/**
+ * `npm run bench -- --soak [--soak-minutes=N]`: the gateway held at 70% of its measured peak for 10 minutes, in 30 s
+ * slices; per slice, the answers' p99 and errors, the gateway's resident memory, and the seal lag (entries waiting for
+ * the sealer, and the age of the oldest). Passes with no error, memory grown less than 10% from the first slice to
+ * the last, p99 of the last slices within twice the first ones', and the seal lag bounded (docs/performance.md).
+ */
+export async function benchSoak(options: SoakOptions): Promise<Record<string, unknown>> {
+  const children: ChildProcess[] = [];
+  const sql = new Client({ connectionString: options.databaseUrl });
+  try {
+    const { upstream } = await startUpstreamAndProxy(children, false);
+    const started = await startGateway(`${__dirname}/..`, options.databaseUrl, upstream, 'warn');
+    children.push(started.child);
+    await sql.connect();
+    const target = { url: `${started.url}/v1/droits/recherche`, body: NIR_BODY, headers: { authorization: `Bearer ${started.token}` } };
+    await drive({ ...target, connections: options.connections, seconds: 5 }); // warm-up
+    const peak = await drive({ ...target, connections: options.connections, seconds: 10 });
+    const rate = Math.round(peak.rps * options.share);
+    console.log(`\nSoak: peak ${peak.rps}/s; holding ${rate}/s (${Math.round(options.share * 100)}%) for ${options.minutes} min in 30 s slices`);
+    const slices: (Load & { rssMb: number; pending: number; oldestPendingS: number })[] = [];
+    const end = Date.now() + options.minutes * 60_000;
+    while (Date.now() < end) {
+      const load = await pace({ ...target, connections: options.connections, seconds: 30, rate });
+      const { rows: [lag] } = await sql.query(`SELECT count(*)::int AS pending,
+        coalesce(extract(epoch FROM now() - min(occurred_at)), 0)::float AS oldest FROM audit_pending`);
+      slices.push({ ...load, rssMb: Math.round(processRssBytes(started.child.pid!) / 1048576), pending: lag.pending,
+        oldestPendingS: Math.round(lag.oldest * 10) / 10 });
+      const last = slices[slices.length - 1];
+      console.log(`slice ${slices.length}: ${last.rps}/s p99 ${last.p99} ms, errors ${last.errors + last.non2xx}, RSS ${last.rssMb} MB, `
+        + `seal lag ${last.pending} entries (oldest ${last.oldestPendingS} s)`);
+    }
+    const firsts = slices.slice(0, 3);
+    const lasts = slices.slice(-3);
+    console.log(table(Object.fromEntries(slices.map((slice, i) => [`slice #${i + 1}`, slice]))));
+    const result = {
+      bench: 'soak',
+      minutes: options.minutes,
+      peak_rps: peak.rps,
+      rate,
+      errors: slices.reduce((sum, s) => sum + s.errors + s.non2xx, 0),
+      rss_first_mb: slices[0].rssMb,
+      rss_last_mb: slices[slices.length - 1].rssMb,
+      rss_growth: Math.round((slices[slices.length - 1].rssMb / slices[0].rssMb - 1) * 1000) / 1000,
+      p99_first_ms: median(firsts.map((s) => s.p99)),
+      p99_last_ms: median(lasts.map((s) => s.p99)),
+      seal_lag_max_entries: Math.max(...slices.map((s) => s.pending)),
+      seal_lag_max_s: Math.max(...slices.map((s) => s.oldestPendingS)),
+    };
+    const verdicts = [['no error', result.errors === 0], ['RSS growth < 10%', result.rss_growth < 0.1],
+      ['p99 stable (last ≤ 2 × first)', result.p99_last_ms <= 2 * result.p99_first_ms], ['seal lag ≤ 5 s', result.seal_lag_max_s <= 5]];
+    console.log(verdicts.map(([what, ok]) => `${ok ? 'ok' : 'FAILED'}: ${what}`).join('; '));
+    return { ...result, passed: verdicts.every(([, ok]) => ok) };
+  } finally {
+    await sql.end().catch(() => undefined);
+    for (const child of children.reverse()) child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
