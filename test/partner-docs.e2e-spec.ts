@@ -140,6 +140,7 @@ describe('docs/partners.md: its examples work as written', () => {
     expect((await api.post(`/admin/api/partners/${partnerId}/suspend`, { reason: 'Contrôle annuel' }, { token: operator })).status).toBe(200);
     expect(await t.app.get(WebhookDelivery).deliverDue()).toBe(1);
     const [event] = await t.sql<{ id: string }>(`SELECT id FROM webhook_events WHERE type = 'partner.suspended' AND status = 'delivered'`);
+    for (let i = 0; i < 50 && !receiver.output().includes(event.id); i++) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(receiver.output()).toContain(`reçu partner.suspended ${event.id}`);
 
     const forged = await new Promise<number>((resolve, reject) => {
@@ -151,6 +152,7 @@ describe('docs/partners.md: its examples work as written', () => {
       req.end(body);
     });
     expect(forged).toBe(401);
+    for (let i = 0; i < 50 && !receiver.output().includes('signature refusée'); i++) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(receiver.output()).toContain('signature refusée');
   });
 

