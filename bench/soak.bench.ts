@@ -37,7 +37,8 @@ export async function benchSoak(options: SoakOptions): Promise<Record<string, un
     while (Date.now() < end) {
       const load = await pace({ ...target, connections: options.connections, seconds: 30, rate });
       const { rows: [lag] } = await sql.query(`SELECT count(*)::int AS pending,
-        coalesce(extract(epoch FROM now() - min(occurred_at)), 0)::float AS oldest FROM audit_pending`);
+        coalesce(extract(epoch FROM now() - min(e.occurred_at)), 0)::float AS oldest
+        FROM audit_pending p JOIN audit_entries e ON e.id = p.entry_id`);
       slices.push({ ...load, rssMb: Math.round(processRssBytes(started.child.pid!) / 1048576), pending: lag.pending,
         oldestPendingS: Math.round(lag.oldest * 10) / 10 });
       const last = slices[slices.length - 1];
