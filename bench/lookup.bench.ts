@@ -19,6 +19,20 @@ async function json(url: string, init: RequestInit): Promise<any> {
 
 /** Onboards a partner through the public API and returns a bearer token for it. */
 export async function partnerToken(gateway: string, operator: { email: string; password: string }): Promise<string> {
+  const { clientId, secret } = await benchPartner(gateway, operator);
+  return issueToken(gateway, clientId, secret);
+}
+
+/** A bearer token (10 minutes) for a partner's credentials, as a partner's back office renews it. */
+export async function issueToken(gateway: string, clientId: string, secret: string): Promise<string> {
+  const token = await json(`${gateway}/oauth/token`, { method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}` },
+    body: 'grant_type=client_credentials' });
+  return token.access_token;
+}
+
+/** Onboards a partner through the public API (request, operator's approval): its credentials. */
+export async function benchPartner(gateway: string, operator: { email: string; password: string }): Promise<{ clientId: string; secret: string }> {
   const request = await json(`${gateway}/v1/access-requests`, { method: 'POST', headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ organisation: { name: 'CCAS de Lyon', siret: '21690123100011' },
       contact: { name: 'Camille Martin', email: 'camille@ccas-lyon.fr' }, technicalContact: { name: 'DSI', email: 'dsi@ccas-lyon.fr' },
@@ -29,17 +43,13 @@ export async function partnerToken(gateway: string, operator: { email: string; p
   const approved = await json(`${gateway}/admin/api/access-requests/${request.id}/approve`, { method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${session.token}` },
     body: JSON.stringify({ rateLimitPerSecond: 100_000, note: 'bench' }) });
-  const { client_id: clientId, client_secret: secret } = approved.credentials;
-  const token = await json(`${gateway}/oauth/token`, { method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}` },
-    body: 'grant_type=client_credentials' });
-  return token.access_token;
+  return { clientId: approved.credentials.client_id, secret: approved.credentials.client_secret };
 }
 
 /** The paced rounds' steady rate unless --paced-rate says otherwise: a fixed load, comparable from run to run. */
 const DEFAULT_PACED_RATE = 2000;
 
-const BENCH_OPERATOR = { email: 'bench@dinsic.localhost', password: 'bench password 1234' };
+export const BENCH_OPERATOR = { email: 'bench@dinsic.localhost', password: 'bench password 1234' };
 
 /** The simulator and the minimal proxy in front of it, each in its own process (pushed onto `children`). */
 export async function startUpstreamAndProxy(children: ChildProcess[], quick: boolean): Promise<{ upstream: string; proxy: string; proxyPid: number }> {

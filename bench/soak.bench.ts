@@ -1,6 +1,6 @@
 import { ChildProcess } from 'node:child_process';
 import { Client } from 'pg';
-import { startGateway, startUpstreamAndProxy } from './lookup.bench';
+import { BENCH_OPERATOR, benchPartner, issueToken, startGateway, startUpstreamAndProxy } from './lookup.bench';
 import { drive, Load, median, pace, processRssBytes, table } from './support';
 
 const NIR_BODY = JSON.stringify({ nir: '284057505612387', recipient: '21690123100011', context: 'RSA', object: 'dossier soak', agent: 'agent-soak' });
@@ -27,7 +27,10 @@ export async function benchSoak(options: SoakOptions): Promise<Record<string, un
     const started = await startGateway(`${__dirname}/..`, options.databaseUrl, upstream, 'warn');
     children.push(started.child);
     await sql.connect();
+    // Tokens last 10 minutes: the soak renews its own before each slice, as a partner's back office does.
+    const credentials = await benchPartner(started.url, BENCH_OPERATOR);
     const target = { url: `${started.url}/v1/droits/recherche`, body: NIR_BODY, headers: { authorization: `Bearer ${started.token}` } };
+    const renew = async () => (target.headers.authorization = `Bearer ${await issueToken(started.url, credentials.clientId, credentials.secret)}`);
     await drive({ ...target, connections: options.connections, seconds: 5 }); // warm-up
     const peak = await drive({ ...target, connections: options.connections, seconds: 10 });
     const rate = Math.round(peak.rps * options.share);
@@ -35,6 +38,7 @@ export async function benchSoak(options: SoakOptions): Promise<Record<string, un
     const slices: (Load & { rssMb: number; pending: number; oldestPendingS: number })[] = [];
     const end = Date.now() + options.minutes * 60_000;
     while (Date.now() < end) {
+      await renew();
       const load = await pace({ ...target, connections: options.connections, seconds: 30, rate });
       const { rows: [lag] } = await sql.query(`SELECT count(*)::int AS pending,
         coalesce(extract(epoch FROM now() - min(e.occurred_at)), 0)::float AS oldest
