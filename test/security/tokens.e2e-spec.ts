@@ -88,7 +88,7 @@ describe('tokens: OAuth2 client credentials, ES256 JWTs, JWKS (DESIGN §3.3)', (
     };
     const samples = { wrong: [] as number[], unknown: [] as number[] };
     let wrong, unknown;
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 8; i++) {
       wrong = await timed(partner.clientId, 'not-the-secret');
       unknown = await timed('cnam-000000000000000000000000', 'not-the-secret');
       samples.wrong.push(wrong.ms);
@@ -98,10 +98,11 @@ describe('tokens: OAuth2 client credentials, ES256 JWTs, JWKS (DESIGN §3.3)', (
     expect(unknown!.answer.status).toBe(401);
     const strip = (body: Record<string, unknown>) => ({ ...body, request_id: undefined });
     expect(strip(wrong!.answer.body)).toEqual(strip(unknown!.answer.body));
-    const median = (values: number[]) => values.sort((a, b) => a - b)[2];
-    // Both pay one scrypt: an unknown client must not answer in a fraction of a known client's time.
-    expect(median(samples.unknown)).toBeGreaterThan(median(samples.wrong) * 0.5);
-    expect(median(samples.wrong)).toBeGreaterThan(median(samples.unknown) * 0.5);
+    // Both pay one scrypt: an unknown client must not answer in a fraction of a known client's time. The fastest of
+    // each is compared: a busy machine only ever adds time, so the minimum is the cost itself.
+    const fastest = (values: number[]) => Math.min(...values);
+    expect(fastest(samples.unknown)).toBeGreaterThan(fastest(samples.wrong) * 0.5);
+    expect(fastest(samples.wrong)).toBeGreaterThan(fastest(samples.unknown) * 0.5);
   });
 
   it('refuses a request without client authentication with invalid_client', async () => {

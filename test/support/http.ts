@@ -23,7 +23,15 @@ export async function http<T = any>(baseUrl: string, method: string, path: strin
     headers['content-type'] ??= 'application/json';
   }
   if (options.token) headers.authorization = `Bearer ${options.token}`;
-  const response = await fetch(baseUrl + path, { method, headers, body });
+  let response: Response;
+  try {
+    response = await fetch(baseUrl + path, { method, headers, body });
+  } catch (error) {
+    // A kept-alive connection the server closed as it was reused (a test that blocked its event loop for long, as
+    // spawnSync does): a GET is safely sent again once, as any HTTP client does.
+    if (method !== 'GET' || !/ECONNRESET|UND_ERR_SOCKET|other side closed/.test(String((error as { cause?: unknown }).cause ?? error))) throw error;
+    response = await fetch(baseUrl + path, { method, headers, body });
+  }
   const text = await response.text();
   let parsed: unknown = text;
   try {
