@@ -262,6 +262,14 @@ describe('console and status page in a real browser (DESIGN §4)', () => {
     await page.waitForURL(/\/console\/partenaires\/[0-9a-f-]+$/);
     expect(await page.locator('main').textContent()).toContain('webhook supprimé');
     expect(await page.locator('main').textContent()).toContain('aucun enregistré');
+    // Removing it again, or changing a maintenance window that does not exist: a French 404 page.
+    const csrf = (await page.locator('input[name=_csrf]').first().getAttribute('value'))!;
+    const again = await page.request.post(`${t.url}/console/partenaires/${partner.partnerId}/webhook/supprimer`, { form: { _csrf: csrf } });
+    expect(again.status()).toBe(404);
+    expect(await again.text()).toMatch(/lang="fr"/);
+    const noWindow = await page.request.get(`${t.url}/console/disponibilite/maintenance/00000000-0000-4000-8000-000000000000`);
+    expect(noWindow.status()).toBe(404);
+    expect(await noWindow.text()).toMatch(/lang="fr"/);
     await context.close();
   }, 60_000);
 

@@ -1,14 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-
-/** A free TCP port on loopback (the kernel's choice, released at once for the server that will take it). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { freePort } from '../../src/common/database/embedded-postgres';
 
 /**
  * A real redis-server (Debian's package; .ci/run installs it) on a loopback port, without persistence, that a test
