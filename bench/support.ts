@@ -315,9 +315,9 @@ export async function sampleWaits(databaseUrl: string, statement: string, stop: 
 
 const TICKS_PER_SECOND = 100; // Linux's USER_HZ
 
-/** CPU seconds (user + system) a process has used so far, from /proc. */
-export function processCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** CPU seconds (user + system) a process (or one of its threads: `tid`, the main thread's is the pid) has used so far, from /proc. */
+export function processCpuSeconds(pid: number, tid?: number): number {
+  const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND; // utime and stime: fields 14 and 15 of the line
 }

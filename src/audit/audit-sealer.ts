@@ -1,44 +1,23 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, Optional } from '@nestjs/common';
 import { PoolClient } from 'pg';
 import { Clock } from '../common/clock';
 import { APP_CONFIG, AppConfig } from '../common/config/config';
 import { Database } from '../common/database/database';
-import { arrayLiteral } from '../common/database/array-literal';
 import { OutageLog } from '../common/logging/outage-log';
 import { Metrics } from '../common/metrics';
-import { chainHash, Checkpoint, CHECKPOINT_COLUMNS, checkpointDigest, checkpointSignatureValid, ENTRY_FIELDS, GENESIS_HASH } from './chain';
+import { Checkpoint, CHECKPOINT_COLUMNS, checkpointDigest, checkpointPayload, checkpointSignatureValid, GENESIS_HASH } from './chain';
 import { CheckpointKeys } from './checkpoint-keys';
-import { verifyRange } from './verify-segment';
+import { ChainedBatch, Head, SEAL_BATCH_SIZE } from './seal-batch';
+import { SealThread } from './seal-thread';
 
 const SEALER_LOCK = 4_711_001;
 // The longest wait between two runs once nothing has been pending for a while.
 const IDLE_INTERVAL_MS = 1000;
-// Large enough to amortise the round trips; hashing yields within a batch (YIELD_EVERY).
-const BATCH = 2000;
-// Rows hashed between two yields to the event loop (about a millisecond of work).
-const YIELD_EVERY = 250;
-
-// Pending entries, oldest id first, as arrays in ENTRY_FIELDS order (no object per row); the first column carries
-// the entry id until the seq replaces it.
-const READ_PENDING = `SELECT e.id::text, to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), e.kind,
-    e.partner_id, e.recipient, e.agent, e.context, e.object, e.operator_id, e.action, e.target, e.detail, e.subject_ref,
-    array_to_json(e.scopes_returned)::text, e.outcome, e.http_status, e.request_id, e.upstream_ms
-  FROM (SELECT entry_id FROM audit_pending WHERE entry_id > $2 ORDER BY entry_id LIMIT $1) p
-  -- Each entry fetched by its id (LATERAL ... OFFSET 0 keeps that plan): a merge join would walk the entries
-  -- table from its start, sealed history included, for every batch.
-  CROSS JOIN LATERAL (SELECT * FROM audit_entries x WHERE x.id = p.entry_id OFFSET 0) e
-  ORDER BY p.entry_id`;
 const SEAL_BATCH = 'SELECT audit_seal($1::bigint[], $2, $3, $4::text[], $5::uuid[], $6::text[], $7::text[], $8)';
 const CHECKPOINT = 'SELECT audit_checkpoint($1, $2, $3, $4, $5, $6)';
-const SEQ = 0;
-const PARTNER = ENTRY_FIELDS.indexOf('partner_id');
-const AGENT = ENTRY_FIELDS.indexOf('agent');
-const SUBJECT = ENTRY_FIELDS.indexOf('subject_ref');
-const SCOPES = ENTRY_FIELDS.indexOf('scopes_returned');
-
-interface Head { seq: number; hash: string }
-interface Sealing { firstSeq: number; firstPrev: string; ids: string[]; hashes: string[]; partners: unknown[]; subjects: unknown[]; agents: unknown[] }
 interface ChainState { head: Head; lastCheckpoint?: Checkpoint; at: number }
+const NOTHING: ChainedBatch = { count: 0, lastId: '', firstSeq: 0, firstPrev: '', head: { seq: 0, hash: GENESIS_HASH },
+  ids: '{}', hashes: '{}', partners: '{}', subjects: '{}', agents: '{}' };
 
 /** The chain in the database is not the one this sealer sealed and signed: it seals and signs nothing more. */
 export interface ChainBroken { problem: string; seq?: number; since: string }
@@ -54,9 +33,11 @@ function settled<T>(promise: Promise<T>): Promise<T> {
  * for the run), pending entries taken as a queue (the oldest ids still in audit_pending, which audit_seal removes
  * as it writes their seals; never an `id >` cursor across runs, so an entry whose INSERT commits late is simply
  * sealed in a later run), seq gapless, hash = SHA-256(prev ‖ entry). Entries themselves never move.
- * Pipelined: the next batch is read on one connection and hashed here while the previous ones are written on two
- * others (each batch committed after the one before it).
- * Signs a checkpoint every AUDIT_CHECKPOINT_EVERY entries or AUDIT_CHECKPOINT_SECONDS seconds.
+ * Pipelined: the next batch is read and hashed by the sealer's thread (SealThread: a worker thread with its own
+ * connection) while the previous ones are written on two connections of the pool, each batch committed after the
+ * one before it; this thread only passes the batches along, in order.
+ * Signs a checkpoint (in the sealer's thread too) every AUDIT_CHECKPOINT_EVERY entries or AUDIT_CHECKPOINT_SECONDS
+ * seconds.
  */
 @Injectable()
 export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
@@ -68,6 +49,7 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
   /** The head this process last sealed or verified, and the last checkpoint it signed or verified. */
   private known?: { head: Head; checkpoint?: Checkpoint };
   private broken?: ChainBroken;
+  private readonly thread: SealThread;
 
   constructor(
     private readonly db: Database,
@@ -75,7 +57,10 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     metrics: Metrics,
+    // Given by tests that run the compiled worker from the TypeScript sources; else found beside this file.
+    @Optional() thread?: SealThread,
   ) {
+    this.thread = thread ?? new SealThread(keys, config.databaseAppUrl);
     metrics.gauge('gateway_audit_chain_intact',
       '1 while the chain in the database is the one this instance sealed and signed; 0: sealing stopped.', () => (this.broken ? 0 : 1));
   }
@@ -96,6 +81,7 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
     await this.running?.catch(() => undefined);
     // Stopping (closeGracefully: no request is running any more): what this instance traced leaves sealed.
     if (this.config.audit.sealIntervalMs > 0) await this.sealPending().catch((error: unknown) => this.outage.failed(error));
+    await this.thread.stop();
   }
 
   /**
@@ -155,34 +141,33 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
     const writer = (i: number) => (writers[i] ??= this.db.session());
     const busy: Promise<void>[] = [Promise.resolve(), Promise.resolve()];
     let previous: Promise<void> = Promise.resolve();
-    let next: Promise<unknown[][]> | undefined;
+    let next: Promise<ChainedBatch> | undefined;
     let broken = false;
     try {
       const state = await this.state(reader);
       if (!(await this.chainIntact(reader, state))) return 0;
-      const { head } = state;
       let total = 0;
-      next = settled(this.read(reader, '0'));
+      next = settled(this.thread.batch(reader, '0', state.head));
       for (let k = 0; ; k++) {
-        const rows: unknown[][] = await next;
-        if (rows.length === 0) break;
-        // The next batch is read while this one is hashed and the previous ones are written. Within a run it starts
-        // after the last id taken (this batch's rows stay pending until it commits); each run starts from the
-        // beginning of the queue again.
-        next = rows.length < BATCH ? Promise.resolve([]) : settled(this.read(reader, rows[rows.length - 1][SEQ] as string));
-        const sealing = await this.chain(rows, head);
-        const checkpoint = this.checkpointDue(state);
+        const batch: ChainedBatch = await next;
+        if (batch.count === 0) break;
+        // The next batch is read and hashed while this one is written and the previous one commits. Within a run it
+        // starts after the last id taken (this batch's entries stay pending until it commits); each run starts from
+        // the beginning of the queue again.
+        next = batch.count < SEAL_BATCH_SIZE ? Promise.resolve(NOTHING) : settled(this.thread.batch(reader, batch.lastId, batch.head));
+        state.head = batch.head;
+        const checkpoint = await this.checkpointDue(state);
         await busy[k % 2]; // this writer's previous batch (k-2) is committed
         const prior = previous;
-        previous = busy[k % 2] = settled(writer(k % 2).then((client) => this.commit(client, sealing, checkpoint, prior)));
-        total += rows.length;
+        previous = busy[k % 2] = settled(writer(k % 2).then((client) => this.commit(client, batch, checkpoint, prior)));
+        total += batch.count;
       }
       await previous;
       if (total === 0) {
-        const checkpoint = this.checkpointDue(state);
+        const checkpoint = await this.checkpointDue(state);
         if (checkpoint) await this.commit(await writer(0), undefined, checkpoint, previous);
       }
-      this.known = { head: { ...head }, checkpoint: state.lastCheckpoint };
+      this.known = { head: { ...state.head }, checkpoint: state.lastCheckpoint };
       return total;
     } catch (error) {
       broken = true;
@@ -193,38 +178,11 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  private async read(reader: PoolClient, after: string): Promise<unknown[][]> {
-    return (await reader.query<unknown[]>({ name: 'audit_read_pending', text: READ_PENDING, values: [BATCH, after], rowMode: 'array' })).rows;
-  }
-
-  /**
-   * Gives each row its seq and hash, following on from head (which moves to the batch's last entry). Yields to
-   * the event loop every few hundred rows: the sealer shares the process with the lookups.
-   */
-  private async chain(rows: unknown[][], head: Head): Promise<Sealing> {
-    const sealing: Sealing = { firstSeq: head.seq + 1, firstPrev: head.hash, ids: [], hashes: [], partners: [], subjects: [], agents: [] };
-    for (let i = 0; i < rows.length; i++) {
-      if (i > 0 && i % YIELD_EVERY === 0) await new Promise(setImmediate);
-      const row = rows[i];
-      const scopes = row[SCOPES] as string | null;
-      row[SCOPES] = scopes === null ? null : JSON.parse(scopes);
-      sealing.ids.push(row[SEQ] as string);
-      row[SEQ] = ++head.seq;
-      const entryHash = chainHash(head.hash, row);
-      sealing.hashes.push(entryHash);
-      sealing.partners.push(row[PARTNER]);
-      sealing.subjects.push(row[SUBJECT]);
-      sealing.agents.push(row[AGENT]);
-      head.hash = entryHash;
-    }
-    return sealing;
-  }
-
   /**
    * A signed checkpoint at the head if one is due (every N entries or T seconds), chained to the one before it;
    * the state's last checkpoint moves to it.
    */
-  private checkpointDue(state: ChainState): Checkpoint | undefined {
+  private async checkpointDue(state: ChainState): Promise<Checkpoint | undefined> {
     const { head, lastCheckpoint: last } = state;
     const now = this.clock.now();
     const lastSeq = last?.seq ?? 0;
@@ -232,7 +190,8 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
       || lastSeq === 0 || now.getTime() - state.at >= this.config.audit.checkpointSeconds * 1000);
     if (!due) return undefined;
     state.at = now.getTime();
-    state.lastCheckpoint = this.keys.sign({ seq: head.seq, hash: head.hash, at: now.toISOString(), prev_checkpoint: checkpointDigest(last) });
+    const payload = { seq: head.seq, hash: head.hash, at: now.toISOString(), prev_checkpoint: checkpointDigest(last) };
+    state.lastCheckpoint = { ...payload, ...(await this.thread.sign(checkpointPayload(payload))) };
     return state.lastCheckpoint;
   }
 
@@ -281,7 +240,7 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
     const from = known?.head ?? (checkpoint ? { seq: checkpoint.seq, hash: checkpoint.hash } : undefined);
     if (!from || head.seq === from.seq && head.hash === from.hash) return undefined;
     if (head.seq < from.seq) return { problem: `the chain ends at seq ${head.seq}, before seq ${from.seq} already sealed`, seq: head.seq + 1 };
-    const range = await verifyRange(reader, { fromSeq: from.seq + 1, toSeq: head.seq, publicKeys: this.keys.publicKeys() });
+    const range = await this.thread.verify(reader, { fromSeq: from.seq + 1, toSeq: head.seq, publicKeys: this.keys.publicKeys() });
     if (!range.ok) return { problem: range.problem ?? 'the chain does not verify', seq: range.first_bad_seq };
     if (range.firstPrevHash !== from.hash || range.lastSeq !== head.seq) {
       return { problem: `the chain after seq ${from.seq} no longer follows from it`, seq: from.seq + 1 };
@@ -294,15 +253,15 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
    * before) has committed; rolled back if it failed. A failed run leaves its entries pending: the next run reads
    * the head from the database again.
    */
-  private async commit(writer: PoolClient, sealing: Sealing | undefined, checkpoint: Checkpoint | undefined, previous: Promise<void>): Promise<void> {
+  private async commit(writer: PoolClient, sealing: ChainedBatch | undefined, checkpoint: Checkpoint | undefined, previous: Promise<void>): Promise<void> {
     try {
       // Safe without waiting for the WAL flush: if a crash loses this commit, the entries are still pending and
       // the next run seals them again, in the same order, to the same hashes. (One round trip for both.)
       await writer.query('BEGIN; SET LOCAL synchronous_commit = off');
       if (sealing) {
         await writer.query({ name: 'audit_seal_batch', text: SEAL_BATCH,
-          values: [arrayLiteral(sealing.ids), sealing.firstSeq, sealing.firstPrev, arrayLiteral(sealing.hashes),
-            arrayLiteral(sealing.partners), arrayLiteral(sealing.subjects), arrayLiteral(sealing.agents), this.clock.now()] });
+          values: [sealing.ids, sealing.firstSeq, sealing.firstPrev, sealing.hashes, sealing.partners, sealing.subjects,
+            sealing.agents, this.clock.now()] });
       }
       if (checkpoint) {
         await writer.query({ name: 'audit_checkpoint', text: CHECKPOINT,

@@ -49,18 +49,23 @@ export class CheckpointKeys implements OnModuleInit {
     return { ...checkpoint, ...this.signText(checkpointPayload(checkpoint)) };
   }
 
-  /**
-   * The same key signs the months' frozen availability reports (their canonical JSON, a shape no checkpoint has), so
-   * that what partners hold is checked with the one published key.
-   */
   /** The id of the key signing now. */
   currentKeyId(): string {
     return this.current!.keyId;
   }
 
+  /**
+   * The same key signs the months' frozen availability reports (their canonical JSON, a shape no checkpoint has), so
+   * that what partners hold is checked with the one published key.
+   */
   signText(text: string): { key_id: string; signature: string } {
     const key = this.current!;
     return { key_id: key.keyId, signature: sign(null, Buffer.from(text), key.privateKey).toString('base64url') };
+  }
+
+  /** The current key, for the sealer's thread to sign checkpoints with (SealThread). */
+  signingKey(): { keyId: string; privateKey: KeyObject } {
+    return { keyId: this.current!.keyId, privateKey: this.current!.privateKey };
   }
 
   /** Public keys by id, as base64 DER (SPKI). */

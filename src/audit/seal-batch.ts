@@ -1,0 +1,77 @@
+import type { ClientBase } from 'pg';
+import { arrayLiteral } from '../common/database/array-literal';
+import { chainHash, ENTRY_FIELDS } from './chain';
+
+/** Entries per batch: large enough to amortise the round trips. */
+export const SEAL_BATCH_SIZE = 2000;
+
+// Pending entries, oldest id first, as arrays in ENTRY_FIELDS order (no object per row); the first column carries
+// the entry id until the seq replaces it.
+const READ_PENDING = `SELECT e.id::text, to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), e.kind,
+    e.partner_id, e.recipient, e.agent, e.context, e.object, e.operator_id, e.action, e.target, e.detail, e.subject_ref,
+    array_to_json(e.scopes_returned)::text, e.outcome, e.http_status, e.request_id, e.upstream_ms
+  FROM (SELECT entry_id FROM audit_pending WHERE entry_id > $2 ORDER BY entry_id LIMIT $1) p
+  -- Each entry fetched by its id (LATERAL ... OFFSET 0 keeps that plan): a merge join would walk the entries
+  -- table from its start, sealed history included, for every batch.
+  CROSS JOIN LATERAL (SELECT * FROM audit_entries x WHERE x.id = p.entry_id OFFSET 0) e
+  ORDER BY p.entry_id`;
+const SEQ = 0;
+const PARTNER = ENTRY_FIELDS.indexOf('partner_id');
+const AGENT = ENTRY_FIELDS.indexOf('agent');
+const SUBJECT = ENTRY_FIELDS.indexOf('subject_ref');
+const SCOPES = ENTRY_FIELDS.indexOf('scopes_returned');
+
+/** The last sealed entry: the next one gets seq + 1 and chains onto hash. */
+export interface Head { seq: number; hash: string }
+
+/**
+ * One batch of pending entries, chained: what audit_seal() takes, its columns as array literals (ready to send,
+ * and cheap to pass from the sealer's thread to the one holding the connection), and the head after it.
+ */
+export interface ChainedBatch {
+  count: number;
+  /** The last entry id taken: the next batch of this run starts after it. */
+  lastId: string;
+  firstSeq: number;
+  firstPrev: string;
+  head: Head;
+  ids: string;
+  hashes: string;
+  partners: string;
+  subjects: string;
+  agents: string;
+}
+
+/**
+ * Reads up to SEAL_BATCH_SIZE pending entries after entry id `after` (in a run, the last id of the batch before;
+ * '0' to start from the oldest) and chains them onto `head`: seq gapless from head.seq + 1, each hash =
+ * SHA-256(prev ‖ canonical entry). `head` itself is not changed.
+ */
+export async function readAndChain(client: ClientBase, after: string, head: Head): Promise<ChainedBatch> {
+  const { rows } = await client.query<unknown[]>({ name: 'audit_read_pending', text: READ_PENDING,
+    values: [SEAL_BATCH_SIZE, after], rowMode: 'array' });
+  return chainRows(rows, head);
+}
+
+function chainRows(rows: unknown[][], head: Head): ChainedBatch {
+  const ids: unknown[] = [];
+  const hashes: string[] = [];
+  const partners: unknown[] = [];
+  const subjects: unknown[] = [];
+  const agents: unknown[] = [];
+  let { seq, hash } = head;
+  for (const row of rows) {
+    const scopes = row[SCOPES] as string | null;
+    row[SCOPES] = scopes === null ? null : JSON.parse(scopes);
+    ids.push(row[SEQ]);
+    row[SEQ] = ++seq;
+    hash = chainHash(hash, row);
+    hashes.push(hash);
+    partners.push(row[PARTNER]);
+    subjects.push(row[SUBJECT]);
+    agents.push(row[AGENT]);
+  }
+  return { count: rows.length, lastId: rows.length ? (ids[ids.length - 1] as string) : '', firstSeq: head.seq + 1,
+    firstPrev: head.hash, head: { seq, hash }, ids: arrayLiteral(ids), hashes: arrayLiteral(hashes),
+    partners: arrayLiteral(partners), subjects: arrayLiteral(subjects), agents: arrayLiteral(agents) };
+}
