@@ -9,7 +9,7 @@ import { Clock } from '../common/clock';
 import { APP_CONFIG, AppConfig } from '../common/config/config';
 import { ValidationFailed } from '../common/errors/domain-errors';
 import { AuditFilter, AuditRepository, StoredEntry } from './audit.repository';
-import { Checkpoint, checkpointDigest, ENTRY_FIELDS, GENESIS_HASH, SealedEntry, VerificationResult } from './chain';
+import { Checkpoint, checkpointDigest, ENTRY_FIELDS, EXPORT_FORMAT, GENESIS_HASH, SealedEntry, VerificationResult } from './chain';
 import { CheckpointKeys } from './checkpoint-keys';
 import { SegmentResult, SegmentTask, verifySegment } from './verify-segment';
 
@@ -30,7 +30,6 @@ function runSegment(task: SegmentTask): Promise<SegmentResult> {
     worker.once('error', reject);
   });
 }
-export const EXPORT_FORMAT = 'api-droits-cnam-audit/1';
 
 /** The shape of an entry in answers and exports: the chain fields, seq as a number (null until sealed). */
 export function presentEntry(entry: SealedEntry | StoredEntry) {

@@ -14,6 +14,9 @@ import { canonicalJson } from '../common/canonical-json';
  */
 export const GENESIS_HASH = '0'.repeat(64);
 
+/** The `format` of an NDJSON export's header line. */
+export const EXPORT_FORMAT = 'api-droits-cnam-audit/1';
+
 /** A checkpoint's columns as the chain encodes them (seq a number, `at` canonical ISO text). */
 export const CHECKPOINT_COLUMNS = `seq::float8 AS seq, hash, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at, key_id,
   signature, prev_checkpoint`;

@@ -1,7 +1,9 @@
-import { createReadStream, readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { Checkpoint, checkpointSignatureValid, GENESIS_HASH, SealedEntry, VerificationResult, verifier } from './chain';
-import { EXPORT_FORMAT } from './audit.service';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { Checkpoint, checkpointDigest, checkpointSignatureValid, EXPORT_FORMAT, VerificationResult } from './chain';
+import { ChunkResult, ChunkTask, ExportHeader, verifyChunk } from './verify-file-chunk';
 
 /** A checkpoint saved earlier from GET /v1/audit/checkpoints/latest (its JSON as served, public_key included). */
 export type SavedCheckpoint = Checkpoint & { public_key?: string };
@@ -30,19 +32,14 @@ export function readSavedCheckpoint(path: string): SavedCheckpoint {
   return value as unknown as SavedCheckpoint;
 }
 
-interface Header {
-  contiguous?: boolean;
-  public_keys?: Record<string, string>;
-  anchor?: { hash: string; seq: number } | null;
-}
-
 /**
  * Verifies an NDJSON export offline, line by line (constant memory): gapless seq, prev_hash links, hashes,
  * and each checkpoint's signature and hash. The public key is the one given (pinned from
  * GET /v1/audit/checkpoints/latest), else the export's own. A filtered export (one partner's entries) is not a
  * contiguous chain: each entry is then checked against its own prev_hash, and checkpoints by signature.
  */
-export async function verifyExportFile(path: string, pinnedPublicKey?: string, saved: SavedCheckpoint[] = []): Promise<FileVerification> {
+export async function verifyExportFile(path: string, pinnedPublicKey?: string, saved: SavedCheckpoint[] = [],
+  options: FileVerificationOptions = {}): Promise<FileVerification> {
   // Each saved checkpoint, by seq, is compared with the export's entry at that seq as the file streams by.
   const checks = new Map<number, SavedCheckpointCheck & { hash: string }>();
   for (const checkpoint of saved) {
@@ -50,10 +47,11 @@ export async function verifyExportFile(path: string, pinnedPublicKey?: string, s
     checks.set(Number(checkpoint.seq), { seq: Number(checkpoint.seq), at: checkpoint.at, hash: checkpoint.hash,
       status: key && checkpointSignatureValid(checkpoint, key) ? 'not_in_export' : 'bad_signature' });
   }
-  const result = await verifyLines(path, pinnedPublicKey, (entry) => {
-    const check = checks.get(Number(entry.seq));
-    if (check && check.status !== 'bad_signature') check.status = check.hash === entry.hash ? 'matches' : 'differs';
-  });
+  const { result, seen } = await verifyLines(path, pinnedPublicKey, [...checks.keys()], options);
+  for (const [seq, hash] of seen) {
+    const check = checks.get(seq);
+    if (check && check.status !== 'bad_signature') check.status = check.hash === hash ? 'matches' : 'differs';
+  }
   if (saved.length === 0) return result;
   const savedChecks = [...checks.values()].sort((a, b) => a.seq - b.seq).map(({ hash: _hash, ...check }) => check);
   const unsigned = savedChecks.find((check) => check.status === 'bad_signature');
@@ -71,52 +69,121 @@ export async function verifyExportFile(path: string, pinnedPublicKey?: string, s
   return { ...result, saved_checkpoints: savedChecks };
 }
 
-async function verifyLines(path: string, pinnedPublicKey: string | undefined, onEntry: (entry: SealedEntry) => void): Promise<VerificationResult> {
-  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
-  let header: Header | undefined;
-  let check: ReturnType<typeof verifier> | undefined;
-  let checked = 0;
-  let lineNumber = 0;
-  for await (const line of lines) {
-    lineNumber++;
-    if (!line.trim()) continue;
-    let record: Record<string, unknown>;
-    try {
-      record = JSON.parse(line);
-    } catch {
-      return { ok: false, checked, checkpoints_checked: 0, problem: `line ${lineNumber} is not JSON` };
-    }
-    if (record.type === 'header') {
-      if (record.format !== EXPORT_FORMAT) return { ok: false, checked: 0, checkpoints_checked: 0, problem: 'unknown export format' };
-      header = record as Header;
-      continue;
-    }
-    if (record.type === 'entry') {
-      const entry = record as unknown as SealedEntry;
-      onEntry(entry);
-      if (!header?.contiguous) {
-        const single = verifier({ startHash: entry.prev_hash });
-        single.entry(entry);
-        const result = single.result();
-        if (!result.ok) return { ...result, checked: checked + 1 };
-        checked++;
-        continue;
+/** Exports at least this large are verified in parts, one per core (up to 4), each in a worker thread. */
+const PARALLEL_FROM_BYTES = 8 * 1024 * 1024;
+const CHUNK_WORKER = join(__dirname, 'verify-file-chunk.js');
+
+export interface FileVerificationOptions {
+  /** Parts to cut the file into (default: one per core, up to 4, for files of 8 MiB or more; else 1). */
+  parts?: number;
+  /** The compiled chunk worker; without one (the TypeScript sources), the parts run one after another here. */
+  worker?: string | null;
+}
+
+/** Runs one part in a worker thread, or in this thread without a compiled worker. */
+function runChunk(task: ChunkTask, worker: string | null): Promise<ChunkResult> {
+  if (!worker) return verifyChunk(task);
+  return new Promise((resolve, reject) => {
+    const thread = new Worker(worker, { workerData: task });
+    thread.once('message', (reply: { ok: true; result: ChunkResult } | { ok: false; message: string }) => {
+      if (reply.ok) resolve(reply.result);
+      else reject(new Error(reply.message));
+      void thread.terminate();
+    });
+    thread.once('error', reject);
+  });
+}
+
+/** The header line, if the file starts with one (blank lines aside): it and the byte where the body starts. */
+async function readHeader(path: string): Promise<{ header?: ExportHeader; bodyStart: number; lines: number }> {
+  let offset = 0;
+  let lines = 0;
+  const stream = createReadStream(path, { highWaterMark: 64 * 1024 });
+  let pending = Buffer.alloc(0);
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      pending = Buffer.concat([pending, chunk]);
+      for (let at = pending.indexOf(0x0a); at !== -1; at = pending.indexOf(0x0a)) {
+        const text = pending.toString('utf8', 0, at);
+        pending = pending.subarray(at + 1);
+        lines++;
+        offset += at + 1;
+        if (!text.trim()) continue;
+        let record: ExportHeader | undefined;
+        try {
+          record = JSON.parse(text);
+        } catch {
+          record = undefined;
+        }
+        return record?.type === 'header' ? { header: record, bodyStart: offset, lines } : { bodyStart: 0, lines: 0 };
       }
-      if (!check) {
-        const seq = Number(entry.seq);
-        const startHash = seq === 1 ? GENESIS_HASH : header.anchor && seq === header.anchor.seq + 1 ? header.anchor.hash : undefined;
-        check = verifier({ startHash });
-      }
-      check.entry(entry);
-    } else if (record.type === 'checkpoint') {
-      const checkpoint = record as unknown as Checkpoint;
-      const key = pinnedPublicKey ?? header?.public_keys?.[checkpoint.key_id];
-      if (!key) return { ok: false, checked, checkpoints_checked: 0, first_bad_seq: Number(checkpoint.seq), problem: 'checkpoint signed by an unknown key' };
-      const target = check ?? verifier({});
-      target.checkpoint(checkpoint, key);
-      if (!check && target.failed()) return { ...target.result(), checked };
+      if (pending.length > 16 * 1024 * 1024) break;
     }
-    if (check?.failed()) return check.result();
+  } finally {
+    stream.destroy();
   }
-  return check ? check.result() : { ok: true, checked, checkpoints_checked: 0 };
+  return { bodyStart: 0, lines: 0 };
+}
+
+/**
+ * Cuts the export into parts verified at once (verify-file-chunk.ts), then checks what joins them, in file order,
+ * so that the answer is the one a single pass gives: the first failure and where it is.
+ */
+async function verifyLines(path: string, pinnedPublicKey: string | undefined, savedSeqs: number[],
+  options: FileVerificationOptions): Promise<{ result: VerificationResult; seen: Map<number, string> }> {
+  const worker = options.worker === undefined ? (existsSync(CHUNK_WORKER) ? CHUNK_WORKER : null) : options.worker;
+  const size = statSync(path).size;
+  const { header, bodyStart, lines: headerLines } = await readHeader(path);
+  if (header && header.format !== EXPORT_FORMAT) {
+    return { result: { ok: false, checked: 0, checkpoints_checked: 0, problem: 'unknown export format' }, seen: new Map() };
+  }
+  // Without a header line first, one part reads the file as it comes (and says what is wrong with it).
+  const parts = !header ? 1 : options.parts ?? (size >= PARALLEL_FROM_BYTES ? Math.min(availableParallelism(), 4) : 1);
+  const step = Math.ceil((size - bodyStart) / parts);
+  const tasks: ChunkTask[] = Array.from({ length: parts }, (_, i) => ({ kind: 'verify-file-chunk', path,
+    start: header ? bodyStart + i * step : 0, end: i === parts - 1 ? Infinity : bodyStart + (i + 1) * step, first: i === 0,
+    header, pinnedPublicKey, savedSeqs }));
+  const results = await Promise.all(tasks.map((task) => runChunk(task, worker)));
+
+  const seen = new Map<number, string>();
+  let checked = 0;
+  let checkpointsChecked = 0;
+  let lineNumber = headerLines;
+  let previous: { seq: number; hash: string } | undefined;
+  let previousCheckpoint: Checkpoint | undefined;
+  const contiguous = Boolean(header?.contiguous ?? results[0].header?.contiguous);
+  for (const part of results) {
+    const failed = (result: Partial<VerificationResult>) =>
+      ({ result: { ok: false, checked, checkpoints_checked: checkpointsChecked, ...result } as VerificationResult, seen });
+    const first = part.firstEntry;
+    if (contiguous && previous && first) {
+      // The link across the cut, checked as the single pass checks each entry: seq, then prev_hash.
+      if (first.seq !== previous.seq + 1) {
+        for (const [seq, hash] of part.seen) if (seq === first.seq) seen.set(seq, hash);
+        return failed({ checked: checked + 1, first_bad_seq: Math.min(first.seq, previous.seq + 1),
+          problem: first.seq <= previous.seq ? 'seq out of order' : `seq gap after ${previous.seq}` });
+      }
+      if (first.prev_hash !== previous.hash) {
+        for (const [seq, hash] of part.seen) if (seq === first.seq) seen.set(seq, hash);
+        return failed({ checked: checked + 1, first_bad_seq: first.seq, problem: 'prev_hash does not match the previous entry' });
+      }
+    }
+    const link = part.firstCheckpoint;
+    if (previousCheckpoint && link?.prev_checkpoint != null && link.prev_checkpoint !== checkpointDigest(previousCheckpoint)) {
+      for (const [seq, hash] of part.seen) if (seq <= link.seq) seen.set(seq, hash);
+      return failed({ checked: checked + part.result.checked, first_bad_seq: Number(link.seq),
+        problem: `checkpoint does not follow the checkpoint at seq ${previousCheckpoint.seq} (one was removed or replaced)` });
+    }
+    for (const [seq, hash] of part.seen) seen.set(seq, hash);
+    checked += part.result.checked;
+    checkpointsChecked += part.result.checkpoints_checked;
+    if (part.badLine !== undefined) {
+      return failed({ problem: `line ${lineNumber + part.badLine} is not JSON` });
+    }
+    if (!part.result.ok) return failed({ first_bad_seq: part.result.first_bad_seq, problem: part.result.problem });
+    lineNumber += part.lines;
+    if (part.lastEntry) previous = part.lastEntry;
+    if (part.lastCheckpoint) previousCheckpoint = part.lastCheckpoint;
+  }
+  return { result: { ok: true, checked, checkpoints_checked: checkpointsChecked }, seen };
 }

@@ -1,0 +1,127 @@
+import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AuditEntry, chainHash, Checkpoint, checkpointDigest, checkpointPayload, EXPORT_FORMAT, GENESIS_HASH } from '../src/audit/chain';
+import { SavedCheckpoint, verifyExportFile } from '../src/audit/verify-file';
+
+const CLI = join(__dirname, '../dist/src/cli/main.js');
+const folder = mkdtempSync(join(tmpdir(), 'audit-verify-file-'));
+afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+const KEY_ID = 'k1';
+const SPKI = publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
+
+/** An export as the gateway writes it: header, entries, a chained signed checkpoint after every `every` entries. */
+function exportLines(count: number, every = 50): { lines: string[]; checkpoints: Checkpoint[] } {
+  const lines = [JSON.stringify({ type: 'header', format: EXPORT_FORMAT, contiguous: true, public_keys: { [KEY_ID]: SPKI }, anchor: null,
+    filter: { partner: null, from: null, to: null } })];
+  const checkpoints: Checkpoint[] = [];
+  let prev = GENESIS_HASH;
+  for (let seq = 1; seq <= count; seq++) {
+    const entry: AuditEntry = { seq, occurred_at: new Date(Date.UTC(2026, 10, 23, 12, 0, 0, seq)).toISOString(), kind: 'lookup',
+      partner_id: '0b8f1c44-1111-4111-8111-000000000001', recipient: '21690123100011', agent: `agent ${seq % 17} "é"`, context: 'RSA',
+      object: `dossier ${seq}`, subject_ref: (seq % 97).toString(16).padStart(64, 'a'), scopes_returned: ['droits.c2s'],
+      outcome: 'ok', http_status: 200, request_id: null, upstream_ms: seq % 30, detail: seq % 9 === 0 ? { b: 1, a: 'x' } : null };
+    const hash = chainHash(prev, entry);
+    lines.push(JSON.stringify({ type: 'entry', ...entry, operator_id: null, action: null, target: null, prev_hash: prev, hash }));
+    prev = hash;
+    if (seq % every === 0) {
+      const payload = { seq, hash, at: new Date(Date.UTC(2026, 10, 23, 13, 0, seq)).toISOString(),
+        prev_checkpoint: checkpointDigest(checkpoints[checkpoints.length - 1]) };
+      const checkpoint = { ...payload, key_id: KEY_ID, signature: sign(null, Buffer.from(checkpointPayload(payload)), privateKey).toString('base64url') };
+      checkpoints.push(checkpoint);
+      lines.push(JSON.stringify({ type: 'checkpoint', ...checkpoint }));
+    }
+  }
+  return { lines, checkpoints };
+}
+
+function write(name: string, lines: string[]): string {
+  const path = join(folder, name);
+  writeFileSync(path, lines.join('\n') + '\n');
+  return path;
+}
+
+/** Deterministic pseudo-random positions (a failing case can be replayed). */
+function random(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+}
+
+describe('verifying an export file in parts', () => {
+  const { lines, checkpoints } = exportLines(1200);
+  const saved: SavedCheckpoint[] = [checkpoints[3], checkpoints[11], checkpoints[20]].map((c) => ({ ...c, public_key: SPKI }));
+
+  /** The line index nearest to each cut of the body into `parts` (where the parts' junctions fall). */
+  function cutLines(all: string[], parts: number): number[] {
+    const offsets: number[] = [];
+    let offset = 0;
+    for (const line of all) {
+      offsets.push(offset);
+      offset += Buffer.byteLength(line) + 1;
+    }
+    const body = offsets[1];
+    const step = Math.ceil((offset - body) / parts);
+    return Array.from({ length: parts - 1 }, (_, i) => offsets.findIndex((o) => o >= body + (i + 1) * step)).filter((i) => i > 0);
+  }
+
+  const mutations: Record<string, (all: string[], at: number) => string[]> = {
+    'line removed': (all, at) => all.filter((_, i) => i !== at),
+    'line repeated': (all, at) => [...all.slice(0, at + 1), all[at], ...all.slice(at + 1)],
+    'two lines swapped': (all, at) => [...all.slice(0, at), all[at + 1], all[at], ...all.slice(at + 2)],
+    'object changed': (all, at) => all.map((line, i) => (i === at ? line.replace(/"object":"dossier /, '"object":"dossier X') : line)),
+    'prev_hash changed': (all, at) => all.map((line, i) => (i === at ? line.replace(/"prev_hash":"./, '"prev_hash":"f') : line)),
+    'not JSON': (all, at) => all.map((line, i) => (i === at ? line.slice(0, -3) : line)),
+    'blank line': (all, at) => [...all.slice(0, at), '', ...all.slice(at)],
+    'second header': (all, at) => [...all.slice(0, at), all[0], ...all.slice(at)],
+  };
+
+  it('finds what a single pass finds, wherever the damage falls relative to the cuts', async () => {
+    const next = random(14);
+    let compared = 0;
+    for (const [name, mutate] of Object.entries(mutations)) {
+      for (const parts of [2, 3, 7]) {
+        const cuts = cutLines(lines, parts);
+        const positions = [...cuts.flatMap((cut) => [cut - 1, cut, cut + 1]), 1 + Math.floor(next() * (lines.length - 3))];
+        for (const at of positions.filter((p) => p >= 1 && p < lines.length - 1)) {
+          const file = write(`${name.replace(/\W/g, '-')}-${parts}-${at}.ndjson`, mutate(lines, at));
+          const single = await verifyExportFile(file, undefined, saved, { parts: 1, worker: null });
+          const cut = await verifyExportFile(file, undefined, saved, { parts, worker: null });
+          expect({ name, parts, at, ...cut }).toEqual({ name, parts, at, ...single });
+          if (name !== 'blank line') expect(single.ok).toBe(false);
+          compared++;
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(150);
+  });
+
+  it('verifies an intact export in any number of parts, with the same counts and saved checkpoints found', async () => {
+    const file = write('intact.ndjson', lines);
+    const single = await verifyExportFile(file, undefined, saved, { parts: 1, worker: null });
+    expect(single).toMatchObject({ ok: true, checked: 1200, checkpoints_checked: 24 });
+    expect(single.saved_checkpoints!.map((c) => c.status)).toEqual(['matches', 'matches', 'matches']);
+    for (const parts of [2, 4, 9]) expect(await verifyExportFile(file, undefined, saved, { parts, worker: null })).toEqual(single);
+  });
+
+  it('cuts a large export across worker threads from the command line (audit:verify), and names a tampered entry in any part', () => {
+    const big = exportLines(20_000, 1000);
+    const file = write('big.ndjson', big.lines);
+    expect(statSync(file).size).toBeGreaterThan(8 * 1024 * 1024);
+    const run = (path: string) => {
+      const result = spawnSync(process.execPath, [CLI, 'audit:verify', path], { encoding: 'utf8' });
+      return { code: result.status, result: JSON.parse(result.stdout.trim().split('\n').pop()!) };
+    };
+    expect(run(file)).toEqual({ code: 0, result: { ok: true, checked: 20_000, checkpoints_checked: 20 } });
+    // Near the end: in the last part, whatever the number of cores.
+    const tampered = readFileSync(file, 'utf8').replace('"object":"dossier 19990"', '"object":"dossier 19991"');
+    expect(run(write('big-tampered.ndjson', [tampered.trimEnd()]))).toEqual({ code: 1,
+      result: { ok: false, checked: 19_990, checkpoints_checked: 19, first_bad_seq: 19_990, problem: 'hash does not match the entry' } });
+  });
+});
