@@ -40,7 +40,7 @@ describe('the sealer\'s worker thread', () => {
   }
 
   const sealerConnections = async () =>
-    (await t.sql('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [SEALER_CONNECTION])).length;
+    (await t.sql('SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()', [SEALER_CONNECTION])).length;
 
   beforeAll(async () => {
     expect(existsSync(WORKER)).toBe(true);
@@ -110,7 +110,8 @@ describe('the sealer\'s worker thread', () => {
 
   it('gets over its connection being cut between runs and its thread dying: nothing is lost, the chain verifies', async () => {
     await queue().insert(entries(3000, 'seven'));
-    await superuser.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [SEALER_CONNECTION]);
+    await superuser.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()',
+      [SEALER_CONNECTION]);
     // The cut is seen by the run that next uses the connection, or before it: within two runs all is sealed.
     const sealed = await threaded.sealPending().catch(() => 0);
     expect(sealed + await threaded.sealPending()).toBe(3000);

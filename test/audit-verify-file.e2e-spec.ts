@@ -55,8 +55,9 @@ function random(seed: number): () => number {
 }
 
 describe('verifying an export file in parts', () => {
-  const { lines, checkpoints } = exportLines(1200);
-  const saved: SavedCheckpoint[] = [checkpoints[3], checkpoints[11], checkpoints[20]].map((c) => ({ ...c, public_key: SPKI }));
+  // Small, with a checkpoint every 20 entries, so that cuts often fall next to a checkpoint line.
+  const { lines, checkpoints } = exportLines(400, 20);
+  const saved: SavedCheckpoint[] = [checkpoints[2], checkpoints[9], checkpoints[17]].map((c) => ({ ...c, public_key: SPKI }));
 
   /** The line index nearest to each cut of the body into `parts` (where the parts' junctions fall). */
   function cutLines(all: string[], parts: number): number[] {
@@ -100,14 +101,42 @@ describe('verifying an export file in parts', () => {
       }
     }
     expect(compared).toBeGreaterThan(150);
-  });
+  }, 180_000);
 
   it('verifies an intact export in any number of parts, with the same counts and saved checkpoints found', async () => {
     const file = write('intact.ndjson', lines);
     const single = await verifyExportFile(file, undefined, saved, { parts: 1, worker: null });
-    expect(single).toMatchObject({ ok: true, checked: 1200, checkpoints_checked: 24 });
+    expect(single).toMatchObject({ ok: true, checked: 400, checkpoints_checked: 20 });
     expect(single.saved_checkpoints!.map((c) => c.status)).toEqual(['matches', 'matches', 'matches']);
     for (const parts of [2, 4, 9]) expect(await verifyExportFile(file, undefined, saved, { parts, worker: null })).toEqual(single);
+  });
+
+  it('catches a rewritten history whose signed checkpoints were moved before their entries (they would escape the comparison)', async () => {
+    // Entry 150 forged and every hash after it recomputed, so that the chain links; the checkpoints, signed over
+    // the true hashes, each moved one line up, before the entry it seals.
+    const forged = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    let prev = '';
+    for (const record of forged) {
+      if (record.type !== 'entry') continue;
+      if (record.seq === 150) record.object = 'dossier falsifié';
+      if ((record.seq as number) >= 150) {
+        record.prev_hash = prev || record.prev_hash;
+        const { type: _type, prev_hash: _prev, hash: _hash, ...entry } = record;
+        record.hash = chainHash(record.prev_hash as string, entry as unknown as AuditEntry);
+      }
+      prev = record.hash as string;
+    }
+    const moved = forged.map((record) => JSON.stringify(record));
+    for (let i = 2; i < moved.length; i++) {
+      if (forged[i].type === 'checkpoint') [moved[i - 1], moved[i]] = [moved[i], moved[i - 1]];
+    }
+    const file = write('forged-moved.ndjson', moved);
+    const single = await verifyExportFile(file, SPKI, [], { parts: 1, worker: null });
+    expect(single).toMatchObject({ ok: false, first_bad_seq: 20, problem: 'checkpoint out of place: before the entry it seals' });
+    for (const parts of [2, 5]) expect(await verifyExportFile(file, SPKI, [], { parts, worker: null })).toEqual(single);
+    // Left where they were, the same checkpoints name the forged stretch.
+    const inPlace = await verifyExportFile(write('forged.ndjson', forged.map((record) => JSON.stringify(record))), SPKI, [], { parts: 1, worker: null });
+    expect(inPlace).toMatchObject({ ok: false, first_bad_seq: 160, problem: 'checkpoint hash does not match the chain' });
   });
 
   it('cuts a large export across worker threads from the command line (audit:verify), and names a tampered entry in any part', () => {
@@ -123,5 +152,5 @@ describe('verifying an export file in parts', () => {
     const tampered = readFileSync(file, 'utf8').replace('"object":"dossier 19990"', '"object":"dossier 19991"');
     expect(run(write('big-tampered.ndjson', [tampered.trimEnd()]))).toEqual({ code: 1,
       result: { ok: false, checked: 19_990, checkpoints_checked: 19, first_bad_seq: 19_990, problem: 'hash does not match the entry' } });
-  });
+  }, 120_000);
 });

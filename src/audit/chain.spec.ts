@@ -87,4 +87,29 @@ describe('audit chain', () => {
     mismatch.checkpoint({ ...otherChain, signature: sign(null, Buffer.from(checkpointPayload(otherChain)), privateKey).toString('base64url') });
     expect(mismatch.result()).toMatchObject({ ok: false, first_bad_seq: 10, problem: 'checkpoint hash does not match the chain' });
   });
+
+  it('refuses a checkpoint out of place: fed before its entry, or after a later one; one beyond the last entry is only signature-checked', () => {
+    const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+    const entries = chain(10);
+    const signed = (seq: number) => {
+      const payload = { seq, hash: entries[seq - 1].hash, at: '2026-11-23T12:01:00.000Z' };
+      return { ...payload, key_id: 'k', signature: sign(null, Buffer.from(checkpointPayload(payload)), privateKey).toString('base64url') };
+    };
+    const early = verifier({ startHash: GENESIS_HASH, publicKey });
+    entries.slice(0, 4).forEach((e) => early.entry(e));
+    early.checkpoint(signed(5));
+    expect(early.failed()).toBe(false);
+    early.entry(entries[4]);
+    expect(early.result()).toMatchObject({ ok: false, checked: 5, first_bad_seq: 5, problem: 'checkpoint out of place: before the entry it seals' });
+
+    const late = verifier({ startHash: GENESIS_HASH, publicKey });
+    entries.slice(0, 6).forEach((e) => late.entry(e));
+    late.checkpoint(signed(5));
+    expect(late.result()).toMatchObject({ ok: false, first_bad_seq: 5, problem: 'checkpoint out of place: after a later entry' });
+
+    const end = verifier({ startHash: GENESIS_HASH, publicKey });
+    entries.slice(0, 6).forEach((e) => end.entry(e));
+    end.checkpoint(signed(9));
+    expect(end.result()).toEqual({ ok: true, checked: 6, checkpoints_checked: 1 });
+  });
 });

@@ -137,12 +137,16 @@ export interface VerificationResult {
 /**
  * Verifies a run of sealed entries in seq order: gapless seq, each prev_hash the previous hash (the first one
  * `startHash` when known), each hash recomputed; checkpoints are fed in seq order between the entries (right
- * after the entry they seal) and checked against it and, given a public key, their signature. Constant memory:
+ * after the entry they seal) and checked against it and, given a public key, their signature. A checkpoint fed
+ * before its entry, or after a later one, is out of place: it would escape the comparison with the chain (only a
+ * checkpoint beyond the last entry, covering the end of a range, may come without its entry). Constant memory:
  * an export of millions of entries streams through it. Names the first bad entry.
  */
 export function verifier(options: { startHash?: string; publicKey?: KeyObject | string }) {
   let previous: { seq: number; hash: string } | undefined;
   let previousCheckpoint: Checkpoint | undefined;
+  /** A checkpoint for an entry not seen yet: no entry may follow it. */
+  let ahead: number | undefined;
   let checked = 0;
   let checkpointsChecked = 0;
   let failure: { seq: number; problem: string } | undefined;
@@ -155,6 +159,10 @@ export function verifier(options: { startHash?: string; publicKey?: KeyObject | 
         : input;
       const seq = Number(entry.seq);
       checked++;
+      if (ahead !== undefined) {
+        failure = { seq: ahead, problem: 'checkpoint out of place: before the entry it seals' };
+        return;
+      }
       if (previous && seq !== previous.seq + 1) {
         failure = { seq: Math.min(seq, previous.seq + 1), problem: seq <= previous.seq ? 'seq out of order' : `seq gap after ${previous.seq}` };
         return;
@@ -185,6 +193,11 @@ export function verifier(options: { startHash?: string; publicKey?: KeyObject | 
         failure = { seq, problem: 'checkpoint hash does not match the chain' };
         return;
       }
+      if (previous && seq < previous.seq) {
+        failure = { seq, problem: 'checkpoint out of place: after a later entry' };
+        return;
+      }
+      if (!previous || seq > previous.seq) ahead = seq;
       // Chained checkpoints: one removed between two others shows here.
       if (previousCheckpoint && checkpoint.prev_checkpoint != null && checkpoint.prev_checkpoint !== checkpointDigest(previousCheckpoint)) {
         failure = { seq, problem: `checkpoint does not follow the checkpoint at seq ${previousCheckpoint.seq} (one was removed or replaced)` };
@@ -195,6 +208,10 @@ export function verifier(options: { startHash?: string; publicKey?: KeyObject | 
     },
     failed(): boolean {
       return failure !== undefined;
+    },
+    /** The seq of a checkpoint fed ahead of the entries (the next entry fed fails), if any. */
+    ahead(): number | undefined {
+      return ahead;
     },
     result(): VerificationResult {
       return failure

@@ -44,6 +44,8 @@ export interface ChunkResult {
   lastCheckpoint?: Checkpoint;
   /** The hash of the entry at each saved checkpoint's seq, for those in this part (up to its failure). */
   seen: [number, string][];
+  /** A checkpoint at the part's end for an entry not in it: no entry may come after it (chain.ts#verifier). */
+  ahead?: number;
 }
 
 const NEWLINE = 0x0a;
@@ -93,10 +95,12 @@ export async function verifyChunk(task: ChunkTask): Promise<ChunkResult> {
   let lastEntry: ChunkResult['lastEntry'];
   let firstCheckpoint: Checkpoint | undefined;
   let lastCheckpoint: Checkpoint | undefined;
+  /** A checkpoint met before the first entry of a contiguous export. */
+  let leading: number | undefined;
   const saved = new Set(task.savedSeqs);
   const seen: [number, string][] = [];
   const done = (result: VerificationResult, badLine?: number): ChunkResult =>
-    ({ result, badLine, lines, header, firstEntry, lastEntry, firstCheckpoint, lastCheckpoint, seen });
+    ({ result, badLine, lines, header, firstEntry, lastEntry, firstCheckpoint, lastCheckpoint, seen, ahead: check ? check.ahead() : leading });
   /** A failure found outside the verifier: with what it had checked so far. */
   const failure = (problem?: string, firstBadSeq?: number): VerificationResult => ({ ok: false,
     checked: check ? check.result().checked : checked, checkpoints_checked: check?.result().checkpoints_checked ?? 0,
@@ -145,6 +149,10 @@ export async function verifyChunk(task: ChunkTask): Promise<ChunkResult> {
         const startHash = !task.first ? undefined : seq === 1 ? GENESIS_HASH
           : header.anchor && seq === header.anchor.seq + 1 ? header.anchor.hash : undefined;
         check = verifier({ startHash });
+        if (leading !== undefined) {
+          return done({ ok: false, checked: 1, checkpoints_checked: 0, first_bad_seq: leading,
+            problem: 'checkpoint out of place: before the entry it seals' });
+        }
       }
       check.entry(entry);
     } else if (record.type === 'checkpoint') {
@@ -155,6 +163,7 @@ export async function verifyChunk(task: ChunkTask): Promise<ChunkResult> {
       }
       const target = check ?? verifier({});
       target.checkpoint(checkpoint, key);
+      if (!check && header?.contiguous && !target.failed()) leading ??= Number(checkpoint.seq);
       if (!target.failed()) {
         firstCheckpoint ??= checkpoint;
         lastCheckpoint = checkpoint;

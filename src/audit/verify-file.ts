@@ -151,11 +151,17 @@ async function verifyLines(path: string, pinnedPublicKey: string | undefined, sa
   let lineNumber = headerLines;
   let previous: { seq: number; hash: string } | undefined;
   let previousCheckpoint: Checkpoint | undefined;
+  let ahead: number | undefined;
   const contiguous = Boolean(header?.contiguous ?? results[0].header?.contiguous);
   for (const part of results) {
     const failed = (result: Partial<VerificationResult>) =>
       ({ result: { ok: false, checked, checkpoints_checked: checkpointsChecked, ...result } as VerificationResult, seen });
     const first = part.firstEntry;
+    if (contiguous && ahead !== undefined && first) {
+      // A checkpoint ended the part before for an entry that comes later: out of place, as a single pass finds.
+      for (const [seq, hash] of part.seen) if (seq === first.seq) seen.set(seq, hash);
+      return failed({ checked: checked + 1, first_bad_seq: ahead, problem: 'checkpoint out of place: before the entry it seals' });
+    }
     if (contiguous && previous && first) {
       // The link across the cut, checked as the single pass checks each entry: seq, then prev_hash.
       if (first.seq !== previous.seq + 1) {
@@ -184,6 +190,7 @@ async function verifyLines(path: string, pinnedPublicKey: string | undefined, sa
     lineNumber += part.lines;
     if (part.lastEntry) previous = part.lastEntry;
     if (part.lastCheckpoint) previousCheckpoint = part.lastCheckpoint;
+    if (part.firstEntry || part.ahead !== undefined) ahead = part.ahead;
   }
   return { result: { ok: true, checked, checkpoints_checked: checkpointsChecked }, seen };
 }
