@@ -28,6 +28,18 @@ describe('audit chain', () => {
       + '"subject_ref":null,"scopes_returned":null,"outcome":"ok","http_status":null,"request_id":null,"upstream_ms":null}');
   });
 
+  it('encodes every string exactly as JSON.stringify does (the plain-string shortcut included): each UTF-16 code unit, alone and in company', () => {
+    const expected = (agent: string) => `{"seq":1,"occurred_at":"2026-11-23T12:00:00.000Z","kind":"lookup","partner_id":null,"recipient":null,`
+      + `"agent":${JSON.stringify(agent)},"context":null,"object":null,"operator_id":null,"action":null,"target":null,"detail":null,`
+      + '"subject_ref":null,"scopes_returned":null,"outcome":"ok","http_status":null,"request_id":null,"upstream_ms":null}';
+    const samples: string[] = ['', 'agent-7', 'Jean "Jo" Dupont', 'C:\\dossier', 'é', '😀', 'a\u007fb', 'tab\there', 'x\u2028y'];
+    for (let unit = 0; unit <= 0xffff; unit++) samples.push(String.fromCharCode(unit), `abc${String.fromCharCode(unit)}def`);
+    for (const agent of samples) {
+      const text = canonical({ seq: 1, occurred_at: '2026-11-23T12:00:00.000Z', kind: 'lookup', outcome: 'ok', agent });
+      if (text !== expected(agent)) throw new Error(`agent ${JSON.stringify(agent)} encoded as ${text}`);
+    }
+  });
+
   it('encodes the same entry the same way whatever its source (Date or string, number or string seq)', () => {
     const a = canonical({ seq: 7, occurred_at: new Date('2026-11-23T12:00:00Z'), kind: 'lookup', outcome: 'ok' });
     const b = canonical({ seq: '7' as unknown as number, occurred_at: '2026-11-23T13:00:00+01:00', kind: 'lookup', outcome: 'ok' });
