@@ -83,7 +83,10 @@ describe('faults: the upstream slow, then down, then back', () => {
     await sleep(2000);
     const down = load.since(downFrom);
     const codes = tally(down.filter((a) => a.status !== 200), (a) => `${a.status} ${a.code}`);
-    expect(Object.keys(codes).every((code) => ['502 upstream_error', '503 upstream_unavailable'].includes(code))).toBe(true);
+    // Only "retry later" answers: the upstream's refusal, the open circuit, or (on a machine busy enough that the
+    // refusal takes longer than UPSTREAM_TIMEOUT_MS) the deadline; never "no rights", never a 500.
+    expect(Object.keys(codes).filter((code) => !['502 upstream_error', '503 upstream_unavailable', '504 upstream_timeout'].includes(code)))
+      .toEqual([]);
     // Once open, most answers are the circuit's, fast, with a Retry-After no longer than the time to the next trial.
     const afterOpen = load.since(openedAt).slice(0, down.length);
     const open = afterOpen.filter((a) => a.code === 'upstream_unavailable');
