@@ -130,8 +130,32 @@ describe('the sealer\'s worker thread', () => {
     expect(await verify()).toMatchObject({ ok: true, checked: 14315 });
   });
 
+  it('stops within a bounded wait even when its connection hangs behind a lock, and the run in progress fails rather than hangs', async () => {
+    await queue().insert(entries(10, 'ten'));
+    const locker = new Client({ connectionString: t.databaseUrl });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE audit_pending IN ACCESS EXCLUSIVE MODE');
+      const running = threaded.sealPending();
+      running.catch(() => undefined);
+      // The worker's read of the pending entries now waits for the lock.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const started = Date.now();
+      await thread.stop();
+      expect(Date.now() - started).toBeLessThan(5000);
+      await expect(running).rejects.toThrow(/stopped/);
+    } finally {
+      await locker.query('ROLLBACK');
+      await locker.end();
+    }
+    expect(await threaded.sealPending()).toBe(10);
+  });
+
   it('stops with the sealer: its worker ends and closes its connection', async () => {
     await thread.stop();
+    // (A backend left by the previous test's cut connection goes once it notices: waited for, briefly.)
+    for (let i = 0; i < 50 && (await sealerConnections()) > 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await sealerConnections()).toBe(0);
     // And starts again when needed.
     await queue().insert(entries(20, 'nine'));

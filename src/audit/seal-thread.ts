@@ -9,6 +9,8 @@ import { RangeTask, SegmentResult, verifyRange } from './verify-range';
 
 /** The compiled worker, beside this file in the build; the tests, which run the TypeScript sources, have none. */
 export const SEAL_WORKER_SCRIPT = join(__dirname, 'seal-worker.js');
+/** How long stopping waits for the worker to close its connection before ending it anyway. */
+const CLOSE_WAIT_MS = 2000;
 
 type Request = SealRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
@@ -56,13 +58,25 @@ export class SealThread {
     return this.threaded ? this.call<SegmentResult>({ op: 'verify', task }) : verifyRange(reader, task);
   }
 
-  /** Closes the worker's connection and ends the worker. */
+  /** Closes the worker's connection (waiting at most CLOSE_WAIT_MS: a shutdown never hangs on it) and ends the worker. */
   async stop(): Promise<void> {
     const worker = this.worker;
     if (!worker) return;
-    await this.call({ op: 'close' }).catch(() => undefined);
-    this.worker = undefined;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.call({ op: 'close' }).catch(() => undefined),
+      new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
+    clearTimeout(timer);
+    // A call still waiting (a read stuck behind a lock) fails now: the run it belongs to ends instead of hanging.
+    this.retire(worker, new SealThreadError({ name: 'SealThreadStopped', message: 'the sealer\'s thread was stopped' }));
     await worker.terminate();
+  }
+
+  /** Forgets the worker (the next call starts another) and fails the calls it had not answered. */
+  private retire(worker: Worker, error: Error): void {
+    if (this.worker !== worker) return;
+    this.worker = undefined;
+    for (const call of this.calls.values()) call.reject(error);
+    this.calls.clear();
   }
 
   private call<T>(request: Request): Promise<T> {
@@ -87,14 +101,8 @@ export class SealThread {
       if (reply.ok) call.resolve(reply.value);
       else call.reject(new SealThreadError(reply.error));
     });
-    const died = (error: Error) => {
-      if (this.worker !== worker) return;
-      this.worker = undefined;
-      for (const call of this.calls.values()) call.reject(error);
-      this.calls.clear();
-    };
-    worker.on('error', died);
-    worker.on('exit', (code) => died(new SealThreadError({ name: 'SealThreadExited', message: `the sealer's thread exited (${code})` })));
+    worker.on('error', (error) => this.retire(worker, error));
+    worker.on('exit', (code) => this.retire(worker, new SealThreadError({ name: 'SealThreadExited', message: `the sealer's thread exited (${code})` })));
     worker.unref();
     this.worker = worker;
     return worker;
