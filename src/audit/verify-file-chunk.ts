@@ -51,7 +51,7 @@ export interface ChunkResult {
 const NEWLINE = 0x0a;
 
 /** Lines of the file from `start` (whole lines only: the one `start` falls in is skipped) with their start offsets. */
-async function* linesFrom(path: string, start: number): AsyncGenerator<{ text: string; offset: number }> {
+export async function* linesFrom(path: string, start: number): AsyncGenerator<{ text: string; offset: number }> {
   let carry: Buffer | undefined;
   let position = Math.max(0, start - 1);
   // From start - 1: if that byte ends a line, the line at `start` is whole; otherwise the partial line is dropped.
@@ -107,11 +107,12 @@ export async function verifyChunk(task: ChunkTask): Promise<ChunkResult> {
     ...(firstBadSeq === undefined ? {} : { first_bad_seq: firstBadSeq }), ...(problem === undefined ? {} : { problem }) });
 
   for await (const { text, offset } of linesFrom(task.path, task.start)) {
+    const blank = !text.trim();
+    const record = blank ? undefined : parse(text);
     const beyond = offset >= task.end;
     if (!started || beyond) {
       // Before this part's first entry line the lines are the previous part's; from the next part's first entry
       // line on, the next part's.
-      const record = text.trim() ? parse(text) : undefined;
       const isEntry = record?.type === 'entry';
       if (beyond && isEntry) break;
       if (!started) {
@@ -120,8 +121,7 @@ export async function verifyChunk(task: ChunkTask): Promise<ChunkResult> {
       }
     }
     lines++;
-    if (!text.trim()) continue;
-    const record = parse(text);
+    if (blank) continue;
     if (!record) return done(failure(), lines);
     if (record.type === 'header') {
       if (record.format !== EXPORT_FORMAT) return done(failure('unknown export format'));

@@ -1,9 +1,9 @@
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Checkpoint, checkpointDigest, checkpointSignatureValid, EXPORT_FORMAT, VerificationResult } from './chain';
-import { ChunkResult, ChunkTask, ExportHeader, verifyChunk } from './verify-file-chunk';
+import { ChunkResult, ChunkTask, ExportHeader, linesFrom, verifyChunk } from './verify-file-chunk';
 
 /** A checkpoint saved earlier from GET /v1/audit/checkpoints/latest (its JSON as served, public_key included). */
 export type SavedCheckpoint = Checkpoint & { public_key?: string };
@@ -96,31 +96,17 @@ function runChunk(task: ChunkTask, worker: string | null): Promise<ChunkResult> 
 
 /** The header line, if the file starts with one (blank lines aside): it and the byte where the body starts. */
 async function readHeader(path: string): Promise<{ header?: ExportHeader; bodyStart: number; lines: number }> {
-  let offset = 0;
   let lines = 0;
-  const stream = createReadStream(path, { highWaterMark: 64 * 1024 });
-  let pending = Buffer.alloc(0);
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      pending = Buffer.concat([pending, chunk]);
-      for (let at = pending.indexOf(0x0a); at !== -1; at = pending.indexOf(0x0a)) {
-        const text = pending.toString('utf8', 0, at);
-        pending = pending.subarray(at + 1);
-        lines++;
-        offset += at + 1;
-        if (!text.trim()) continue;
-        let record: ExportHeader | undefined;
-        try {
-          record = JSON.parse(text);
-        } catch {
-          record = undefined;
-        }
-        return record?.type === 'header' ? { header: record, bodyStart: offset, lines } : { bodyStart: 0, lines: 0 };
-      }
-      if (pending.length > 16 * 1024 * 1024) break;
+  for await (const { text, offset } of linesFrom(path, 0)) {
+    lines++;
+    if (!text.trim()) continue;
+    let record: ExportHeader | undefined;
+    try {
+      record = JSON.parse(text);
+    } catch {
+      record = undefined;
     }
-  } finally {
-    stream.destroy();
+    return record?.type === 'header' ? { header: record, bodyStart: offset + Buffer.byteLength(text) + 1, lines } : { bodyStart: 0, lines: 0 };
   }
   return { bodyStart: 0, lines: 0 };
 }
@@ -154,31 +140,30 @@ async function verifyLines(path: string, pinnedPublicKey: string | undefined, sa
   let ahead: number | undefined;
   const contiguous = Boolean(header?.contiguous ?? results[0].header?.contiguous);
   for (const part of results) {
-    const failed = (result: Partial<VerificationResult>) =>
-      ({ result: { ok: false, checked, checkpoints_checked: checkpointsChecked, ...result } as VerificationResult, seen });
+    // A failure at the cut: what a single pass would have seen of this part by then is the entries up to `upTo`.
+    const failed = (result: Partial<VerificationResult>, upTo?: number) => {
+      if (upTo !== undefined) for (const [seq, hash] of part.seen) if (seq <= upTo) seen.set(seq, hash);
+      return { result: { ok: false, checked, checkpoints_checked: checkpointsChecked, ...result } as VerificationResult, seen };
+    };
     const first = part.firstEntry;
     if (contiguous && ahead !== undefined && first) {
       // A checkpoint ended the part before for an entry that comes later: out of place, as a single pass finds.
-      for (const [seq, hash] of part.seen) if (seq === first.seq) seen.set(seq, hash);
-      return failed({ checked: checked + 1, first_bad_seq: ahead, problem: 'checkpoint out of place: before the entry it seals' });
+      return failed({ checked: checked + 1, first_bad_seq: ahead, problem: 'checkpoint out of place: before the entry it seals' }, first.seq);
     }
     if (contiguous && previous && first) {
       // The link across the cut, checked as the single pass checks each entry: seq, then prev_hash.
       if (first.seq !== previous.seq + 1) {
-        for (const [seq, hash] of part.seen) if (seq === first.seq) seen.set(seq, hash);
         return failed({ checked: checked + 1, first_bad_seq: Math.min(first.seq, previous.seq + 1),
-          problem: first.seq <= previous.seq ? 'seq out of order' : `seq gap after ${previous.seq}` });
+          problem: first.seq <= previous.seq ? 'seq out of order' : `seq gap after ${previous.seq}` }, first.seq);
       }
       if (first.prev_hash !== previous.hash) {
-        for (const [seq, hash] of part.seen) if (seq === first.seq) seen.set(seq, hash);
-        return failed({ checked: checked + 1, first_bad_seq: first.seq, problem: 'prev_hash does not match the previous entry' });
+        return failed({ checked: checked + 1, first_bad_seq: first.seq, problem: 'prev_hash does not match the previous entry' }, first.seq);
       }
     }
     const link = part.firstCheckpoint;
     if (previousCheckpoint && link?.prev_checkpoint != null && link.prev_checkpoint !== checkpointDigest(previousCheckpoint)) {
-      for (const [seq, hash] of part.seen) if (seq <= link.seq) seen.set(seq, hash);
       return failed({ checked: checked + part.result.checked, first_bad_seq: Number(link.seq),
-        problem: `checkpoint does not follow the checkpoint at seq ${previousCheckpoint.seq} (one was removed or replaced)` });
+        problem: `checkpoint does not follow the checkpoint at seq ${previousCheckpoint.seq} (one was removed or replaced)` }, Number(link.seq));
     }
     for (const [seq, hash] of part.seen) seen.set(seq, hash);
     checked += part.result.checked;
