@@ -111,6 +111,16 @@ describe('verifying an export file in parts', () => {
     for (const parts of [2, 4, 9]) expect(await verifyExportFile(file, undefined, saved, { parts, worker: null })).toEqual(single);
   });
 
+  it('names an unknown format and a header line after the first, in one part or several', async () => {
+    const unknown = write('unknown-format.ndjson', [lines[0].replace(EXPORT_FORMAT, 'autre-format/9'), ...lines.slice(1)]);
+    const late = write('late-header.ndjson', [...lines.slice(0, 200), lines[0], ...lines.slice(200)]);
+    for (const parts of [1, 3]) {
+      expect(await verifyExportFile(unknown, undefined, [], { parts, worker: null })).toMatchObject({ ok: false, problem: 'unknown export format' });
+      expect(await verifyExportFile(late, undefined, [], { parts, worker: null }))
+        .toMatchObject({ ok: false, problem: 'a header line after the first line' });
+    }
+  });
+
   it('catches a rewritten history whose signed checkpoints were moved before their entries (they would escape the comparison)', async () => {
     // Entry 150 forged and every hash after it recomputed, so that the chain links; the checkpoints, signed over
     // the true hashes, each moved one line up, before the entry it seals.
