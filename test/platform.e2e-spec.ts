@@ -108,6 +108,8 @@ describe('docker-compose.yml', () => {
       expect(env).toMatchObject({ RATE_LIMIT_POLICY: 'redis', RATE_LIMIT_REDIS_URL: 'redis://redis:6379', RATE_LIMIT_INSTANCES: String(gateways.length) });
       expect(env.SECRET_KEY).toMatch(/^\$\{SECRET_KEY:\?/);
       expect(env.TRUSTED_PROXIES).toBe(compose.services.proxy.networks.backend.ipv4_address);
+      // The graceful stop ends by its own deadline before Docker's SIGKILL.
+      expect(Number(env.SHUTDOWN_TIMEOUT_MS) / 1000).toBeLessThan(parseInt(compose.services[name].stop_grace_period, 10));
     }
   });
 

@@ -1,6 +1,9 @@
 import { Client } from 'pg';
 import { startSimulator, Simulator } from '../../simulator/server';
 import { createTestDatabase } from '../support/database';
+import { client } from '../support/http';
+import { operatorToken } from '../support/factories';
+import { TestApp } from '../support/test-app';
 import { drive, eventually, gatewayEnv, loadPartner, sleep, startGatewayProcess } from './harness';
 
 /**
@@ -59,4 +62,84 @@ describe('faults: graceful shutdown under load', () => {
     expect(requests).toBe(traced.size);
     expect(calls).toBe(traced.size);
   }, 60_000);
+});
+
+describe('faults: graceful shutdown with a database that stops answering', () => {
+  let simulator: Simulator;
+  let database: { url: string; drop(): Promise<void> };
+  let sql: Client;
+
+  beforeAll(async () => {
+    simulator = await startSimulator({ population: 100, faults: { latencyMs: 20, jitterMs: 0, errorRate: 0, timeoutRate: 0, malformedRate: 0,
+      down: false, flapPeriodMs: 0 } });
+    database = await createTestDatabase();
+    sql = new Client({ connectionString: database.url });
+    await sql.connect();
+  });
+  afterAll(async () => {
+    await sql?.end();
+    await database?.drop();
+    await simulator?.close();
+  });
+
+  it('exits by itself at SHUTDOWN_TIMEOUT_MS, saying so, with no answer untraced; a second signal exits at once', async () => {
+    const gateway = await startGatewayProcess(gatewayEnv(database.url, simulator.url, { SHUTDOWN_TIMEOUT_MS: '2000' }));
+    const token = await loadPartner(gateway.url);
+    const load = drive(gateway.url, token, 8);
+    const hold = new Client({ connectionString: database.url });
+    await hold.connect();
+    let exit: number | string | null;
+    let stoppedIn: number;
+    try {
+      await eventually('lookups answered', () => load.answers.filter((a) => a.status === 200).length > 20, 15_000);
+      // The database takes the connections but answers nothing more of the trail: appends and the final seal wait.
+      await hold.query('BEGIN');
+      await hold.query('LOCK TABLE audit_entries, audit_pending, audit_seals IN ACCESS EXCLUSIVE MODE');
+      await sleep(300);
+      const started = Date.now();
+      exit = await gateway.stop('SIGTERM');
+      stoppedIn = Date.now() - started;
+    } finally {
+      await hold.query('ROLLBACK').catch(() => undefined);
+      await hold.end();
+      await load.stop();
+    }
+    expect(exit).toBe(1);
+    // Without the deadline it waits for ever (the lock is held until the process is gone).
+    expect(stoppedIn).toBeGreaterThanOrEqual(2000);
+    expect(stoppedIn).toBeLessThan(10_000);
+    expect(gateway.output()).toContain('SIGTERM received, stopping (at most 2000 ms)');
+    expect(gateway.output()).toContain('Graceful stop not finished within 2000 ms (SHUTDOWN_TIMEOUT_MS): exiting');
+    // Lookups held by the database were cut, never answered with data: every 200 has its entry.
+    const traced = new Set((await sql.query(`SELECT request_id FROM audit_entries WHERE kind = 'lookup'`)).rows.map((r) => r.request_id));
+    const ok = load.answers.filter((a) => a.status === 200);
+    expect(ok.filter((a) => !traced.has(a.requestId))).toEqual([]);
+
+    // The next gateway seals what the first left pending, and the chain verifies.
+    const next = await startGatewayProcess(gatewayEnv(database.url, simulator.url, { SHUTDOWN_TIMEOUT_MS: '60000' }));
+    const locker = new Client({ connectionString: database.url });
+    await locker.connect();
+    try {
+      await eventually('everything sealed', async () => (await sql.query('SELECT count(*)::int AS n FROM audit_pending')).rows[0].n === 0);
+      const auditor = await operatorToken({ url: next.url } as TestApp);
+      expect((await client(next.url).get('/admin/api/audit/verify', { token: auditor })).body).toMatchObject({ ok: true });
+      // With a deadline of a minute, a second signal stops it at once.
+      const pending = drive(next.url, token, 2);
+      await sleep(300);
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE audit_entries, audit_pending, audit_seals IN ACCESS EXCLUSIVE MODE');
+      await sleep(300);
+      next.child.kill('SIGTERM');
+      await eventually('the first signal seen', () => next.output().includes('SIGTERM received, stopping'));
+      const started = Date.now();
+      expect(await next.stop('SIGTERM')).toBe(1);
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(next.output()).toContain('SIGTERM received again, exiting without waiting');
+      await pending.stop();
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      await locker.end();
+      await next.stop('SIGKILL');
+    }
+  }, 90_000);
 });

@@ -5,7 +5,7 @@ describe('configuration', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
       port: 3000, host: '127.0.0.1', dataDir: './.data', databaseUrl: undefined, upstream: { url: '', timeoutMs: 2000, connections: 64 },
-      token: { ttlSeconds: 600, issuer: 'api-droits-cnam-gateway', audience: 'api-droits-cnam' },
+      token: { ttlSeconds: 600, issuer: 'api-droits-cnam-gateway', audience: 'api-droits-cnam' }, shutdownTimeoutMs: 25_000,
     });
   });
 
@@ -23,6 +23,7 @@ describe('configuration', () => {
     expect(() => loadConfig({ TOKEN_TTL_SECONDS: '86400' })).toThrow(/TOKEN_TTL_SECONDS/);
     expect(() => loadConfig({ BOOTSTRAP_OPERATOR_PASSWORD: 'short' })).toThrow(/BOOTSTRAP_OPERATOR_PASSWORD/);
     expect(() => loadConfig({ SECRET_KEY: 'abc' })).toThrow(/SECRET_KEY/);
+    expect(() => loadConfig({ SHUTDOWN_TIMEOUT_MS: '10' })).toThrow(/SHUTDOWN_TIMEOUT_MS/);
   });
 
   it('names every bad variable at once', () => {

@@ -146,6 +146,9 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000)
   HTTP_MAX_CONNECTIONS = 4096;
 
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1000) @Max(600_000)
+  SHUTDOWN_TIMEOUT_MS = 25_000;
+
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
   ACCESS_REQUESTS_PER_HOUR = 20;
 
@@ -205,6 +208,8 @@ export interface AppConfig {
   dbPoolSize: number;
   sla: { probeIntervalSeconds: number; probeNir: string; flushSeconds: number };
   http: { trustedProxies: string[]; requestTimeoutMs: number; keepAliveTimeoutMs: number; maxConnections: number };
+  /** How long a graceful stop (SIGTERM) may take before the process exits by itself. */
+  shutdownTimeoutMs: number;
   limits: { accessRequestsPerHour: number; loginFailuresPerMinute: number; loginFailuresPerAddressPerMinute: number };
   /** A test environment (DESIGN §8): the console and every answer say so. */
   sandbox: boolean;
@@ -284,6 +289,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     http: { trustedProxies: parsed.TRUSTED_PROXIES ? parsed.TRUSTED_PROXIES.split(',').map((p) => p.trim()) : [],
       requestTimeoutMs: parsed.HTTP_REQUEST_TIMEOUT_MS, keepAliveTimeoutMs: parsed.HTTP_KEEP_ALIVE_TIMEOUT_MS,
       maxConnections: parsed.HTTP_MAX_CONNECTIONS },
+    shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS,
     limits: { accessRequestsPerHour: parsed.ACCESS_REQUESTS_PER_HOUR, loginFailuresPerMinute: parsed.LOGIN_FAILURES_PER_MINUTE,
       loginFailuresPerAddressPerMinute: parsed.LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE },
     sandbox: parsed.SANDBOX === 'true',
