@@ -157,10 +157,83 @@ describe('verifying an export file in parts', () => {
       const result = spawnSync(process.execPath, [CLI, 'audit:verify', path], { encoding: 'utf8' });
       return { code: result.status, result: JSON.parse(result.stdout.trim().split('\n').pop()!) };
     };
-    expect(run(file)).toEqual({ code: 0, result: { ok: true, checked: 20_000, checkpoints_checked: 20 } });
+    expect(run(file)).toEqual({ code: 0, result: { ok: true, checked: 20_000, checkpoints_checked: 20, contiguous: true,
+      signed_through_seq: 20_000, unsigned_entries: 0 } });
     // Near the end: in the last part, whatever the number of cores.
     const tampered = readFileSync(file, 'utf8').replace('"object":"dossier 19990"', '"object":"dossier 19991"');
     expect(run(write('big-tampered.ndjson', [tampered.trimEnd()]))).toEqual({ code: 1,
       result: { ok: false, checked: 19_990, checkpoints_checked: 19, first_bad_seq: 19_990, problem: 'hash does not match the entry' } });
   }, 120_000);
+});
+
+describe('what an export\'s signatures cover', () => {
+  // 130 entries, a checkpoint after every 50: entries 101-130 come after the last one.
+  const { lines, checkpoints } = exportLines(130, 50);
+  const verify = (name: string, all: string[], saved: SavedCheckpoint[] = []) =>
+    verifyExportFile(write(name, all), undefined, saved, { parts: 1, worker: null });
+
+  it('says up to which entry a signed checkpoint vouches for the chain, and how many entries after it only link by hash', async () => {
+    expect(await verify('tail.ndjson', lines)).toEqual({ ok: true, checked: 130, checkpoints_checked: 2, contiguous: true,
+      signed_through_seq: 100, unsigned_entries: 30 });
+    // The tail can be cut off, or rewritten with its hashes recomputed, without a signature noticing: the answer
+    // says so rather than vouching for it.
+    const cut = lines.slice(0, lines.length - 10);
+    expect(await verify('tail-cut.ndjson', cut)).toMatchObject({ ok: true, checked: 120, signed_through_seq: 100, unsigned_entries: 20 });
+    const ends = lines.slice(0, lines.findIndex((line) => line.includes('"type":"checkpoint","seq":100')) + 1);
+    expect(await verify('ends-on-checkpoint.ndjson', ends)).toMatchObject({ ok: true, checked: 100, signed_through_seq: 100, unsigned_entries: 0 });
+    // The same in parts, through the junctions.
+    for (const parts of [2, 3]) {
+      expect(await verifyExportFile(write('tail-parts.ndjson', lines), undefined, [], { parts, worker: null }))
+        .toEqual(await verify('tail-single.ndjson', lines));
+    }
+  });
+
+  it('counts a checkpoint saved earlier that matches as covering the chain before it, as one in the file', async () => {
+    const withoutCheckpoints = lines.filter((line) => !line.includes('"type":"checkpoint"'));
+    expect(await verify('no-checkpoints.ndjson', withoutCheckpoints)).toMatchObject({ ok: true, checked: 130, checkpoints_checked: 0,
+      signed_through_seq: null, unsigned_entries: 130 });
+    expect(await verify('no-checkpoints-saved.ndjson', withoutCheckpoints, [{ ...checkpoints[0], public_key: SPKI }]))
+      .toMatchObject({ ok: true, signed_through_seq: 50, unsigned_entries: 80 });
+  });
+
+  it('vouches for none of a filtered export\'s entries, each checked on its own (and so for none of a file whose header was made to say so)', async () => {
+    const filtered = [lines[0].replace('"contiguous":true', '"contiguous":false'), ...lines.slice(1)];
+    expect(await verify('filtered.ndjson', filtered)).toEqual({ ok: true, checked: 130, checkpoints_checked: 2, contiguous: false,
+      signed_through_seq: null, unsigned_entries: 130 });
+    // Rewritten, hashes recomputed, header flipped: each entry still agrees with itself, and nothing is vouched for.
+    const forged = filtered.map((line) => {
+      const record = JSON.parse(line) as Record<string, unknown>;
+      if (record.seq !== 60 || record.type !== 'entry') return line;
+      const { type: _type, prev_hash: _prev, hash: _hash, ...entry } = { ...record, object: 'dossier falsifié' } as Record<string, unknown>;
+      return JSON.stringify({ ...record, object: 'dossier falsifié', hash: chainHash(record.prev_hash as string, entry as unknown as AuditEntry) });
+    });
+    expect(await verify('filtered-forged.ndjson', forged)).toMatchObject({ ok: true, contiguous: false, signed_through_seq: null, unsigned_entries: 130 });
+  });
+
+  it('refuses a file without its header line, and an empty file: nothing says how its entries link', async () => {
+    for (const [name, all] of [['headerless.ndjson', lines.slice(1)], ['empty.ndjson', []], ['blank.ndjson', ['', '']]] as const) {
+      for (const parts of [1, 3]) {
+        expect(await verifyExportFile(write(name, [...all]), undefined, [], { parts, worker: null }))
+          .toMatchObject({ ok: false, problem: 'no header line: not an export of this gateway (its first line is the header)' });
+      }
+    }
+    // A header with no entry (an empty range) verifies: nothing to vouch for.
+    expect(await verify('header-only.ndjson', [lines[0]])).toEqual({ ok: true, checked: 0, checkpoints_checked: 0, contiguous: true,
+      signed_through_seq: null, unsigned_entries: 0 });
+  });
+
+  it('says on the command line what the signatures leave uncovered', () => {
+    const run = (path: string) => spawnSync(process.execPath, [CLI, 'audit:verify', path], { encoding: 'utf8' });
+    const tail = run(write('cli-tail.ndjson', lines));
+    expect(tail.status).toBe(0);
+    expect(tail.stderr).toContain('Note: the last 30 entries come after the last checkpoint matched in this file (seq 100)');
+    const filtered = run(write('cli-filtered.ndjson', [lines[0].replace('"contiguous":true', '"contiguous":false'), ...lines.slice(1)]));
+    expect(filtered.status).toBe(0);
+    expect(filtered.stderr).toContain('Note: a filtered export (one partner\'s entries) is not a whole chain: each of its 130 entries');
+    const ends = run(write('cli-ends.ndjson', lines.slice(0, lines.findIndex((line) => line.includes('"type":"checkpoint","seq":100')) + 1)));
+    expect(ends.stderr).toBe('');
+    const headerless = run(write('cli-headerless.ndjson', lines.slice(1)));
+    expect(headerless.status).toBe(1);
+    expect(JSON.parse(headerless.stdout.trim())).toMatchObject({ ok: false, problem: expect.stringContaining('no header line') });
+  });
 });

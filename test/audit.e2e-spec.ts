@@ -335,6 +335,11 @@ describe('audit trail (DESIGN §5)', () => {
       expect(code).toBe(0);
       expect(result).toMatchObject({ ok: true, checked: entries.length });
       expect(result.checkpoints_checked).toBeGreaterThan(0);
+      // What the signatures vouch for: up to the last checkpoint whose entry is in the file; the rest links by hash.
+      const entrySeqs = new Set(entries.map((e) => e.seq));
+      const signedThrough = Math.max(...lines.filter((l) => l.type === 'checkpoint' && entrySeqs.has(l.seq)).map((l) => l.seq));
+      expect(result).toMatchObject({ contiguous: true, signed_through_seq: signedThrough,
+        unsigned_entries: entries[entries.length - 1].seq - signedThrough });
     });
 
     it('exports and verifies a time range as its contiguous part of the chain', async () => {

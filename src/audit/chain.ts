@@ -153,6 +153,8 @@ export function verifier(options: { startHash?: string; publicKey?: KeyObject | 
   let ahead: number | undefined;
   let checked = 0;
   let checkpointsChecked = 0;
+  /** The last entry whose hash a signed checkpoint matched: it and every entry before it are covered. */
+  let signedThrough: number | undefined;
   let failure: { seq: number; problem: string } | undefined;
   return {
     /** A sealed entry, as an object or as a row array (ENTRY_FIELDS values, then prev_hash, then hash). */
@@ -209,9 +211,14 @@ export function verifier(options: { startHash?: string; publicKey?: KeyObject | 
       }
       previousCheckpoint = checkpoint;
       checkpointsChecked++;
+      if (publicKey && previous && seq === previous.seq) signedThrough = seq;
     },
     failed(): boolean {
       return failure !== undefined;
+    },
+    /** The last entry a checkpoint (signature checked) matched, if any. */
+    signedThrough(): number | undefined {
+      return signedThrough;
     },
     /** The seq of a checkpoint fed ahead of the entries (the next entry fed fails), if any. */
     ahead(): number | undefined {

@@ -46,6 +46,8 @@ export interface ChunkResult {
   seen: [number, string][];
   /** A checkpoint at the part's end for an entry not in it: no entry may come after it (chain.ts#verifier). */
   ahead?: number;
+  /** The last entry of the part a signed checkpoint matched (contiguous exports). */
+  signedThrough?: number;
 }
 
 const NEWLINE = 0x0a;
@@ -97,13 +99,16 @@ export async function verifyChunk(task: ChunkTask): Promise<ChunkResult> {
   let lastCheckpoint: Checkpoint | undefined;
   /** A checkpoint met before the first entry of a contiguous export. */
   let leading: number | undefined;
+  /** Checkpoints checked outside a chain (a filtered export's, or before the first entry): by signature only. */
+  let loose = 0;
   const saved = new Set(task.savedSeqs);
   const seen: [number, string][] = [];
   const done = (result: VerificationResult, badLine?: number): ChunkResult =>
-    ({ result, badLine, lines, header, firstEntry, lastEntry, firstCheckpoint, lastCheckpoint, seen, ahead: check ? check.ahead() : leading });
+    ({ result, badLine, lines, header, firstEntry, lastEntry, firstCheckpoint, lastCheckpoint, seen, ahead: check ? check.ahead() : leading,
+      signedThrough: check?.signedThrough() });
   /** A failure found outside the verifier: with what it had checked so far. */
   const failure = (problem?: string, firstBadSeq?: number): VerificationResult => ({ ok: false,
-    checked: check ? check.result().checked : checked, checkpoints_checked: check?.result().checkpoints_checked ?? 0,
+    checked: check ? check.result().checked : checked, checkpoints_checked: check?.result().checkpoints_checked ?? loose,
     ...(firstBadSeq === undefined ? {} : { first_bad_seq: firstBadSeq }), ...(problem === undefined ? {} : { problem }) });
 
   for await (const { text, offset } of linesFrom(task.path, task.start)) {
@@ -168,11 +173,12 @@ export async function verifyChunk(task: ChunkTask): Promise<ChunkResult> {
         firstCheckpoint ??= checkpoint;
         lastCheckpoint = checkpoint;
       }
-      if (!check && target.failed()) return done({ ...target.result(), checked });
+      if (!check && target.failed()) return done({ ...target.result(), checked, checkpoints_checked: loose });
+      if (!check) loose++;
     }
     if (check?.failed()) return done(check.result());
   }
-  return done(check ? check.result() : { ok: true, checked, checkpoints_checked: 0 });
+  return done(check ? check.result() : { ok: true, checked, checkpoints_checked: loose });
 }
 
 if (parentPort && (workerData as ChunkTask | undefined)?.kind === 'verify-file-chunk') {

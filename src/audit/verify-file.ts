@@ -15,7 +15,25 @@ export interface SavedCheckpointCheck {
   status: 'matches' | 'differs' | 'not_in_export' | 'bad_signature';
 }
 
-export type FileVerification = VerificationResult & { saved_checkpoints?: SavedCheckpointCheck[] };
+/**
+ * A verified export, and what its signatures prove: `signed_through_seq` is the last entry a signed checkpoint (in the
+ * file, or saved earlier and given) matched — it and every entry before it in the file cannot have been changed,
+ * removed or reordered unnoticed. The `unsigned_entries` after it (or all of a filtered export's, whose entries are
+ * each checked on their own) only link by hash: whoever rewrites them and recomputes the hashes goes unnoticed offline.
+ */
+export type FileVerification = VerificationResult & {
+  saved_checkpoints?: SavedCheckpointCheck[];
+  contiguous?: boolean;
+  signed_through_seq?: number | null;
+  unsigned_entries?: number;
+};
+
+/** What a verified file's signatures reach (see FileVerification). */
+interface Coverage {
+  contiguous: boolean;
+  signedThrough?: number;
+  lastSeq?: number;
+}
 
 /** Reads a saved checkpoint file; throws a message naming the file when it is not one. */
 export function readSavedCheckpoint(path: string): SavedCheckpoint {
@@ -47,26 +65,33 @@ export async function verifyExportFile(path: string, pinnedPublicKey?: string, s
     checks.set(Number(checkpoint.seq), { seq: Number(checkpoint.seq), at: checkpoint.at, hash: checkpoint.hash,
       status: key && checkpointSignatureValid(checkpoint, key) ? 'not_in_export' : 'bad_signature' });
   }
-  const { result, seen } = await verifyLines(path, pinnedPublicKey, [...checks.keys()], options);
+  const { result, seen, coverage } = await verifyLines(path, pinnedPublicKey, [...checks.keys()], options);
   for (const [seq, hash] of seen) {
     const check = checks.get(seq);
     if (check && check.status !== 'bad_signature') check.status = check.hash === hash ? 'matches' : 'differs';
   }
-  if (saved.length === 0) return result;
   const savedChecks = [...checks.values()].sort((a, b) => a.seq - b.seq).map(({ hash: _hash, ...check }) => check);
+  const withSaved = saved.length === 0 ? result : { ...result, saved_checkpoints: savedChecks };
   const unsigned = savedChecks.find((check) => check.status === 'bad_signature');
   if (unsigned) {
-    return { ...result, ok: false, first_bad_seq: unsigned.seq, saved_checkpoints: savedChecks,
+    return { ...withSaved, ok: false, first_bad_seq: unsigned.seq,
       problem: `the checkpoint saved for seq ${unsigned.seq} is not validly signed (check the file and the public key)` };
   }
   const differs = savedChecks.find((check) => check.status === 'differs');
   if (differs && (result.ok || (result.first_bad_seq ?? Infinity) > differs.seq)) {
     const before = savedChecks.filter((check) => check.status === 'matches' && check.seq < differs.seq).pop();
-    return { ...result, ok: false, first_bad_seq: differs.seq, saved_checkpoints: savedChecks,
+    return { ...withSaved, ok: false, first_bad_seq: differs.seq,
       problem: `the entry at seq ${differs.seq} does not have the hash of the checkpoint saved at ${differs.at}: the history `
         + `up to it was rewritten${before ? ` after seq ${before.seq}, whose saved checkpoint matches` : ''}` };
   }
-  return { ...result, saved_checkpoints: savedChecks };
+  if (!result.ok || !coverage) return withSaved;
+  // A saved checkpoint that matches covers the whole chain before it, as one in the file does.
+  const signedThrough = coverage.contiguous
+    ? Math.max(coverage.signedThrough ?? -Infinity, ...savedChecks.filter((check) => check.status === 'matches').map((check) => check.seq))
+    : -Infinity;
+  const covered = Number.isFinite(signedThrough);
+  return { ...withSaved, contiguous: coverage.contiguous, signed_through_seq: covered ? signedThrough : null,
+    unsigned_entries: covered && coverage.lastSeq !== undefined ? coverage.lastSeq - signedThrough : result.checked };
 }
 
 /** Exports at least this large are verified in parts, one per core (up to 4), each in a worker thread. */
@@ -116,18 +141,22 @@ async function readHeader(path: string): Promise<{ header?: ExportHeader; bodySt
  * so that the answer is the one a single pass gives: the first failure and where it is.
  */
 async function verifyLines(path: string, pinnedPublicKey: string | undefined, savedSeqs: number[],
-  options: FileVerificationOptions): Promise<{ result: VerificationResult; seen: Map<number, string> }> {
+  options: FileVerificationOptions): Promise<{ result: VerificationResult; seen: Map<number, string>; coverage?: Coverage }> {
   const worker = options.worker === undefined ? (existsSync(CHUNK_WORKER) ? CHUNK_WORKER : null) : options.worker;
   const size = statSync(path).size;
   const { header, bodyStart, lines: headerLines } = await readHeader(path);
   if (header && header.format !== EXPORT_FORMAT) {
     return { result: { ok: false, checked: 0, checkpoints_checked: 0, problem: 'unknown export format' }, seen: new Map() };
   }
-  // Without a header line first, one part reads the file as it comes (and says what is wrong with it).
-  const parts = !header ? 1 : options.parts ?? (size >= PARALLEL_FROM_BYTES ? Math.min(availableParallelism(), 4) : 1);
+  if (!header) {
+    // Every export starts with its header, which says whether the chain is whole; without it nothing links the entries.
+    return { result: { ok: false, checked: 0, checkpoints_checked: 0,
+      problem: 'no header line: not an export of this gateway (its first line is the header)' }, seen: new Map() };
+  }
+  const parts = options.parts ?? (size >= PARALLEL_FROM_BYTES ? Math.min(availableParallelism(), 4) : 1);
   const step = Math.ceil((size - bodyStart) / parts);
   const tasks: ChunkTask[] = Array.from({ length: parts }, (_, i) => ({ kind: 'verify-file-chunk', path,
-    start: header ? bodyStart + i * step : 0, end: i === parts - 1 ? Infinity : bodyStart + (i + 1) * step, first: i === 0,
+    start: bodyStart + i * step, end: i === parts - 1 ? Infinity : bodyStart + (i + 1) * step, first: i === 0,
     header, pinnedPublicKey, savedSeqs }));
   const results = await Promise.all(tasks.map((task) => runChunk(task, worker)));
 
@@ -138,7 +167,7 @@ async function verifyLines(path: string, pinnedPublicKey: string | undefined, sa
   let previous: { seq: number; hash: string } | undefined;
   let previousCheckpoint: Checkpoint | undefined;
   let ahead: number | undefined;
-  const contiguous = Boolean(header?.contiguous ?? results[0].header?.contiguous);
+  const contiguous = header.contiguous === true;
   for (const part of results) {
     // A failure at the cut: what a single pass would have seen of this part by then is the entries up to `upTo`.
     const failed = (result: Partial<VerificationResult>, upTo?: number) => {
@@ -177,5 +206,9 @@ async function verifyLines(path: string, pinnedPublicKey: string | undefined, sa
     if (part.lastCheckpoint) previousCheckpoint = part.lastCheckpoint;
     if (part.firstEntry || part.ahead !== undefined) ahead = part.ahead;
   }
-  return { result: { ok: true, checked, checkpoints_checked: checkpointsChecked }, seen };
+  // What the signatures prove: in a whole chain, every entry up to the last one a signed checkpoint matched.
+  const signedThrough = contiguous ? Math.max(...results.map((part) => part.signedThrough ?? -Infinity)) : -Infinity;
+  const lastSeq = results.reduce<number | undefined>((last, part) => part.lastEntry?.seq ?? last, undefined);
+  return { result: { ok: true, checked, checkpoints_checked: checkpointsChecked }, seen,
+    coverage: { contiguous, signedThrough: Number.isFinite(signedThrough) ? signedThrough : undefined, lastSeq } };
 }

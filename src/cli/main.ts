@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { parseArgs } from 'node:util';
 import { AuditModule } from '../audit/audit.module';
 import { AuditService } from '../audit/audit.service';
-import { readSavedCheckpoint, verifyExportFile } from '../audit/verify-file';
+import { FileVerification, readSavedCheckpoint, verifyExportFile } from '../audit/verify-file';
 import { AuthModule } from '../auth/auth.module';
 import { CommonModule } from '../common/common.module';
 import { PartnersModule } from '../partners/partners.module';
@@ -36,6 +36,19 @@ const USAGE = `Usage: npm run cli -- <command> [options]
                                                        matches and that its signature holds; exit 1 if not`;
 
 class UsageError extends Error {}
+
+/** What a verified export's signatures do not prove, for whoever reads the CLI's answer (docs/audit.md). */
+function coverageNote(result: FileVerification): string {
+  if (!result.contiguous) {
+    return `Note: a filtered export (one partner's entries) is not a whole chain: each of its ${result.unsigned_entries} entries is `
+      + 'checked on its own, and no signature covers them. To prove them, verify the range in the database '
+      + '(GET /admin/api/audit/verify) or a whole export of it.';
+  }
+  return `Note: the last ${result.unsigned_entries} entries come after the last checkpoint matched in this file`
+    + `${result.signed_through_seq === null ? '' : ` (seq ${result.signed_through_seq})`}: they link by hash, but no signature covers them `
+    + 'yet: verify them again in an export whose range ends later (a checkpoint is signed every AUDIT_CHECKPOINT_SECONDS, '
+    + '60 by default).';
+}
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -79,6 +92,7 @@ async function main(argv: string[]): Promise<void> {
     const result = await verifyExportFile(positionals[0], values['public-key'], saved);
     say(JSON.stringify(result));
     if (!result.ok) process.exitCode = 1;
+    else if (result.unsigned_entries) process.stderr.write(`${coverageNote(result)}\n`);
     return;
   }
   if (command === 'operator:create' && (!values.email || !values.password)) {
