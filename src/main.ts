@@ -49,24 +49,25 @@ async function main(): Promise<void> {
   say(`Gateway ready on http://${config.host}:${config.port}`);
 
   let stopping = false;
+  /** Exits without finishing the graceful stop; the embedded database, if any, is still asked to stop (briefly). */
+  const abandon = (message: string) => {
+    process.stderr.write(`${message}\n`);
+    void Promise.race([database.stop(), new Promise((resolve) => setTimeout(resolve, 3000))]).finally(() => process.exit(1));
+  };
   const stop = async (signal: string) => {
     if (stopping) {
       // A second signal (an operator's second Ctrl-C): stop now. Nothing traced is lost: an entry is committed
       // before its answer leaves, and what is not sealed yet is sealed by the next run of any instance.
-      say(`${signal} received again, exiting without waiting`);
-      process.exit(1);
+      abandon(`${signal} received again, exiting without waiting`);
+      return;
     }
     stopping = true;
     say(`${signal} received, stopping (at most ${config.shutdownTimeoutMs} ms)`);
     // A database that stops answering (rather than refusing) would hold the final seal and the pool's close until the
     // orchestrator's SIGKILL: past the deadline the gateway says what it was waiting for and exits by itself.
-    const deadline = setTimeout(() => {
-      process.stderr.write(`Graceful stop not finished within ${config.shutdownTimeoutMs} ms (SHUTDOWN_TIMEOUT_MS): exiting; `
-        + 'lookups still waiting for their audit entry were not answered, and entries not sealed yet will be sealed by '
-        + 'the next run of any instance\n');
-      // The embedded database, if any, is still asked to stop (briefly): it would otherwise outlive the gateway.
-      void Promise.race([database.stop(), new Promise((resolve) => setTimeout(resolve, 3000))]).finally(() => process.exit(1));
-    }, config.shutdownTimeoutMs);
+    const deadline = setTimeout(() => abandon(`Graceful stop not finished within ${config.shutdownTimeoutMs} ms (SHUTDOWN_TIMEOUT_MS): `
+      + 'exiting; lookups still waiting for their audit entry were not answered, and entries not sealed yet will be sealed '
+      + 'by the next run of any instance'), config.shutdownTimeoutMs);
     await closeGracefully(app);
     await simulator?.close();
     await database.stop();
