@@ -13,6 +13,7 @@ import { Database } from '../src/common/database/database';
 import { Metrics } from '../src/common/metrics';
 import { AuditService } from '../src/audit/audit.service';
 import { accessRequestBody, onboardPartner, OnboardedPartner, operatorToken, partnerToken, SIRET_CCAS_LYON } from './support/factories';
+import { eventually } from './faults/harness';
 import { client } from './support/http';
 import { startTestApp, TestApp } from './support/test-app';
 
@@ -389,6 +390,34 @@ describe('audit trail (DESIGN §5)', () => {
       const ndjson = (await api.get('/admin/api/audit/export', { token: auditor })).text;
       expect(rows.filter((r) => r.startsWith('entry,')).length).toBe(ndjson.split('"type":"entry"').length - 1);
       expect(rows.some((r) => r.startsWith('checkpoint,'))).toBe(true);
+    });
+
+    it('runs one verification at a time per instance, queues four behind it, and refuses more (429, Retry-After)', async () => {
+      // The first verification is held by a lock on the seals; five more come while it waits.
+      const holder = new Client({ connectionString: t.databaseUrl });
+      await holder.connect();
+      try {
+        await holder.query('BEGIN');
+        await holder.query('LOCK TABLE audit_seals IN ACCESS EXCLUSIVE MODE');
+        const first = api.get('/admin/api/audit/verify', { token: auditor });
+        await eventually('the first verification waits for the lock', async () => (await t.sql<{ n: number }>(`SELECT count(*)::int
+          AS n FROM pg_locks WHERE NOT granted AND relation = 'audit_seals'::regclass`))[0].n > 0);
+        const waiting = Array.from({ length: 4 }, () => api.get('/admin/api/audit/verify', { token: auditor }));
+        await eventually('four verifications queued', () => t.app.get(AuditService).verificationsQueued() === 4);
+        const refused = await api.get('/admin/api/audit/verify', { token: auditor });
+        expect(refused.status).toBe(429);
+        expect(refused.body).toMatchObject({ code: 'rate_limited', detail: expect.stringContaining('verification') });
+        expect(refused.headers.get('retry-after')).toBe('5');
+        // Only the first reached the database meanwhile: the others have not started.
+        expect((await t.sql<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = 'audit_seals'::regclass`))[0].n).toBe(1);
+        await holder.query('ROLLBACK');
+        for (const answer of await Promise.all([first, ...waiting])) expect(answer.body).toMatchObject({ ok: true });
+      } finally {
+        await holder.query('ROLLBACK').catch(() => undefined);
+        await holder.end();
+      }
+      // Once they are done, verifications are taken again.
+      expect((await api.get('/admin/api/audit/verify', { token: auditor })).body).toMatchObject({ ok: true });
     });
 
     it('verifies the database, and names the place of each kind of tampering', async () => {

@@ -3,6 +3,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CurrentOperator, CurrentPartner, OperatorAuth, OperatorPrincipal, PartnerAuth, PartnerPrincipal, Public } from '../auth/access.decorators';
 import { Clock } from '../common/clock';
+import { ApiProblems } from '../common/errors/api-problems';
 import { AccessesQuery, AuditQuery, ExportQuery, VerifyQuery } from './audit-query.dto';
 import { AuditService } from './audit.service';
 import { AuditorDesk, dateOf } from './auditor-desk';
@@ -32,7 +33,7 @@ export class AuditController {
     return reply.send(stream);
   }
 
-  @Get('verify')
+  @Get('verify') @ApiProblems('rate_limited')
   @ApiOperation({ summary: 'Recompute the chain and check the checkpoints: { ok, checked, first_bad_seq? }' })
   verify(@Query() query: VerifyQuery, @CurrentOperator() principal: OperatorPrincipal) {
     return this.desk.verify(query, principal.operator.id);

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { Clock } from '../common/clock';
 import { APP_CONFIG, AppConfig } from '../common/config/config';
-import { ValidationFailed } from '../common/errors/domain-errors';
+import { RateLimited, ValidationFailed } from '../common/errors/domain-errors';
 import { AuditFilter, AuditRepository, StoredEntry } from './audit.repository';
 import { Checkpoint, checkpointDigest, ENTRY_FIELDS, EXPORT_FORMAT, GENESIS_HASH, SealedEntry, VerificationResult } from './chain';
 import { CheckpointKeys } from './checkpoint-keys';
@@ -16,6 +16,11 @@ import { SegmentResult, SegmentTask, verifySegment } from './verify-segment';
 const PAGE = 5000;
 /** Ranges at least this long are verified in parallel segments. */
 const PARALLEL_FROM = 50_000;
+/**
+ * Verifications waiting for their turn, at most; more are refused (429). One runs at a time per instance: each uses a
+ * worker thread and a database connection per segment (up to 4, beside the pool), and the cores the lookups need.
+ */
+export const VERIFICATIONS_WAITING = 4;
 const SEGMENT_WORKER = join(__dirname, 'verify-segment.js');
 
 /** Runs one segment in a worker thread (compiled build), or in this thread (tests run the TypeScript sources). */
@@ -58,6 +63,9 @@ function decodeCursor(cursor: string | undefined): number | undefined {
 export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(AuditService.name);
   private timer?: NodeJS.Timeout;
+  /** The end of the last verification queued, and how many wait for their turn behind the one running. */
+  private verifying: Promise<unknown> = Promise.resolve();
+  private verificationsWaiting = 0;
 
   constructor(
     private readonly repository: AuditRepository,
@@ -171,6 +179,24 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
    * range is cut into segments verified in parallel worker threads; the junctions between them are checked here.
    */
   async verify(from?: Date, to?: Date): Promise<VerificationResult> {
+    if (this.verificationsWaiting >= VERIFICATIONS_WAITING) {
+      throw new RateLimited(5, `A verification of the trail is running on this instance and ${VERIFICATIONS_WAITING} more are waiting; retry later.`);
+    }
+    this.verificationsWaiting++;
+    const turn = this.verifying.then(() => {
+      this.verificationsWaiting--;
+      return this.verifyNow(from, to);
+    });
+    this.verifying = turn.catch(() => undefined);
+    return turn;
+  }
+
+  /** Verifications waiting for their turn behind the one running. */
+  verificationsQueued(): number {
+    return this.verificationsWaiting;
+  }
+
+  private async verifyNow(from?: Date, to?: Date): Promise<VerificationResult> {
     const [anchor, range] = await Promise.all([this.repository.anchor(), this.repository.seqRange(from, to)]);
     if (!range) return { ok: true, checked: 0, checkpoints_checked: 0 };
     const expectedFirst = (anchor?.seq ?? 0) + 1;

@@ -203,7 +203,11 @@ describe('security: hostile input', () => {
     const hostileValue = fc.oneof(hostileString, fc.jsonValue({ maxDepth: 3 }), fc.integer(), fc.double(), fc.boolean(), fc.constant(null));
     const failures: string[] = [];
     let requests = 0;
-    for (const [path, item] of Object.entries(doc.paths)) {
+    // Each verification recomputes the whole trail, which every other route's requests lengthen (each is traced):
+    // it goes first, while the trail is shortest (one verification at a time: it is the slowest route here).
+    const first = (path: string) => path === '/admin/api/audit/verify';
+    const paths = [...Object.entries(doc.paths).filter(([path]) => first(path)), ...Object.entries(doc.paths).filter(([path]) => !first(path))];
+    for (const [path, item] of paths) {
       if (path === '/metrics') continue;
       for (const [method, operation] of Object.entries(item)) {
         const token = path.startsWith('/admin/api') ? admin : a.token;
