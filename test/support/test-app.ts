@@ -44,10 +44,21 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
   });
   const { appUrl } = await prepareDatabase(config, database.url);
   config.databaseAppUrl = appUrl;
+  const release = async () => {
+    await database.drop();
+    if (!options.databaseUrl && !env.DATABASE_APP_URL) await dropRole(applicationLoginName(new URL(database.url).pathname.slice(1)));
+  };
   const clock = new ManualClock(new Date());
   const app = await createApp({ config, clock });
-  await app.listen(0, '127.0.0.1');
-  await app.get(OperatorsService).bootstrap();
+  try {
+    await app.listen(0, '127.0.0.1');
+    await app.get(OperatorsService).bootstrap();
+  } catch (error) {
+    // A start refused (a test of it) leaves nothing open behind it: the modules that did start hold connections.
+    await app.close().catch(() => undefined);
+    await release();
+    throw error;
+  }
   const address = app.getHttpServer().address() as { port: number };
   const client = new Client({ connectionString: database.url });
   client.on('error', () => undefined);
@@ -59,8 +70,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     close: async () => {
       await client.end();
       await app.close();
-      await database.drop();
-      if (!options.databaseUrl && !env.DATABASE_APP_URL) await dropRole(applicationLoginName(new URL(database.url).pathname.slice(1)));
+      await release();
     },
   };
 }
