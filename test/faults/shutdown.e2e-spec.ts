@@ -11,27 +11,30 @@ import { drive, eventually, gatewayEnv, loadPartner, sleep, startGatewayProcess 
  * started (each one answered in full, and traced), seals what it traced, writes its availability and usage counters,
  * and exits 0.
  */
-describe('faults: graceful shutdown under load', () => {
-  let simulator: Simulator;
-  let database: { url: string; drop(): Promise<void> };
-  let sql: Client;
-
+/** For one describe block: a simulator answering after `latencyMs`, a fresh database and the owner's connection to it. */
+function setting(latencyMs: number) {
+  const fixture = {} as { simulator: Simulator; database: { url: string; drop(): Promise<void> }; sql: Client };
   beforeAll(async () => {
-    // Each lookup takes 150 ms upstream: there are always lookups in flight when the signal comes.
-    simulator = await startSimulator({ population: 100, faults: { latencyMs: 150, jitterMs: 0, errorRate: 0, timeoutRate: 0, malformedRate: 0,
+    fixture.simulator = await startSimulator({ population: 100, faults: { latencyMs, jitterMs: 0, errorRate: 0, timeoutRate: 0, malformedRate: 0,
       down: false, flapPeriodMs: 0 } });
-    database = await createTestDatabase();
-    sql = new Client({ connectionString: database.url });
-    await sql.connect();
+    fixture.database = await createTestDatabase();
+    fixture.sql = new Client({ connectionString: fixture.database.url });
+    await fixture.sql.connect();
   });
   afterAll(async () => {
-    await sql?.end();
-    await database?.drop();
-    await simulator?.close();
+    await fixture.sql?.end();
+    await fixture.database?.drop();
+    await fixture.simulator?.close();
   });
+  return fixture;
+}
+
+describe('faults: graceful shutdown under load', () => {
+  // Each lookup takes 150 ms upstream: there are always lookups in flight when the signal comes.
+  const env = setting(150);
 
   it('finishes and traces every lookup in flight, flushes the trail and the counters, and exits 0', async () => {
-    const gateway = await startGatewayProcess(gatewayEnv(database.url, simulator.url, { SLA_FLUSH_SECONDS: '60' }));
+    const gateway = await startGatewayProcess(gatewayEnv(env.database.url, env.simulator.url, { SLA_FLUSH_SECONDS: '60' }));
     const token = await loadPartner(gateway.url);
     const load = drive(gateway.url, token, 24);
     let exit: number | string | null;
@@ -52,41 +55,26 @@ describe('faults: graceful shutdown under load', () => {
     expect(answered.filter((a) => a.status !== 200)).toEqual([]);
     expect(load.answers.some((a) => a.failed)).toBe(true);
     // Traced, and sealed before exit.
-    const traced = new Set((await sql.query(`SELECT request_id FROM audit_entries WHERE kind = 'lookup'`)).rows.map((r) => r.request_id));
+    const traced = new Set((await env.sql.query(`SELECT request_id FROM audit_entries WHERE kind = 'lookup'`)).rows.map((r) => r.request_id));
     expect(answered.filter((a) => !traced.has(a.requestId))).toEqual([]);
-    expect((await sql.query('SELECT count(*)::int AS n FROM audit_pending')).rows[0].n).toBe(0);
+    expect((await env.sql.query('SELECT count(*)::int AS n FROM audit_pending')).rows[0].n).toBe(0);
     // The availability and usage counters of the last minutes were written at exit, not lost with the process
     // (SLA_FLUSH_SECONDS is 60: without the flush at shutdown, nothing of the last minute would be there).
-    const [{ requests }] = (await sql.query('SELECT coalesce(sum(requests), 0)::int AS requests FROM sla_minutes')).rows;
-    const [{ calls }] = (await sql.query('SELECT coalesce(sum(calls), 0)::int AS calls FROM usage_days')).rows;
+    const [{ requests }] = (await env.sql.query('SELECT coalesce(sum(requests), 0)::int AS requests FROM sla_minutes')).rows;
+    const [{ calls }] = (await env.sql.query('SELECT coalesce(sum(calls), 0)::int AS calls FROM usage_days')).rows;
     expect(requests).toBe(traced.size);
     expect(calls).toBe(traced.size);
   }, 60_000);
 });
 
 describe('faults: graceful shutdown with a database that stops answering', () => {
-  let simulator: Simulator;
-  let database: { url: string; drop(): Promise<void> };
-  let sql: Client;
-
-  beforeAll(async () => {
-    simulator = await startSimulator({ population: 100, faults: { latencyMs: 20, jitterMs: 0, errorRate: 0, timeoutRate: 0, malformedRate: 0,
-      down: false, flapPeriodMs: 0 } });
-    database = await createTestDatabase();
-    sql = new Client({ connectionString: database.url });
-    await sql.connect();
-  });
-  afterAll(async () => {
-    await sql?.end();
-    await database?.drop();
-    await simulator?.close();
-  });
+  const env = setting(20);
 
   it('exits by itself at SHUTDOWN_TIMEOUT_MS, saying so, with no answer untraced; a second signal exits at once', async () => {
-    const gateway = await startGatewayProcess(gatewayEnv(database.url, simulator.url, { SHUTDOWN_TIMEOUT_MS: '2000' }));
+    const gateway = await startGatewayProcess(gatewayEnv(env.database.url, env.simulator.url, { SHUTDOWN_TIMEOUT_MS: '2000' }));
     const token = await loadPartner(gateway.url);
     const load = drive(gateway.url, token, 8);
-    const hold = new Client({ connectionString: database.url });
+    const hold = new Client({ connectionString: env.database.url });
     await hold.connect();
     let exit: number | string | null;
     let stoppedIn: number;
@@ -111,16 +99,16 @@ describe('faults: graceful shutdown with a database that stops answering', () =>
     expect(gateway.output()).toContain('SIGTERM received, stopping (at most 2000 ms)');
     expect(gateway.output()).toContain('Graceful stop not finished within 2000 ms (SHUTDOWN_TIMEOUT_MS): exiting');
     // Lookups held by the database were cut, never answered with data: every 200 has its entry.
-    const traced = new Set((await sql.query(`SELECT request_id FROM audit_entries WHERE kind = 'lookup'`)).rows.map((r) => r.request_id));
+    const traced = new Set((await env.sql.query(`SELECT request_id FROM audit_entries WHERE kind = 'lookup'`)).rows.map((r) => r.request_id));
     const ok = load.answers.filter((a) => a.status === 200);
     expect(ok.filter((a) => !traced.has(a.requestId))).toEqual([]);
 
     // The next gateway seals what the first left pending, and the chain verifies.
-    const next = await startGatewayProcess(gatewayEnv(database.url, simulator.url, { SHUTDOWN_TIMEOUT_MS: '60000' }));
-    const locker = new Client({ connectionString: database.url });
+    const next = await startGatewayProcess(gatewayEnv(env.database.url, env.simulator.url, { SHUTDOWN_TIMEOUT_MS: '60000' }));
+    const locker = new Client({ connectionString: env.database.url });
     await locker.connect();
     try {
-      await eventually('everything sealed', async () => (await sql.query('SELECT count(*)::int AS n FROM audit_pending')).rows[0].n === 0);
+      await eventually('everything sealed', async () => (await env.sql.query('SELECT count(*)::int AS n FROM audit_pending')).rows[0].n === 0);
       const auditor = await operatorToken({ url: next.url } as TestApp);
       expect((await client(next.url).get('/admin/api/audit/verify', { token: auditor })).body).toMatchObject({ ok: true });
       // With a deadline of a minute, a second signal stops it at once.
