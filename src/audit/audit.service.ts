@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { Clock } from '../common/clock';
+import { NoTurnLeft, Turns } from '../common/turns';
 import { APP_CONFIG, AppConfig } from '../common/config/config';
 import { RateLimited, ValidationFailed } from '../common/errors/domain-errors';
 import { AuditFilter, AuditRepository, StoredEntry } from './audit.repository';
@@ -21,6 +22,12 @@ const PARALLEL_FROM = 50_000;
  * worker thread and a database connection per segment (up to 4, beside the pool), and the cores the lookups need.
  */
 export const VERIFICATIONS_WAITING = 4;
+/**
+ * Pages of exports read from the database at once per instance: each export reads its pages through the pool the
+ * lookups' audit appends use, one page ahead; however many auditors export at once, at most this many connections
+ * are theirs. Exports take turns page by page, so none waits for another to finish.
+ */
+export const EXPORT_PAGES_AT_ONCE = 2;
 const SEGMENT_WORKER = join(__dirname, 'verify-segment.js');
 
 /** Runs one segment in a worker thread (compiled build), or in this thread (tests run the TypeScript sources). */
@@ -63,9 +70,10 @@ function decodeCursor(cursor: string | undefined): number | undefined {
 export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(AuditService.name);
   private timer?: NodeJS.Timeout;
-  /** The end of the last verification queued, and how many wait for their turn behind the one running. */
-  private verifying: Promise<unknown> = Promise.resolve();
-  private verificationsWaiting = 0;
+  /** One verification at a time, VERIFICATIONS_WAITING more waiting. */
+  private readonly verifications = new Turns(1, VERIFICATIONS_WAITING);
+  /** Pages of exports read at once, whatever the number of exports running (see EXPORT_PAGES_AT_ONCE). */
+  private readonly exportPages = new Turns(EXPORT_PAGES_AT_ONCE);
 
   constructor(
     private readonly repository: AuditRepository,
@@ -112,11 +120,12 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
    * the current one is processed.
    */
   private async *walk(filter: AuditFilter): AsyncGenerator<{ entry?: SealedEntry; checkpoint?: Checkpoint }> {
-    let next = this.repository.page(filter, 0, PAGE);
+    const read = (cursor: number) => this.exportPages.run(() => this.repository.page(filter, cursor, PAGE));
+    let next = read(0);
     let last: number | undefined;
     for (;;) {
       const page = await next;
-      if (page.length === PAGE) next = this.repository.page(filter, this.repository.cursorOf(filter, page[page.length - 1]), PAGE);
+      if (page.length === PAGE) next = read(this.repository.cursorOf(filter, page[page.length - 1]));
       if (page.length === 0) break;
       // A filtered walk goes by entry id, whose order the seqs follow only roughly.
       const seqs = page.map((entry) => Number(entry.seq));
@@ -179,21 +188,17 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
    * range is cut into segments verified in parallel worker threads; the junctions between them are checked here.
    */
   async verify(from?: Date, to?: Date): Promise<VerificationResult> {
-    if (this.verificationsWaiting >= VERIFICATIONS_WAITING) {
+    try {
+      return await this.verifications.run(() => this.verifyNow(from, to));
+    } catch (error) {
+      if (!(error instanceof NoTurnLeft)) throw error;
       throw new RateLimited(5, `A verification of the trail is running on this instance and ${VERIFICATIONS_WAITING} more are waiting; retry later.`);
     }
-    this.verificationsWaiting++;
-    const turn = this.verifying.then(() => {
-      this.verificationsWaiting--;
-      return this.verifyNow(from, to);
-    });
-    this.verifying = turn.catch(() => undefined);
-    return turn;
   }
 
   /** Verifications waiting for their turn behind the one running. */
   verificationsQueued(): number {
-    return this.verificationsWaiting;
+    return this.verifications.waiting();
   }
 
   private async verifyNow(from?: Date, to?: Date): Promise<VerificationResult> {

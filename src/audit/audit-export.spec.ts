@@ -1,0 +1,51 @@
+import { AppConfig } from '../common/config/config';
+import { ManualClock } from '../common/clock';
+import { AuditRepository } from './audit.repository';
+import { AuditService, EXPORT_PAGES_AT_ONCE } from './audit.service';
+import { CheckpointKeys } from './checkpoint-keys';
+
+/**
+ * Exports read their pages through the pool the lookups' audit appends use: however many run at once, at most
+ * EXPORT_PAGES_AT_ONCE page reads are in flight (the repository is stubbed, to count them).
+ */
+describe('exports of the trail, several at once', () => {
+  const ENTRIES = 12_345; // three pages of 5,000 and a last short one
+  let inFlight = 0;
+  let mostInFlight = 0;
+  const repository = {
+    anchor: async () => undefined,
+    cursorOf: (_filter: unknown, row: { seq: number }) => row.seq,
+    checkpoints: async () => [],
+    page: async (_filter: unknown, after: number, limit: number) => {
+      inFlight++;
+      mostInFlight = Math.max(mostInFlight, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight--;
+      const rows = [];
+      for (let seq = after + 1; seq <= Math.min(ENTRIES, after + limit); seq++) {
+        rows.push({ seq, entry_id: seq, occurred_at: new Date(Date.UTC(2026, 11, 3)), kind: 'lookup', outcome: 'ok', prev_hash: 'p', hash: 'h' });
+      }
+      return rows;
+    },
+  } as unknown as AuditRepository;
+  const keys = { publicKeys: () => ({}) } as unknown as CheckpointKeys;
+  const service = new AuditService(repository, keys, new ManualClock(new Date()), {} as AppConfig);
+
+  const read = async (stream: NodeJS.ReadableStream) => {
+    let text = '';
+    for await (const chunk of stream) text += chunk;
+    return text;
+  };
+
+  it(`reads at most ${EXPORT_PAGES_AT_ONCE} pages at once for six exports, each of which still gets all its entries in order`, async () => {
+    const exports = await Promise.all(Array.from({ length: 6 }, () => read(service.export({}, 'ndjson'))));
+    expect(mostInFlight).toBe(EXPORT_PAGES_AT_ONCE);
+    for (const text of exports) {
+      const lines = text.trim().split('\n').map((line) => JSON.parse(line) as { type: string; seq?: number });
+      expect(lines[0].type).toBe('header');
+      const seqs = lines.filter((line) => line.type === 'entry').map((line) => line.seq);
+      expect(seqs).toHaveLength(ENTRIES);
+      expect(seqs.every((seq, i) => seq === i + 1)).toBe(true);
+    }
+  });
+});
