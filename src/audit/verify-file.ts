@@ -28,10 +28,10 @@ export type FileVerification = VerificationResult & {
   unsigned_entries?: number;
 };
 
-/** What a verified file's signatures reach (see FileVerification). */
+/** What a verified file's signatures reach (see FileVerification): the last entry a checkpoint in it matched (-Infinity: none). */
 interface Coverage {
   contiguous: boolean;
-  signedThrough?: number;
+  signedThrough: number;
   lastSeq?: number;
 }
 
@@ -85,9 +85,9 @@ export async function verifyExportFile(path: string, pinnedPublicKey?: string, s
         + `up to it was rewritten${before ? ` after seq ${before.seq}, whose saved checkpoint matches` : ''}` };
   }
   if (!result.ok || !coverage) return withSaved;
-  // A saved checkpoint that matches covers the whole chain before it, as one in the file does.
+  // In a whole chain, a saved checkpoint that matches covers every entry before it, as one in the file does.
   const signedThrough = coverage.contiguous
-    ? Math.max(coverage.signedThrough ?? -Infinity, ...savedChecks.filter((check) => check.status === 'matches').map((check) => check.seq))
+    ? Math.max(coverage.signedThrough, ...savedChecks.filter((check) => check.status === 'matches').map((check) => check.seq))
     : -Infinity;
   const covered = Number.isFinite(signedThrough);
   return { ...withSaved, contiguous: coverage.contiguous, signed_through_seq: covered ? signedThrough : null,
@@ -206,9 +206,7 @@ async function verifyLines(path: string, pinnedPublicKey: string | undefined, sa
     if (part.lastCheckpoint) previousCheckpoint = part.lastCheckpoint;
     if (part.firstEntry || part.ahead !== undefined) ahead = part.ahead;
   }
-  // What the signatures prove: in a whole chain, every entry up to the last one a signed checkpoint matched.
-  const signedThrough = contiguous ? Math.max(...results.map((part) => part.signedThrough ?? -Infinity)) : -Infinity;
   const lastSeq = results.reduce<number | undefined>((last, part) => part.lastEntry?.seq ?? last, undefined);
   return { result: { ok: true, checked, checkpoints_checked: checkpointsChecked }, seen,
-    coverage: { contiguous, signedThrough: Number.isFinite(signedThrough) ? signedThrough : undefined, lastSeq } };
+    coverage: { contiguous, signedThrough: Math.max(...results.map((part) => part.signedThrough ?? -Infinity)), lastSeq } };
 }
