@@ -18,6 +18,7 @@ import { createDataSource } from '../src/common/database/data-source';
 import { Database } from '../src/common/database/database';
 import { Metrics } from '../src/common/metrics';
 import { ServerSecret } from '../src/common/server-secret';
+import { Stopping } from '../src/common/stopping';
 import { prepareDatabase } from '../src/database-setup';
 import { processCpuSeconds } from './support';
 
@@ -75,7 +76,7 @@ export async function benchAudit(options: { databaseUrl: string; quick: boolean 
     const clock = new Clock();
     const sealer = new AuditSealer(db, keys, clock, config, metrics);
     const repository = new AuditRepository(db);
-    const audit = new AuditService(repository, keys, clock, config);
+    const audit = new AuditService(repository, keys, clock, config, new Stopping());
 
     const appends: Record<number, number> = {};
     for (const callers of [1, 32, 256]) appends[callers] = await rate(callers, seconds, (i) => writer.append(entry(i)));

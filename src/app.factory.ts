@@ -20,6 +20,7 @@ import { SECURITY_HEADERS } from './common/http/security-headers';
 import { installRequestLog } from './common/logging/request-log';
 import { Metrics } from './common/metrics';
 import { ServerSecret } from './common/server-secret';
+import { Stopping } from './common/stopping';
 import { DtoValidationPipe } from './common/http/validation.pipe';
 import { LookupDto } from './rights/lookup.dto';
 import { documentLookupRoute } from './rights/lookup.route';
@@ -72,6 +73,15 @@ export async function createApp(options: CommonOptions): Promise<NestFastifyAppl
     // Nothing is cached unless a route says so (JWKS, checkpoints): answers carry secrets, traces, rights.
     reply.header('cache-control', 'no-store');
     done();
+  });
+  // While the instance stops, every answer closes its connection: a keep-alive connection whose request was in flight
+  // when the stop began would otherwise stay open for HTTP_KEEP_ALIVE_TIMEOUT_MS (30 s), holding the stop past its
+  // deadline. (Requests that arrive during the stop get this from Fastify; the cookie plugin's onSend hook already
+  // runs for every answer, so this one costs a function call.)
+  const stopping = app.get(Stopping).signal;
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
+    if (stopping.aborted) reply.header('connection', 'close');
+    done(null, payload);
   });
   fastify.addHook('preValidation', (request, _reply, done) => {
     try {
@@ -130,6 +140,8 @@ async function registerConsolePlugins(app: NestFastifyApplication): Promise<void
  * which would pull the upstream pool and the trail from under the requests still running.
  */
 export async function closeGracefully(app: NestFastifyApplication): Promise<void> {
+  // Work that could outlast the stop's deadline (a verification of the whole trail) gives up first, with an answer.
+  app.get(Stopping).begin();
   await app.getHttpAdapter().getInstance().close();
   await app.close();
 }

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import { startSimulator, Simulator } from '../simulator/server';
 import { checkpointSignatureValid } from '../src/audit/chain';
@@ -418,6 +419,44 @@ describe('audit trail (DESIGN §5)', () => {
       }
       // Once they are done, verifications are taken again.
       expect((await api.get('/admin/api/audit/verify', { token: auditor })).body).toMatchObject({ ok: true });
+    });
+
+    it('gives up a verification whose client left, waiting or running: the next one takes the turn, nothing is logged', async () => {
+      const errors = jest.spyOn(Logger.prototype, 'error');
+      const holder = new Client({ connectionString: t.databaseUrl });
+      await holder.connect();
+      const waitingForLock = async () => (await t.sql<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks
+        WHERE NOT granted AND relation = 'audit_checkpoints'::regclass`))[0].n;
+      // An auditor's client that sends the request, then closes its connection when told.
+      const leaving = () => {
+        const left = new AbortController();
+        const answer = fetch(`${t.url}/admin/api/audit/verify`, { headers: { authorization: `Bearer ${auditor}` }, signal: left.signal })
+          .then((response) => response.status, () => 'left');
+        return { leave: () => left.abort(), answer };
+      };
+      try {
+        await holder.query('BEGIN');
+        // The verification's own reads wait (its first is of the checkpoints), as over a long trail.
+        await holder.query('LOCK TABLE audit_checkpoints IN ACCESS EXCLUSIVE MODE');
+        const running = leaving();
+        await eventually('the first verification reads, and waits for the lock', async () => (await waitingForLock()) > 0);
+        const queued = leaving();
+        const stays = api.get('/admin/api/audit/verify', { token: auditor });
+        await eventually('two verifications queued', () => t.app.get(AuditService).verificationsQueued() === 2);
+        queued.leave();
+        await eventually('the one whose client left is out of the line', () => t.app.get(AuditService).verificationsQueued() === 1);
+        running.leave();
+        // The running one gave up though its query still waits for the lock: the one that stayed runs now.
+        await eventually('the verification that stayed has the turn', () => t.app.get(AuditService).verificationsQueued() === 0);
+        expect(await Promise.all([running.answer, queued.answer])).toEqual(['left', 'left']);
+        await holder.query('ROLLBACK');
+        expect((await stays).body).toMatchObject({ ok: true });
+      } finally {
+        await holder.query('ROLLBACK').catch(() => undefined);
+        await holder.end();
+      }
+      expect(errors).not.toHaveBeenCalled();
+      errors.mockRestore();
     });
 
     it('verifies the database, and names the place of each kind of tampering', async () => {

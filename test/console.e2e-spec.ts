@@ -6,6 +6,7 @@ import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
 import Parser from 'rss-parser';
 import { startSimulator, Simulator } from '../simulator/server';
 import { AuditSealer } from '../src/audit/audit-sealer';
+import { Stopping } from '../src/common/stopping';
 import { accessRequestBody, makeSiret, onboardPartner, operatorToken, requestToken } from './support/factories';
 import { client } from './support/http';
 import { OPERATOR, startTestApp, TestApp } from './support/test-app';
@@ -350,8 +351,22 @@ describe('console and status page in a real browser (DESIGN §4)', () => {
     await context.close();
   }, 60_000);
 
+  // Last but the axe summary: the instance's stop cannot be undone.
+  it('tells an auditor in French that a verification was cut short by the instance stopping, and to start it again', async () => {
+    const context = await browser.newContext({ locale: 'fr-FR' });
+    const page = await logIn(context, AUDITOR_ONLY);
+    await page.goto(`${t.url}/console/audit`);
+    t.app.get(Stopping).begin();
+    await page.getByRole('button', { name: 'Vérifier toute la chaîne' }).click();
+    await page.waitForSelector('h1:has-text("Service en cours de redémarrage")');
+    expect(await page.locator('main').textContent()).toMatch(/redémarre : elle a été interrompue et rien n'a été modifié\. Relancez-la/);
+    expect(await page.locator('main').textContent()).toContain('instance_stopping');
+    await look(page, 'erreur-redemarrage');
+    await context.close();
+  }, 60_000);
+
   it('has no serious or critical accessibility violation on any page (axe)', () => {
-    expect(scanned.length).toBeGreaterThanOrEqual(16);
+    expect(scanned.length).toBeGreaterThanOrEqual(17);
     expect(scanned.filter((s) => s.violations.length > 0)).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { AppConfig } from '../common/config/config';
 import { ManualClock } from '../common/clock';
 import { AuditRepository } from './audit.repository';
+import { Stopping } from '../common/stopping';
 import { AuditService, EXPORT_PAGES_AT_ONCE } from './audit.service';
 import { CheckpointKeys } from './checkpoint-keys';
 
@@ -29,7 +30,7 @@ describe('exports of the trail, several at once', () => {
     },
   } as unknown as AuditRepository;
   const keys = { publicKeys: () => ({}) } as unknown as CheckpointKeys;
-  const service = new AuditService(repository, keys, new ManualClock(new Date()), {} as AppConfig);
+  const service = new AuditService(repository, keys, new ManualClock(new Date()), {} as AppConfig, new Stopping());
 
   const read = async (stream: NodeJS.ReadableStream) => {
     let text = '';

@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { CurrentOperator, CurrentPartner, OperatorAuth, OperatorPrincipal, PartnerAuth, PartnerPrincipal, Public } from '../auth/access.decorators';
 import { Clock } from '../common/clock';
 import { ApiProblems } from '../common/errors/api-problems';
+import { whileClientWaits } from '../common/http/client-gone';
 import { AccessesQuery, AuditQuery, ExportQuery, VerifyQuery } from './audit-query.dto';
 import { AuditService } from './audit.service';
 import { AuditorDesk, dateOf } from './auditor-desk';
@@ -33,10 +34,10 @@ export class AuditController {
     return reply.send(stream);
   }
 
-  @Get('verify') @ApiProblems('rate_limited')
+  @Get('verify') @ApiProblems('rate_limited', 'instance_stopping')
   @ApiOperation({ summary: 'Recompute the chain and check the checkpoints: { ok, checked, first_bad_seq? }' })
-  verify(@Query() query: VerifyQuery, @CurrentOperator() principal: OperatorPrincipal) {
-    return this.desk.verify(query, principal.operator.id);
+  verify(@Query() query: VerifyQuery, @CurrentOperator() principal: OperatorPrincipal, @Res({ passthrough: true }) reply: FastifyReply) {
+    return this.desk.verify(query, principal.operator.id, whileClientWaits(reply));
   }
 }
 

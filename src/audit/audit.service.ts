@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { Clock } from '../common/clock';
 import { NoTurnLeft, Turns } from '../common/turns';
+import { Stopping } from '../common/stopping';
 import { APP_CONFIG, AppConfig } from '../common/config/config';
 import { RateLimited, ValidationFailed } from '../common/errors/domain-errors';
 import { AuditFilter, AuditRepository, StoredEntry } from './audit.repository';
@@ -30,16 +31,30 @@ export const VERIFICATIONS_WAITING = 4;
 export const EXPORT_PAGES_AT_ONCE = 2;
 const SEGMENT_WORKER = join(__dirname, 'verify-segment.js');
 
-/** Runs one segment in a worker thread (compiled build), or in this thread (tests run the TypeScript sources). */
-function runSegment(task: SegmentTask): Promise<SegmentResult> {
-  if (!existsSync(SEGMENT_WORKER)) return verifySegment(task);
+/**
+ * Runs one segment in a worker thread (compiled build), or in this thread (tests run the TypeScript sources). When
+ * `signal` aborts, the thread is stopped (its connection goes with it) and the promise rejects with the reason.
+ */
+function runSegment(task: SegmentTask, signal: AbortSignal): Promise<SegmentResult> {
+  if (!existsSync(SEGMENT_WORKER)) return verifySegment(task, signal);
   return new Promise((resolve, reject) => {
+    signal.throwIfAborted();
     const worker = new Worker(SEGMENT_WORKER, { workerData: task });
+    const cancel = () => {
+      reject(signal.reason);
+      void worker.terminate();
+    };
+    signal.addEventListener('abort', cancel, { once: true });
     worker.once('message', (result: SegmentResult) => {
       resolve(result);
       void worker.terminate();
     });
     worker.once('error', reject);
+    // A thread that ends without a word (out of memory) fails the segment rather than holding the turn forever.
+    worker.once('exit', (code) => {
+      signal.removeEventListener('abort', cancel);
+      reject(new Error(`the verification thread exited (${code}) without a result`));
+    });
   });
 }
 
@@ -80,6 +95,7 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly keys: CheckpointKeys,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly stopping: Stopping,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -187,9 +203,12 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
    * Recomputes the chain over a time range (all of it by default) and checks the checkpoints in it. A long
    * range is cut into segments verified in parallel worker threads; the junctions between them are checked here.
    */
-  async verify(from?: Date, to?: Date): Promise<VerificationResult> {
+  async verify(from?: Date, to?: Date, clientWaits?: AbortSignal): Promise<VerificationResult> {
+    // Given up, waiting or running, when the client leaves (no one would read the answer) or the instance stops
+    // (answered InstanceStopping at once rather than holding the stop until its deadline).
+    const cancel = clientWaits ? AbortSignal.any([clientWaits, this.stopping.signal]) : this.stopping.signal;
     try {
-      return await this.verifications.run(() => this.verifyNow(from, to));
+      return await this.verifications.run(() => this.verifyNow(from, to, cancel), cancel);
     } catch (error) {
       if (!(error instanceof NoTurnLeft)) throw error;
       throw new RateLimited(5, `A verification of the trail is running on this instance and ${VERIFICATIONS_WAITING} more are waiting; retry later.`);
@@ -201,7 +220,7 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
     return this.verifications.waiting();
   }
 
-  private async verifyNow(from?: Date, to?: Date): Promise<VerificationResult> {
+  private async verifyNow(from: Date | undefined, to: Date | undefined, signal: AbortSignal): Promise<VerificationResult> {
     const [anchor, range] = await Promise.all([this.repository.anchor(), this.repository.seqRange(from, to)]);
     if (!range) return { ok: true, checked: 0, checkpoints_checked: 0 };
     const expectedFirst = (anchor?.seq ?? 0) + 1;
@@ -215,7 +234,7 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
       databaseUrl: this.config.databaseAppUrl!, publicKeys: this.keys.publicKeys(),
       fromSeq: range.first + i * size, toSeq: Math.min(range.last, range.first + (i + 1) * size - 1),
     }));
-    const [results, checkpointBefore] = await Promise.all([Promise.all(tasks.map((task) => runSegment(task))),
+    const [results, checkpointBefore] = await Promise.all([Promise.all(tasks.map((task) => runSegment(task, signal))),
       this.repository.checkpointBefore(range.first)]);
     let checked = 0;
     let checkpointsChecked = 0;

@@ -54,8 +54,9 @@ export class AuditorDesk {
     return this.audit.export({ partnerId: query.partner, from: dateOf(query.from), to: dateOf(query.to) }, query.format);
   }
 
-  async verify(query: { from?: string; to?: string }, operatorId: string) {
-    const result = await this.audit.verify(dateOf(query.from), dateOf(query.to));
+  /** `clientWaits`: aborts when the client leaves, which cancels the verification (nothing traced then). */
+  async verify(query: { from?: string; to?: string }, operatorId: string, clientWaits?: AbortSignal) {
+    const result = await this.audit.verify(dateOf(query.from), dateOf(query.to), clientWaits);
     await this.trace(operatorId, 'audit.verified', { from: query.from ?? null, to: query.to ?? null, ok: result.ok });
     return result;
   }

@@ -9,14 +9,27 @@ export interface SegmentTask extends RangeTask {
   databaseUrl: string;
 }
 
-/** Verifies entries and checkpoints of a seq range with its own connection (run in a worker thread). */
-export async function verifySegment(task: SegmentTask): Promise<SegmentResult> {
+/**
+ * Verifies entries and checkpoints of a seq range with its own connection (run in a worker thread, which is stopped
+ * to cancel it). In this thread (tests), `signal` cancels it by closing the connection: the query waiting fails, and
+ * the verification rejects with the signal's reason.
+ */
+export async function verifySegment(task: SegmentTask, signal?: AbortSignal): Promise<SegmentResult> {
+  signal?.throwIfAborted();
   const client = new Client({ connectionString: task.databaseUrl });
-  await client.connect();
+  const cancel = () => void client.end().catch(() => undefined);
+  signal?.addEventListener('abort', cancel, { once: true });
   try {
-    return await verifyRange(client, task);
+    await client.connect();
+    try {
+      return await verifyRange(client, task);
+    } finally {
+      if (!signal?.aborted) await client.end();
+    }
+  } catch (error) {
+    throw signal?.aborted ? signal.reason : error;
   } finally {
-    await client.end();
+    signal?.removeEventListener('abort', cancel);
   }
 }
 

@@ -7,6 +7,7 @@ import { createDataSource } from './database/data-source';
 import { Database } from './database/database';
 import { Metrics } from './metrics';
 import { ServerSecret } from './server-secret';
+import { Stopping } from './stopping';
 
 export interface CommonOptions {
   config: AppConfig;
@@ -25,7 +26,7 @@ class DataSourceCloser implements OnApplicationShutdown {
   }
 }
 
-/** Configuration, clock, server secret, database and metrics: small and boring, available everywhere. */
+/** Configuration, clock, server secret, database, metrics and the instance's stop: small and boring, available everywhere. */
 @Global()
 @Module({})
 export class CommonModule {
@@ -53,8 +54,9 @@ export class CommonModule {
         Database,
         DataSourceCloser,
         Metrics,
+        Stopping,
       ],
-      exports: [APP_CONFIG, Clock, ServerSecret, DataSource, Database, Metrics],
+      exports: [APP_CONFIG, Clock, ServerSecret, DataSource, Database, Metrics, Stopping],
     };
   }
 }

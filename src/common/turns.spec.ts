@@ -59,4 +59,28 @@ describe('Turns', () => {
     expect(await next).toBe('b');
     expect(await turns.run(async () => 'c')).toBe('c');
   });
+
+  it('lets work whose caller gave up leave the line, and refuses work already given up', async () => {
+    const turns = new Turns(1);
+    const log: string[] = [];
+    const [a, b, c] = ['a', 'b', 'c'].map((name) => gate(log, name));
+    const first = turns.run(a.work);
+    const gaveUp = new AbortController();
+    const second = turns.run(b.work, gaveUp.signal);
+    const third = turns.run(c.work, new AbortController().signal);
+    expect(turns.waiting()).toBe(2);
+    gaveUp.abort(new Error('client gone'));
+    await expect(second).rejects.toThrow('client gone');
+    expect(turns.waiting()).toBe(1);
+    a.open();
+    await tick();
+    // The turn went to the third: the second never started.
+    expect(log).toEqual(['a', 'c']);
+    c.open();
+    expect(await Promise.all([first, third])).toEqual(['a', 'c']);
+    await expect(turns.run(async () => 'd', AbortSignal.abort(new Error('already gone')))).rejects.toThrow('already gone');
+    // Nothing was left holding a turn.
+    expect(await turns.run(async () => 'e')).toBe('e');
+    expect(turns.waiting()).toBe(0);
+  });
 });

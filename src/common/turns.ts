@@ -4,6 +4,8 @@ export class NoTurnLeft extends Error {}
 /**
  * At most `limit` pieces of work at once, the others waiting in arrival order; with `maxWaiting`, one more than that
  * is refused at once (NoTurnLeft) rather than queued. A failed piece of work gives its turn back like any other.
+ * Work given a `signal` leaves the line when it aborts (its caller gave up), rejecting with the signal's reason;
+ * once running, the work itself decides what the signal means.
  */
 export class Turns {
   private running = 0;
@@ -16,10 +18,22 @@ export class Turns {
     return this.line.length;
   }
 
-  async run<T>(work: () => Promise<T>): Promise<T> {
+  async run<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    signal?.throwIfAborted();
     if (this.running >= this.limit) {
       if (this.line.length >= this.maxWaiting) throw new NoTurnLeft();
-      await new Promise<void>((resolve) => this.line.push(resolve));
+      await new Promise<void>((resolve, reject) => {
+        const leave = () => {
+          this.line.splice(this.line.indexOf(turn), 1);
+          reject(signal!.reason);
+        };
+        const turn = () => {
+          signal?.removeEventListener('abort', leave);
+          resolve();
+        };
+        this.line.push(turn);
+        signal?.addEventListener('abort', leave, { once: true });
+      });
     } else {
       this.running++;
     }

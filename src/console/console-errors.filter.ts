@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { toProblem } from '../common/errors/problem';
+import { ClientGone } from '../common/http/client-gone';
 import { logUnexpected } from '../common/errors/problem.filter';
 import { html } from './html';
 import { sendPage } from './console-page';
@@ -13,6 +14,12 @@ const PAGES: Record<number, { title: string; text: string }> = {
   409: { title: 'Action impossible', text: "L'état de cet élément ne permet pas cette action (elle a peut-être déjà été faite)." },
   429: { title: 'Trop de tentatives', text: 'Trop de tentatives en peu de temps : réessayez dans une minute.' },
   503: { title: 'Service momentanément indisponible', text: 'La base de données ne répond pas : réessayez dans quelques instants.' },
+};
+/** Where the status alone would say the wrong thing. */
+const CODE_PAGES: Record<string, { title: string; text: string }> = {
+  csrf_invalid: { title: 'Formulaire expiré', text: 'Ce formulaire a expiré ou ne vient pas de la console : revenez à la page précédente, rechargez-la et recommencez.' },
+  instance_stopping: { title: 'Service en cours de redémarrage',
+    text: "Le serveur qui traitait votre demande redémarre : elle a été interrompue et rien n'a été modifié. Relancez-la dans quelques secondes." },
 };
 const SERVER_ERROR = { title: 'Erreur du service', text: "Une erreur inattendue s'est produite. Elle a été journalisée ; réessayez plus tard." };
 
@@ -28,6 +35,10 @@ export class ConsoleErrorFilter implements ExceptionFilter {
     const request = host.switchToHttp().getRequest<FastifyRequest>();
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     if (reply.sent) return;
+    if (error instanceof ClientGone) {
+      request.outcome = 'client_gone';
+      return;
+    }
     const { body } = toProblem(error, request.id);
     if (body.status === 401) {
       void reply.redirect(`/console/connexion${request.method === 'GET' ? `?retour=${encodeURIComponent(request.url)}` : ''}`, 303);
@@ -39,9 +50,7 @@ export class ConsoleErrorFilter implements ExceptionFilter {
       void reply.redirect('/console/securite', 303);
       return;
     }
-    const page = body.code === 'csrf_invalid'
-      ? { title: 'Formulaire expiré', text: 'Ce formulaire a expiré ou ne vient pas de la console : revenez à la page précédente, rechargez-la et recommencez.' }
-      : PAGES[body.status] ?? SERVER_ERROR;
+    const page = CODE_PAGES[body.code] ?? PAGES[body.status] ?? SERVER_ERROR;
     const operator = request.operatorPrincipal?.operator;
     let csrf = '';
     try {

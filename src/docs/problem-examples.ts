@@ -4,6 +4,7 @@ import { AuditUnavailable, Conflict, Forbidden, NotFound, OAuthError, RateLimite
 import { ProblemCode, PROBLEM_CODES } from '../common/errors/problem-codes';
 import { toProblem, ProblemAnswer } from '../common/errors/problem';
 import { UnsupportedMediaType } from '../common/http/media-type';
+import { InstanceStopping } from '../common/stopping';
 import { PersonNotFound, RecipientNotDeclared, UnderMaintenance, UpstreamError, UpstreamTimeout, UpstreamUnavailable } from '../rights/rights.errors';
 import { OpenDataNotFound } from '../sla/open-data';
 import { ReportNotFound } from '../sla/sla-reports';
@@ -61,6 +62,7 @@ const REPRESENTATIVES: Record<ProblemCode, () => unknown> = {
   operator_exists: () => new Conflict('operator_exists', 'An operator with this email already exists.'),
   maintenance_over: () => new Conflict('maintenance_over', 'This maintenance window is over: it can no longer be changed.'),
   not_ready: () => new ServiceUnavailable('not_ready', 'The database is not reachable.'),
+  instance_stopping: () => new InstanceStopping(),
   audit_chain_broken: () => new ServiceUnavailable('audit_chain_broken', "The audit chain was altered behind the gateway's back: seq gap after 41."),
   internal_error: () => new Error('unexpected'),
 };

@@ -131,3 +131,53 @@ describe('faults: graceful shutdown with a database that stops answering', () =>
     }
   }, 90_000);
 });
+
+describe('faults: graceful shutdown during verifications of the trail', () => {
+  const env = setting(20);
+
+  it('answers the verifications running or waiting 503 instance_stopping at once, rather than holding the stop', async () => {
+    const gateway = await startGatewayProcess(gatewayEnv(env.database.url, env.simulator.url, { SHUTDOWN_TIMEOUT_MS: '60000' }));
+    const hold = new Client({ connectionString: env.database.url });
+    await hold.connect();
+    let exit: number | string | null;
+    let stoppedIn: number;
+    try {
+      const token = await loadPartner(gateway.url);
+      const load = drive(gateway.url, token, 2);
+      await eventually('lookups answered', () => load.answers.filter((a) => a.status === 200).length > 10, 15_000);
+      await load.stop();
+      await eventually('entries sealed', async () => (await env.sql.query('SELECT count(*)::int AS n FROM audit_seals')).rows[0].n > 10);
+      const auditor = await operatorToken({ url: gateway.url } as TestApp);
+      // A verification that would last as long as the lock does (as one of a long trail would), and one waiting behind it.
+      await hold.query('BEGIN');
+      await hold.query('LOCK TABLE audit_checkpoints IN ACCESS EXCLUSIVE MODE');
+      const api = client(gateway.url);
+      const running = api.get('/admin/api/audit/verify', { token: auditor });
+      await eventually('the verification reads, and waits', async () => (await env.sql.query(`SELECT count(*)::int AS n FROM pg_locks
+        WHERE NOT granted AND relation = 'audit_checkpoints'::regclass`)).rows[0].n > 0);
+      const waiting = api.get('/admin/api/audit/verify', { token: auditor });
+      await sleep(300);
+      const started = Date.now();
+      const exiting = gateway.stop('SIGTERM');
+      for (const answer of await Promise.all([running, waiting])) {
+        expect(answer.status).toBe(503);
+        expect(answer.body).toMatchObject({ code: 'instance_stopping', retryable: true });
+        expect(answer.headers.get('retry-after')).toBe('1');
+      }
+      expect(Date.now() - started).toBeLessThan(5000);
+      // The rest of the stop (the last seal signs a checkpoint) needs the table: released once the answers are in.
+      await hold.query('ROLLBACK');
+      exit = await exiting;
+      stoppedIn = Date.now() - started;
+    } finally {
+      await hold.query('ROLLBACK').catch(() => undefined);
+      await hold.end();
+      await gateway.stop('SIGKILL');
+    }
+    expect(exit).toBe(0);
+    // The verifications' keep-alive connections closed with their answers: left open, they would have held the stop
+    // for HTTP_KEEP_ALIVE_TIMEOUT_MS (30 s).
+    expect(stoppedIn).toBeLessThan(10_000);
+    expect(gateway.output()).not.toMatch(/ERROR|failed/);
+  }, 60_000);
+});

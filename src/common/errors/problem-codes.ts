@@ -96,6 +96,8 @@ export const PROBLEM_CODES = {
 
   // Health and the unexpected.
   not_ready: entry(503, 'any', true, "La passerelle n'atteint pas sa base de données (`/health/ready`).", 'Réessayer ; alerte d\'exploitation.'),
+  instance_stopping: entry(503, 'operator', true, "L'instance de la passerelle qui traitait la requête s'arrête (déploiement, redémarrage) : "
+    + 'la vérification en cours est interrompue et rien n\'est modifié.', 'Relancer la requête : une autre instance, ou celle-ci redémarrée, la traitera.'),
   audit_chain_broken: entry(503, 'any', false, "Le journal d'audit a été altéré hors de la passerelle (`/health/ready`).", "Incident de sécurité : prévenir les auditeurs."),
   internal_error: entry(500, 'any', true, 'Erreur inattendue, journalisée côté passerelle.', 'Réessayer ; si elle persiste, la signaler avec le `request_id`.'),
 } satisfies Record<string, ProblemCodeInfo>;

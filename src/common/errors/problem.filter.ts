@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ClientGone } from '../http/client-gone';
 import { toProblem } from './problem';
 
 declare module 'fastify' {
@@ -24,6 +25,11 @@ export class ProblemFilter implements ExceptionFilter {
 
 export function sendProblem(error: unknown, request: FastifyRequest, reply: FastifyReply,
   logger: Pick<Logger, 'error'>): void {
+  if (error instanceof ClientGone) {
+    // Work given up because its client left: there is no one to answer, and nothing went wrong.
+    request.outcome = 'client_gone';
+    return;
+  }
   const answer = toProblem(error, request.id);
   request.outcome = answer.body.code;
   if (answer.body.status >= 500 && answer.body.code === 'internal_error') logUnexpected(error, request, logger);

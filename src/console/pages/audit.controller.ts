@@ -7,6 +7,7 @@ import { AuditorDesk } from '../../audit/auditor-desk';
 import { CurrentOperator, OperatorAuth, OperatorPrincipal } from '../../auth/access.decorators';
 import { APP_CONFIG, AppConfig } from '../../common/config/config';
 import { ValidationFailed } from '../../common/errors/domain-errors';
+import { whileClientWaits } from '../../common/http/client-gone';
 import { PartnersService } from '../../partners/partners.service';
 import { ConsoleCsrfGuard } from '../console-csrf.guard';
 import { ConsoleErrorFilter } from '../console-errors.filter';
@@ -67,7 +68,8 @@ export class ConsoleAuditController {
 
   @Post('verifier')
   async verify(@CurrentOperator() principal: OperatorPrincipal, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    const [verification, checkpoint] = await Promise.all([this.desk.verify({}, principal.operator.id), this.audit.latestCheckpoint()]);
+    const [verification, checkpoint] = await Promise.all([this.desk.verify({}, principal.operator.id, whileClientWaits(reply)),
+      this.audit.latestCheckpoint()]);
     return this.render(pageContext(request, reply, this.config.sandbox), reply, { verification, checkpoint });
   }
 
