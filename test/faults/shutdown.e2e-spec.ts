@@ -1,8 +1,9 @@
+import { Agent, request } from 'node:http';
 import { Client } from 'pg';
 import { startSimulator, Simulator } from '../../simulator/server';
 import { createTestDatabase } from '../support/database';
 import { client } from '../support/http';
-import { operatorToken } from '../support/factories';
+import { operatorToken, SIRET_CCAS_LYON } from '../support/factories';
 import { TestApp } from '../support/test-app';
 import { drive, eventually, gatewayEnv, loadPartner, sleep, startGatewayProcess } from './harness';
 
@@ -64,6 +65,36 @@ describe('faults: graceful shutdown under load', () => {
     const [{ calls }] = (await env.sql.query('SELECT coalesce(sum(calls), 0)::int AS calls FROM usage_days')).rows;
     expect(requests).toBe(traced.size);
     expect(calls).toBe(traced.size);
+  }, 60_000);
+  it('closes a keep-alive connection with the answer it was waiting for, so an idle client does not hold the stop', async () => {
+    const gateway = await startGatewayProcess(gatewayEnv(env.database.url, env.simulator.url));
+    const token = await loadPartner(gateway.url);
+    // One client, one kept-alive connection, one lookup in flight (150 ms upstream) when the signal comes; then idle.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const lookup = (object: string) => new Promise<{ status: number; connection?: string }>((resolve, reject) => {
+        const body = JSON.stringify({ nir: '284057505612387', recipient: SIRET_CCAS_LYON, context: 'RSA', object, agent: 'agent-1' });
+        const req = request(`${gateway.url}/v1/droits/recherche`, { method: 'POST', agent, headers: { authorization: `Bearer ${token}`,
+          'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+      expect(await lookup('dossier 1')).toEqual({ status: 200, connection: 'keep-alive' });
+      const inFlight = lookup('dossier 2');
+      await sleep(50);
+      const started = Date.now();
+      const exiting = gateway.stop('SIGTERM');
+      expect(await inFlight).toEqual({ status: 200, connection: 'close' });
+      expect(await exiting).toBe(0);
+      // Left open, the connection would have held the stop for HTTP_KEEP_ALIVE_TIMEOUT_MS (30 s), past its deadline.
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      agent.destroy();
+      await gateway.stop('SIGKILL');
+    }
   }, 60_000);
 });
 
