@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { connect } from 'node:net';
 import { startSimulator, Simulator } from '../../simulator/server';
 import { gatewayEnv, GatewayProcess, sleep, startGatewayProcess } from '../faults/harness';
+import { consoleMutations } from '../support/console-routes';
 import { createTestDatabase } from '../support/database';
 import { accessRequestBody, basic, makeSiret, onboardPartner, OnboardedPartner, operatorToken, partnerToken, SIRET_CCAS_LYON } from '../support/factories';
 import { client, http, HttpAnswer } from '../support/http';
@@ -101,7 +102,7 @@ describe('security: hostile input', () => {
     expect(invented.body).toMatchObject({ status: 400, errors: [{ field: 'roles' }] });
   });
 
-  it('refuses a console form that does not carry its CSRF token, or carries another', async () => {
+  it('refuses every console form that does not carry its CSRF token, or carries another, before it does anything', async () => {
     const page = await fetch(`${gateway.url}/console/connexion`);
     const cookies = page.headers.getSetCookie().map((c) => c.split(';')[0]);
     const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())![1];
@@ -109,13 +110,24 @@ describe('security: hostile input', () => {
       'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ _csrf: csrf, email: OPERATOR.email, password: OPERATOR.password }) });
     expect(login.status).toBe(303);
     const session = [...cookies, ...login.headers.getSetCookie().map((c) => c.split(';')[0])].join('; ');
-    for (const form of [{ reason: 'Sans jeton' }, { reason: 'Jeton inventé', _csrf: 'forged-token' }] as Record<string, string>[]) {
-      const forged = await fetch(`${gateway.url}/console/partenaires/${b.partnerId}/suspendre`, { method: 'POST', headers: { cookie: session,
-        'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form) });
-      expect(forged.status).toBe(403);
-      expect(await forged.text()).toMatch(/lang="fr"/);
+    // Each form of the console's controllers (read from their decorators: a form added later is checked too), with
+    // real identifiers where it takes one: a form that let the request through would suspend partner b.
+    const mutations = consoleMutations();
+    expect(mutations.length).toBeGreaterThanOrEqual(17);
+    const refused: string[] = [];
+    for (const { method, path } of mutations) {
+      const url = gateway.url + path.replace(':action', 'suspendre').replace(/:[a-z]+/gi, b.partnerId);
+      for (const form of [{ reason: 'Sans jeton' }, { reason: 'Jeton inventé', _csrf: 'forged-token' }] as Record<string, string>[]) {
+        const forged = await fetch(url, { method, redirect: 'manual', headers: { cookie: session,
+          'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form) });
+        const page = await forged.text();
+        if (forged.status === 403 && /lang="fr"/.test(page) && page.includes('csrf_invalid')) refused.push(`${method} ${path}`);
+      }
     }
+    expect(refused).toEqual(mutations.flatMap(({ method, path }) => [`${method} ${path}`, `${method} ${path}`]));
     expect((await api.get(`/admin/api/partners/${b.partnerId}`, { token: admin })).body.status).toBe('active');
+    // The session itself was not ended by the forged logout.
+    expect((await fetch(`${gateway.url}/console/partenaires`, { redirect: 'manual', headers: { cookie: session } })).status).toBe(200);
   });
 
   it('stores injection strings as text, and answers NUL bytes, lone surrogates, oversized and deep bodies with 4xx', async () => {
