@@ -8,12 +8,15 @@ import { PartnersModule } from './partners/partners.module';
 import { RightsModule } from './rights/rights.module';
 import { SlaModule } from './sla/sla.module';
 
+/** The domain modules, each with its controllers: the application is these on top of CommonModule. */
+export const DOMAIN_MODULES = [AuditModule, PartnersModule, AuthModule, RightsModule, SlaModule, HealthModule, ConsoleModule];
+
 @Module({})
 export class AppModule {
   static forRoot(options: CommonOptions): DynamicModule {
     return {
       module: AppModule,
-      imports: [CommonModule.forRoot(options), AuditModule, PartnersModule, AuthModule, RightsModule, SlaModule, HealthModule, ConsoleModule],
+      imports: [CommonModule.forRoot(options), ...DOMAIN_MODULES],
     };
   }
 }

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { connect } from 'node:net';
 import { startSimulator, Simulator } from '../../simulator/server';
 import { gatewayEnv, GatewayProcess, sleep, startGatewayProcess } from '../faults/harness';
-import { consoleMutations } from '../support/console-routes';
+import { consoleMutations, declaredRoutes } from '../support/declared-routes';
 import { createTestDatabase } from '../support/database';
 import { accessRequestBody, basic, makeSiret, onboardPartner, OnboardedPartner, operatorToken, partnerToken, SIRET_CCAS_LYON } from '../support/factories';
 import { client, http, HttpAnswer } from '../support/http';
@@ -14,6 +14,7 @@ const BODIES_PER_ROUTE = 2000;
 const CONCURRENCY = 16;
 const AUDITOR = { email: 'auditrice@dinsic.test', password: 'auditor password 1234', roles: ['auditor'] };
 const OPERATOR_ONLY = { email: 'operateur@dinsic.test', password: 'operator password 1234', roles: ['operator'] };
+const ADMIN_ONLY = { email: 'admin-seul@dinsic.test', password: 'admin password 1234', roles: ['admin'] };
 
 type Operation = { requestBody?: { content: Record<string, { example?: unknown }> }; parameters?: { name: string; in: string }[] };
 
@@ -31,7 +32,7 @@ describe('security: hostile input', () => {
   let a: OnboardedPartner & { token: string; trackingToken?: string };
   let b: OnboardedPartner & { token: string };
   let admin: string;
-  const secrets: string[] = [OPERATOR.password, AUDITOR.password, OPERATOR_ONLY.password];
+  const secrets: string[] = [OPERATOR.password, AUDITOR.password, OPERATOR_ONLY.password, ADMIN_ONLY.password];
 
   const lookup = (token: string, body: Record<string, unknown> = {}) => api.post('/v1/droits/recherche',
     { nir: NIRS[0], recipient: SIRET_CCAS_LYON, context: 'RSA', object: 'dossier 1', agent: 'agent-1', ...body }, { token });
@@ -98,6 +99,29 @@ describe('security: hostile input', () => {
       await api.get('/admin/api/operators', { token: operator }),
     ];
     expect(refused.map((answer) => [answer.status, answer.body.code])).toEqual(Array(refused.length).fill([403, 'role_required']));
+
+    // Then every route that asks for a role (read from the controllers' decorators: the API's and the console's), tried
+    // by each one-role account without it, with partner b's id where it takes one: a route that let one through would act.
+    expect((await api.post('/admin/api/operators', ADMIN_ONLY, { token: admin })).status).toBe(201);
+    const accounts = { auditor, operator, admin: await logIn(ADMIN_ONLY) };
+    secrets.push(accounts.admin);
+    const guarded = declaredRoutes().filter((route) => route.policy?.kind === 'operator' && route.policy.anyOfRoles.length > 0);
+    expect(guarded.length).toBeGreaterThanOrEqual(40);
+    const tried: string[] = [];
+    const wrong: string[] = [];
+    for (const { method, path, policy } of guarded) {
+      const roles = (policy as { anyOfRoles: string[] }).anyOfRoles;
+      for (const [role, token] of Object.entries(accounts).filter(([role]) => !roles.includes(role))) {
+        const answer = await api.send(method, path.replace(':action', 'suspendre').replace(/:[a-z]+/gi, b.partnerId), { token });
+        tried.push(`${method} ${path}`);
+        if (answer.status !== 403 || !(answer.body?.code === 'role_required' || answer.text.includes('role_required'))) {
+          wrong.push(`${role}: ${method} ${path} → ${answer.status} ${answer.text.slice(0, 100)}`);
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(tried.length).toBeGreaterThanOrEqual(guarded.length);
+    expect((await api.get(`/admin/api/partners/${b.partnerId}`, { token: admin })).body.status).toBe('active');
     const invented = await api.post('/admin/api/operators', { email: 'x@dinsic.test', password: 'mot de passe assez long', roles: ['superadmin'] }, { token: admin });
     expect(invented.body).toMatchObject({ status: 400, errors: [{ field: 'roles' }] });
   });
@@ -172,6 +196,58 @@ describe('security: hostile input', () => {
     const nested = JSON.stringify(Array.from({ length: 1000 }).reduce<unknown>((inner) => ({ a: inner }), 'x'));
     expect((await http(gateway.url, 'POST', '/v1/droits/recherche', { raw: nested, token: a.token, headers: { 'content-type': 'application/json' } })).status).toBe(400);
   });
+
+  it('refuses a NUL byte or a lone surrogate in every field of every route, naming it, and takes SQL in every text field as text', async () => {
+    const doc = (await api.get('/openapi.json')).body as { paths: Record<string, Record<string, Operation>> };
+    /** The dotted path of each leaf of an example body (as the refusals name fields), with its value. */
+    const leaves = (value: unknown, path = ''): [string, unknown][] => value !== null && typeof value === 'object'
+      ? Object.entries(value).flatMap(([key, inner]) => leaves(inner, path ? `${path}.${key}` : key))
+      : [[path, value]];
+    const replaced = (value: unknown, path: string[], by: unknown): unknown => {
+      if (path.length === 0) return by;
+      const copy = (Array.isArray(value) ? [...value] : { ...(value as object) }) as Record<string, unknown>;
+      copy[path[0]] = replaced(copy[path[0]], path.slice(1), by);
+      return copy;
+    };
+    const wrong: string[] = [];
+    const serverErrors: string[] = [];
+    let fields = 0;
+    for (const [template, item] of Object.entries(doc.paths)) {
+      const path = template.replace(/\{[^}]+\}/g, '7a1e3c52-2f8d-4b6e-9c0a-5d4f3e2b1a09');
+      for (const [method, operation] of Object.entries(item)) {
+        const token = template.startsWith('/admin/api') ? admin : a.token;
+        const form = template === '/oauth/token';
+        const send = (body: unknown, query = '') => http(gateway.url, method.toUpperCase(), `${path}${query}`, {
+          token: form ? undefined : token,
+          raw: body === undefined ? undefined : form ? new URLSearchParams(body as Record<string, string>).toString() : JSON.stringify(body),
+          headers: body === undefined ? {} : { 'content-type': form ? 'application/x-www-form-urlencoded' : 'application/json' } });
+        const refusedNaming = (answer: HttpAnswer, field: string) => answer.status === 400
+          && (form ? answer.body?.error === 'invalid_request' : answer.body?.errors?.[0]?.field === field);
+        const example = operation.requestBody ? Object.values(operation.requestBody.content)[0].example : undefined;
+        for (const [field, original] of example === undefined ? [] : leaves(example)) {
+          fields++;
+          // (A form cannot carry a lone surrogate: URL encoding turns it into U+FFFD, on the client or on the server.)
+          for (const bad of form ? ['a\u0000b'] : ['a\u0000b', 'x\ud800y']) {
+            const answer = await send(replaced(example, field.split('.'), bad));
+            if (!refusedNaming(answer, field)) wrong.push(`${method.toUpperCase()} ${template} ${field} ${JSON.stringify(bad)} → ${answer.status} ${answer.text.slice(0, 120)}`);
+          }
+          if (typeof original !== 'string') continue;
+          for (const injection of SQL_INJECTIONS) {
+            const answer = await send(replaced(example, field.split('.'), injection));
+            if (answer.status >= 500) serverErrors.push(`${method.toUpperCase()} ${template} ${field} → ${answer.status} ${answer.text.slice(0, 120)}`);
+          }
+        }
+        for (const { name } of (operation.parameters ?? []).filter((p) => p.in === 'query')) {
+          fields++;
+          const answer = await send(example, `?${name}=a%00b`);
+          if (!refusedNaming(answer, `query.${name}`)) wrong.push(`${method.toUpperCase()} ${template} ?${name} NUL → ${answer.status} ${answer.text.slice(0, 120)}`);
+        }
+      }
+    }
+    expect(fields).toBeGreaterThan(60);
+    expect(wrong).toEqual([]);
+    expect(serverErrors).toEqual([]);
+  }, 300_000);
 
   it('cuts a body that arrives too slowly, and keeps answering others meanwhile', async () => {
     const socket = connect(gateway.port, '127.0.0.1');
