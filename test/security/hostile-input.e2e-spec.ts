@@ -83,6 +83,18 @@ describe('security: hostile input', () => {
     }
     // The recipient must be one of the caller's own SIRETs, not another partner's.
     expect((await lookup(a.token, { recipient: makeSiret('2169012310002') })).body).toMatchObject({ status: 403, code: 'recipient_not_declared' });
+    // Every partner route that reads (from the controllers' decorators), asked by a with b's id wherever one fits —
+    // in the path, or as a query parameter a route might take — answers nothing of b.
+    const reads = declaredRoutes().filter((route) => route.policy?.kind === 'partner' && route.method === 'GET');
+    expect(reads.length).toBeGreaterThanOrEqual(5);
+    const ofB = [b.partnerId, b.clientId, 'CAF du Rhône', 'agent-de-b', makeSiret('2169012310002')];
+    const leaks: string[] = [];
+    for (const { path } of reads) {
+      const answer = await api.get(`${path.replace(/:[a-z]+/gi, b.partnerId)}?partner=${b.partnerId}&partner_id=${b.partnerId}`, { token: a.token });
+      const shown = answer.text.replaceAll(`partner=${b.partnerId}`, '').replaceAll(`partner_id=${b.partnerId}`, '');
+      for (const value of ofB) if (shown.includes(value)) leaks.push(`${path} → ${answer.status} shows ${value}`);
+    }
+    expect(leaks).toEqual([]);
   });
 
   it('refuses every operator route to a role that does not hold it, on the server', async () => {
