@@ -13,7 +13,7 @@ import { RateLimited, ValidationFailed } from '../common/errors/domain-errors';
 import { AuditFilter, AuditRepository, StoredEntry } from './audit.repository';
 import { Checkpoint, checkpointDigest, ENTRY_FIELDS, EXPORT_FORMAT, GENESIS_HASH, SealedEntry, VerificationResult } from './chain';
 import { CheckpointKeys } from './checkpoint-keys';
-import { SegmentResult, SegmentTask, verifySegment } from './verify-segment';
+import { SegmentReply, segmentFailure, SegmentResult, SegmentTask, verifySegment } from './verify-segment';
 
 const PAGE = 5000;
 /** Ranges at least this long are verified in parallel segments. */
@@ -45,8 +45,10 @@ function runSegment(task: SegmentTask, signal: AbortSignal): Promise<SegmentResu
       void worker.terminate();
     };
     signal.addEventListener('abort', cancel, { once: true });
-    worker.once('message', (result: SegmentResult) => {
-      resolve(result);
+    worker.once('message', (reply: SegmentReply) => {
+      // A segment that could not be read is an error (503 when the database is out of reach), not a broken chain.
+      if ('failed' in reply) reject(segmentFailure(reply.failed));
+      else resolve(reply);
       void worker.terminate();
     });
     worker.once('error', reject);

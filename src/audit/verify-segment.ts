@@ -10,13 +10,24 @@ export interface SegmentTask extends RangeTask {
 }
 
 /**
+ * What the segment's thread answers: its result, or why it could not verify (the database out of reach...), which
+ * is no verdict on the chain and must never read as one.
+ */
+export type SegmentReply = SegmentResult | { failed: { name: string; message: string; code?: string } };
+
+/** The error a thread's `failed` reply stands for, with the code that tells an unreachable database. */
+export function segmentFailure(failed: { name: string; message: string; code?: string }): Error {
+  return Object.assign(new Error(failed.message), { name: failed.name, code: failed.code });
+}
+
+/**
  * Verifies entries and checkpoints of a seq range with its own connection (run in a worker thread, which is stopped
  * to cancel it). In this thread (tests), `signal` cancels it by closing the connection: the query waiting fails, and
  * the verification rejects with the signal's reason.
  */
 export async function verifySegment(task: SegmentTask, signal?: AbortSignal): Promise<SegmentResult> {
   signal?.throwIfAborted();
-  const client = new Client({ connectionString: task.databaseUrl });
+  const client = new Client({ connectionString: task.databaseUrl, application_name: 'api-droits-cnam-gateway-verifier' });
   const cancel = () => void client.end().catch(() => undefined);
   signal?.addEventListener('abort', cancel, { once: true });
   try {
@@ -35,5 +46,6 @@ export async function verifySegment(task: SegmentTask, signal?: AbortSignal): Pr
 
 if (parentPort && workerData) {
   verifySegment(workerData as SegmentTask).then((result) => parentPort!.postMessage(result),
-    (error: Error) => parentPort!.postMessage({ ok: false, checked: 0, checkpoints_checked: 0, problem: `segment failed: ${error.name}` }));
+    (error: Error & { code?: string }) => parentPort!.postMessage({
+      failed: { name: error?.name ?? 'Error', message: String(error?.message ?? error), code: error?.code } } satisfies SegmentReply));
 }

@@ -92,4 +92,36 @@ describe('faults: the database stopped mid-load, then restarted', () => {
     }
     expect((await api.get('/admin/api/audit/verify', { token: auditor })).body).toMatchObject({ ok: true });
   }, 90_000);
+
+  it('answers a verification whose connection the database cuts 503 audit_unavailable, never "the chain is broken"', async () => {
+    const auditor = await operatorToken({ url: gateway.url } as TestApp);
+    const api = client(gateway.url);
+    expect((await api.get('/admin/api/audit/verify', { token: auditor })).body).toMatchObject({ ok: true });
+    const sql = new Client({ connectionString: postgres.url });
+    const watch = new Client({ connectionString: postgres.url });
+    await Promise.all([sql.connect(), watch.connect()]);
+    try {
+      // Something sealed to verify (the auditor's login at least), nothing left pending.
+      await eventually('the trail sealed', async () => (await watch.query(`SELECT (SELECT count(*) FROM audit_pending) = 0
+        AND EXISTS (SELECT 1 FROM audit_seals) AS sealed`)).rows[0].sealed);
+      // The verification's own connection (in its worker thread) waits on a lock; then the server ends it, as a
+      // restart or an administrator would.
+      await sql.query('BEGIN');
+      await sql.query('LOCK TABLE audit_checkpoints IN ACCESS EXCLUSIVE MODE');
+      const answer = api.get('/admin/api/audit/verify', { token: auditor });
+      const waiting = async () => (await watch.query(`SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+        WHERE NOT l.granted AND l.relation = 'audit_checkpoints'::regclass AND a.application_name = 'api-droits-cnam-gateway-verifier'`)).rows;
+      await eventually('the verification waits on the lock', async () => (await waiting()).length > 0);
+      for (const { pid } of await waiting()) await sql.query('SELECT pg_terminate_backend($1)', [pid]);
+      const cut = await answer;
+      expect(cut.status).toBe(503);
+      expect(cut.body).toMatchObject({ code: 'audit_unavailable', retryable: true });
+      expect(cut.body.ok).toBeUndefined();
+    } finally {
+      await sql.query('ROLLBACK').catch(() => undefined);
+      await Promise.all([sql.end(), watch.end()]);
+    }
+    // Nothing was wrong with the chain: the next verification says so.
+    expect((await api.get('/admin/api/audit/verify', { token: auditor })).body).toMatchObject({ ok: true });
+  }, 60_000);
 });
