@@ -116,6 +116,8 @@ function runChunk(task: ChunkTask, worker: string | null): Promise<ChunkResult> 
       void thread.terminate();
     });
     thread.once('error', reject);
+    // A thread that ends without a word fails the verification rather than leaving it waiting for ever.
+    thread.once('exit', (code) => reject(new Error(`the verification thread exited (${code}) without a result`)));
   });
 }
 
