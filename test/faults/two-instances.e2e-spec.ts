@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { applicationLoginName } from '../../src/common/database/application-login';
 import { loadConfig } from '../../src/common/config/config';
 import { MIGRATIONS } from '../../migrations';
@@ -183,4 +184,100 @@ describe('two gateway processes under load on one database', () => {
       (await client(two.url).post('/v1/droits/recherche', LOOKUP, { token })).status === 401, 5000);
     expect(Date.now() - suspended).toBeLessThan(5000);
   }, 90_000);
+});
+
+/**
+ * A deploy: each of two instances stopped (SIGTERM) and started again on its port in turn, under load, behind a
+ * client that does what the proxy example does (round robin; a lookup whose connection failed before any answer goes
+ * to the other instance). Every lookup is answered 200, none is processed without its answer reaching the client,
+ * and the two generations of instances leave one chain.
+ */
+describe('a rolling restart of two instances under load', () => {
+  let simulator: Simulator;
+  let database: { url: string; drop(): Promise<void> };
+  const gateways: GatewayProcess[] = [];
+
+  beforeAll(async () => {
+    simulator = await startSimulator({ population: 100, faults: { latencyMs: 20, jitterMs: 0, errorRate: 0, timeoutRate: 0, malformedRate: 0,
+      down: false, flapPeriodMs: 0 } });
+    database = await createTestDatabase();
+  });
+  afterAll(async () => {
+    for (const gateway of gateways) await gateway.stop('SIGKILL');
+    await database?.drop();
+    await simulator?.close();
+  });
+
+  it('answers every lookup, traces each answer once and nothing unanswered, and leaves one chain', async () => {
+    const env = gatewayEnv(database.url, simulator.url);
+    gateways.push(await startGatewayProcess(env), await startGatewayProcess(env));
+    const ports = gateways.map((g) => g.port);
+    const partner = await onboardPartner({ url: gateways[0].url } as TestApp, {}, { rateLimitPerSecond: 100_000 });
+    const token = await partnerToken({ url: gateways[0].url } as TestApp, partner);
+    await eventually('the second instance knows the partner', async () =>
+      (await client(gateways[1].url).post('/v1/droits/recherche', LOOKUP, { token })).status === 200);
+
+    const answered: { status: number; requestId: string }[] = [];
+    const unanswered: string[] = []; // request ids of attempts whose connection failed before an answer
+    let running = true;
+    let turn = 0;
+    const worker = async (n: number) => {
+      for (let i = 0; running; i++) {
+        // Round robin; an attempt that got no answer goes to the other instance, as the proxy does.
+        let status = 0;
+        for (let attempt = 0; status === 0; attempt++) {
+          const requestId = randomUUID();
+          try {
+            const response = await fetch(`http://127.0.0.1:${ports[(turn++ + attempt) % 2]}/v1/droits/recherche`, { method: 'POST',
+              headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-request-id': requestId },
+              body: JSON.stringify({ ...LOOKUP, object: `dossier ${n}-${i}` }) });
+            await response.arrayBuffer();
+            status = response.status;
+            answered.push({ status, requestId });
+          } catch {
+            unanswered.push(requestId);
+            if (attempt > 20) throw new Error('no instance answered twenty times in a row');
+            await sleep(10);
+          }
+        }
+      }
+    };
+    const workers = Array.from({ length: 8 }, (_, n) => worker(n));
+    const stops: { code: number | string | null; ms: number }[] = [];
+    try {
+      for (const index of [0, 1]) {
+        await sleep(1500);
+        const started = Date.now();
+        stops.push({ code: await gateways[index].stop('SIGTERM'), ms: Date.now() - started });
+        gateways[index] = await startGatewayProcess({ ...env, PORT: String(ports[index]) });
+      }
+      await sleep(1500);
+    } finally {
+      running = false;
+      await Promise.all(workers);
+    }
+
+    expect(stops.map((s) => s.code)).toEqual([0, 0]);
+    expect(Math.max(...stops.map((s) => s.ms))).toBeLessThan(10_000);
+    expect(answered.length).toBeGreaterThan(200);
+    expect(tally(answered as never)).toEqual({ 200: answered.length });
+    // Some attempts met a stopped instance; each was retried, and none of them had been processed (traced).
+    expect(unanswered.length).toBeGreaterThan(0);
+    const sql = new Client({ connectionString: database.url });
+    await sql.connect();
+    try {
+      await eventually('everything sealed', async () => (await sql.query('SELECT count(*)::int AS n FROM audit_pending')).rows[0].n === 0);
+      const traced = (await sql.query<{ request_id: string; n: number }>(`SELECT request_id, count(*)::int AS n FROM audit_entries
+        WHERE kind = 'lookup' GROUP BY request_id`)).rows;
+      const times = new Map(traced.map((row) => [row.request_id, row.n]));
+      expect(answered.filter((a) => times.get(a.requestId) !== 1).map((a) => a.requestId)).toEqual([]);
+      expect(unanswered.filter((id) => times.has(id))).toEqual([]);
+      const { rows: [chain] } = await sql.query('SELECT count(*)::int AS entries, min(seq)::int AS first, max(seq)::int AS last FROM audit_log');
+      expect(chain).toEqual({ entries: chain.last, first: 1, last: chain.entries });
+    } finally {
+      await sql.end();
+    }
+    const auditor = await operatorToken({ url: gateways[1].url } as TestApp);
+    expect((await client(gateways[0].url).get('/admin/api/audit/verify', { token: auditor })).body).toMatchObject({ ok: true });
+  }, 120_000);
 });
