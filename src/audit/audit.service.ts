@@ -82,6 +82,13 @@ function decodeCursor(cursor: string | undefined): number | undefined {
   return Number(match[1]);
 }
 
+/** 429 rate_limited, as any throttle: what the console says of it differs (no one tried too often). */
+export class VerificationsBusy extends RateLimited {
+  constructor() {
+    super(5, `A verification of the trail is running on this instance and ${VERIFICATIONS_WAITING} more are waiting; retry later.`);
+  }
+}
+
 /** Search, export, verification and retention of the sealed audit trail. */
 @Injectable()
 export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -213,7 +220,7 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
       return await this.verifications.run(() => this.verifyNow(from, to, cancel), cancel);
     } catch (error) {
       if (!(error instanceof NoTurnLeft)) throw error;
-      throw new RateLimited(5, `A verification of the trail is running on this instance and ${VERIFICATIONS_WAITING} more are waiting; retry later.`);
+      throw new VerificationsBusy();
     }
   }
 

@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { VerificationsBusy } from '../audit/audit.service';
 import { toProblem } from '../common/errors/problem';
 import { ClientGone } from '../common/http/client-gone';
 import { logUnexpected } from '../common/errors/problem.filter';
@@ -21,6 +22,8 @@ const CODE_PAGES: Record<string, { title: string; text: string }> = {
   instance_stopping: { title: 'Service en cours de redémarrage',
     text: "Le serveur qui traitait votre demande redémarre : elle a été interrompue et rien n'a été modifié. Relancez-la dans quelques secondes." },
 };
+const VERIFICATIONS_BUSY = { title: 'Vérifications en attente',
+  text: "D'autres vérifications de la chaîne sont en cours ou attendent sur ce serveur : réessayez dans quelques minutes." };
 const SERVER_ERROR = { title: 'Erreur du service', text: "Une erreur inattendue s'est produite. Elle a été journalisée ; réessayez plus tard." };
 
 /**
@@ -50,7 +53,7 @@ export class ConsoleErrorFilter implements ExceptionFilter {
       void reply.redirect('/console/securite', 303);
       return;
     }
-    const page = CODE_PAGES[body.code] ?? PAGES[body.status] ?? SERVER_ERROR;
+    const page = error instanceof VerificationsBusy ? VERIFICATIONS_BUSY : CODE_PAGES[body.code] ?? PAGES[body.status] ?? SERVER_ERROR;
     const operator = request.operatorPrincipal?.operator;
     let csrf = '';
     try {

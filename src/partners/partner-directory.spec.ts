@@ -37,4 +37,28 @@ describe('PartnerDirectory', () => {
     now += 6000;
     await expect(directory.get('p1')).rejects.toMatchObject({ status: 503, code: 'audit_unavailable' });
   });
+
+  it('applies a suspension made while a reload was under way once reload() resolves (the reload under way read before it)', async () => {
+    let status = 'active';
+    const held: (() => void)[] = [];
+    let hold = false;
+    const gated = { rows: async () => {
+      const row = { ...ROW, status }; // read when the query runs
+      if (hold) await new Promise<void>((resolve) => held.push(resolve));
+      return [row];
+    } } as unknown as Database;
+    const fresh = new PartnerDirectory(gated, config);
+    await fresh.onModuleInit();
+    hold = true;
+    const periodic = fresh.reload(); // the timer's reload, under way: it has read 'active'
+    status = 'suspended'; // the operator's suspension commits
+    hold = false;
+    const afterChange = fresh.reload();
+    held.shift()!();
+    await periodic;
+    await afterChange;
+    expect(await fresh.get('p1')).toMatchObject({ status: 'suspended' });
+    fresh.onModuleDestroy();
+  });
 });
+

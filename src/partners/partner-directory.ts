@@ -4,6 +4,7 @@ import { Database } from '../common/database/database';
 import { AuditUnavailable } from '../common/errors/domain-errors';
 import { OutageLog } from '../common/logging/outage-log';
 import { PartnerStatus } from './partners.repository';
+import { FreshRun } from '../common/fresh-run';
 
 /** What the request path needs to know about a partner, held in memory. */
 export interface PartnerAccess {
@@ -31,7 +32,10 @@ export class PartnerDirectory implements OnModuleInit, OnModuleDestroy {
   private partners = new Map<string, PartnerAccess>();
   private loadedAt = 0;
   private lastMissReload = 0;
-  private loading?: Promise<void>;
+  private readonly loader = new FreshRun(() => this.load().then(() => this.outage.succeeded(), (error) => {
+    this.outage.failed(error);
+    throw error;
+  }));
   private timer?: NodeJS.Timeout;
 
   constructor(private readonly db: Database, @Inject(APP_CONFIG) private readonly config: AppConfig) {}
@@ -58,13 +62,12 @@ export class PartnerDirectory implements OnModuleInit, OnModuleDestroy {
     return partner;
   }
 
-  /** Reloads now; called after a lifecycle change so that this instance applies it at once. */
+  /**
+   * Reloads now; called after a lifecycle change so that this instance applies it at once. A reload already under
+   * way may have read before the change: the call then waits for the one after it.
+   */
   reload(): Promise<void> {
-    this.loading ??= this.load().then(() => this.outage.succeeded(), (error) => {
-      this.outage.failed(error);
-      throw error;
-    }).finally(() => (this.loading = undefined));
-    return this.loading;
+    return this.loader.run();
   }
 
   private async reloadOrFail(): Promise<void> {

@@ -8,6 +8,7 @@ import { Database } from '../common/database/database';
 import { OutageLog } from '../common/logging/outage-log';
 import { parisDate } from '../common/paris-date';
 import { latencyBucket, LATENCY_BUCKETS_MS, MINUTE_COUNTS, MinuteFigures } from './availability';
+import { FreshRun } from '../common/fresh-run';
 
 const MINUTE = 60_000;
 const BUCKETS = LATENCY_BUCKETS_MS.length + 1;
@@ -61,7 +62,7 @@ export class SlaRecorder implements OnApplicationBootstrap, OnModuleDestroy {
   private minutes = new Map<number, MinuteCounters>();
   private days = new Map<string, DayCounters>();
   private timer?: NodeJS.Timeout;
-  private flushing?: Promise<void>;
+  private readonly flusher = new FreshRun(() => this.write());
   private lastFlushAt = Date.now();
   private readonly outage = new OutageLog(new Logger(SlaRecorder.name), 'availability counters flush');
 
@@ -117,10 +118,13 @@ export class SlaRecorder implements OnApplicationBootstrap, OnModuleDestroy {
     return (Date.now() - this.lastFlushAt) / 1000;
   }
 
-  /** Adds what was counted since the last flush to the database; on failure, keeps it for the next one. */
+  /**
+   * Adds what was counted until now to the database; on failure, keeps it for the next flush. A flush already under
+   * way took what was counted before it started: this call waits for the one after it (the last flush at shutdown
+   * must not return with the latest minutes still in memory).
+   */
   flush(): Promise<void> {
-    this.flushing ??= this.write().finally(() => (this.flushing = undefined));
-    return this.flushing;
+    return this.flusher.run();
   }
 
   private async write(): Promise<void> {

@@ -49,5 +49,6 @@ export function declaredRoutes(modules: unknown[] = DOMAIN_MODULES): DeclaredRou
 
 /** Every route of the console that is not a GET: each form that changes something. */
 export function consoleMutations(): DeclaredRoute[] {
-  return declaredRoutes([ConsoleModule]).filter((route) => route.method !== 'GET' && route.method !== 'HEAD');
+  return declaredRoutes([ConsoleModule])
+    .filter((route) => route.path.startsWith('/console/') && route.method !== 'GET' && route.method !== 'HEAD');
 }
