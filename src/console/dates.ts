@@ -36,6 +36,16 @@ export function parisLocalToDate(value: string | undefined): Date | undefined {
   return new Date(asUtc - 60 * 60_000);
 }
 
+/**
+ * A Paris calendar day (a date field's value) as the instant it starts; with `next`, the day after's (an inclusive
+ * "to" day). A value that is not a date is given back as it is, for the validation to name.
+ */
+export function parisDayStart(value: string | undefined, next = false): string | undefined {
+  if (!value || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return value;
+  const day = next ? new Date(Date.parse(`${value}T12:00:00Z`) + 86_400_000).toISOString().slice(0, 10) : value;
+  return parisLocalToDate(`${day}T00:00`)?.toISOString();
+}
+
 const LOCAL = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Paris', dateStyle: 'short', timeStyle: 'short' });
 
 /** An instant as a datetime-local field's value, in Paris wall time (the inverse of parisLocalToDate). */

@@ -13,19 +13,13 @@ import { ConsoleCsrfGuard } from '../console-csrf.guard';
 import { ConsoleErrorFilter } from '../console-errors.filter';
 import { PageContext, pageContext, redirectWithFlash, sendPage } from '../console-page';
 import { CheckpointBroadcast } from '../../notifications/checkpoint-broadcast';
-import { parisLocalToDate } from '../dates';
+import { parisDayStart } from '../dates';
 import { fieldErrors, FormBody, text, validateForm } from '../forms';
 import { auditView, AuditFilters, AuditResults } from './audit.view';
 
 const SECTION = '/console/audit';
 const PAGE_SIZE = 50;
 
-/** A Paris calendar day as the instant it starts; with `next`, the day after's (an inclusive "to" day). */
-function dayStart(value: string | undefined, next = false): string | undefined {
-  if (!value || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return value; // not a date: the DTO says so
-  const day = next ? new Date(Date.parse(`${value}T12:00:00Z`) + 86_400_000).toISOString().slice(0, 10) : value;
-  return parisLocalToDate(`${day}T00:00`)?.toISOString();
-}
 
 /**
  * The auditors' pages (DESIGN §4): search the trail by partner, agent, NIR and dates, export it, verify it — through
@@ -52,8 +46,8 @@ export class ConsoleAuditController {
     const filters: AuditFilters = { partner: text(body, 'partner'), agent: text(body, 'agent'), from: text(body, 'from'), to: text(body, 'to') };
     const nir = text(body, 'nir');
     const subjectRef = text(body, 'subject_ref');
-    const values: Record<string, unknown> = { partner: filters.partner, agent: filters.agent, from: dayStart(filters.from),
-      to: dayStart(filters.to, true), cursor: text(body, 'cursor'), subject_nir: nir?.replace(/\s/g, ''), limit: PAGE_SIZE };
+    const values: Record<string, unknown> = { partner: filters.partner, agent: filters.agent, from: parisDayStart(filters.from),
+      to: parisDayStart(filters.to, true), cursor: text(body, 'cursor'), subject_nir: nir?.replace(/\s/g, ''), limit: PAGE_SIZE };
     for (const key of Object.keys(values)) if (values[key] === undefined) delete values[key];
     const form = validateForm(AuditQuery, values);
     if (!form.ok) return this.render(context, reply, { filters, errors: form.errors }, 400);
@@ -66,11 +60,19 @@ export class ConsoleAuditController {
     }
   }
 
+  /** The whole chain, or the Paris days chosen in the search (`from`, `to` included). */
   @Post('verifier')
-  async verify(@CurrentOperator() principal: OperatorPrincipal, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
-    const [verification, checkpoint] = await Promise.all([this.desk.verify({}, principal.operator.id, whileClientWaits(reply)),
-      this.audit.latestCheckpoint()]);
-    return this.render(pageContext(request, reply, this.config.sandbox), reply, { verification, checkpoint });
+  async verify(@Body() body: FormBody, @CurrentOperator() principal: OperatorPrincipal, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+    const context = pageContext(request, reply, this.config.sandbox);
+    const days: AuditFilters = { from: text(body, 'from'), to: text(body, 'to') };
+    const invalid = (['from', 'to'] as const).filter((field) => days[field] !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(days[field]!));
+    if (invalid.length) {
+      return this.render(context, reply, { filters: days, errors: Object.fromEntries(invalid.map((field) => [field, 'Saisissez une date.'])) }, 400);
+    }
+    const [verification, checkpoint] = await Promise.all([this.desk.verify({ from: parisDayStart(days.from), to: parisDayStart(days.to, true) },
+      principal.operator.id, whileClientWaits(reply)), this.audit.latestCheckpoint()]);
+    const ofPeriod = days.from !== undefined || days.to !== undefined;
+    return this.render(context, reply, { filters: days, verification, checkpoint, verifiedPeriod: ofPeriod ? days : undefined });
   }
 
   @Post('diffuser')
@@ -82,7 +84,8 @@ export class ConsoleAuditController {
   }
 
   private async render(context: PageContext, reply: FastifyReply, view: { filters?: AuditFilters; errors?: Record<string, string>;
-    results?: AuditResults; verification?: Awaited<ReturnType<AuditorDesk['verify']>>; checkpoint?: Awaited<ReturnType<AuditService['latestCheckpoint']>> },
+    results?: AuditResults; verification?: Awaited<ReturnType<AuditorDesk['verify']>>; checkpoint?: Awaited<ReturnType<AuditService['latestCheckpoint']>>;
+    verifiedPeriod?: AuditFilters },
   status = 200) {
     const partners = await this.partners.list();
     return sendPage(reply, context, {

@@ -1,6 +1,6 @@
 import type { Partner } from '../../partners/partners.repository';
 import { alert, badge, button, details, form, input, select, table } from '../components';
-import { frenchDateTime } from '../dates';
+import { frenchDateTime, parisDayStart } from '../dates';
 import { html, Html } from '../html';
 
 export interface AuditFilters {
@@ -24,14 +24,32 @@ interface AuditView {
   results?: AuditResults;
   verification?: { ok: boolean; checked: number; checkpoints_checked: number; first_bad_seq?: number; problem?: string };
   checkpoint?: { seq: number | string; hash: string; at: string | Date; key_id: string; public_key?: string } | null;
+  /** The Paris days a verification covered, when it was of a period. */
+  verifiedPeriod?: AuditFilters;
 }
 
-/** Query string of an export: the filters an export supports (partner and dates), never a NIR. */
+/** "1 entrée vérifiée", "12 345 entrées vérifiées" (French puts 0 and 1 in the singular). */
+function count(n: number, one: string, many: string): string {
+  return `${n.toLocaleString('fr-FR')} ${n > 1 ? many : one}`;
+}
+
+/** "du 1 novembre 2026 au 30 novembre 2026 inclus" for the days a period covers. */
+function period(days: AuditFilters): string {
+  const day = (value: string) => new Date(`${value}T12:00:00Z`).toLocaleDateString('fr-FR', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+  return [days.from ? `du ${day(days.from)}` : 'depuis le début', days.to ? `au ${day(days.to)} inclus` : "jusqu'à maintenant"].join(' ');
+}
+
+/**
+ * Query string of an export: the filters an export supports (partner and dates), never a NIR; the dates as the
+ * search reads them (Paris days, "to" included).
+ */
 function exportLink(format: 'ndjson' | 'csv', filters: AuditFilters): string {
   const query = new URLSearchParams({ format });
   if (filters.partner) query.set('partner', filters.partner);
-  if (filters.from) query.set('from', filters.from);
-  if (filters.to) query.set('to', filters.to);
+  const from = parisDayStart(filters.from);
+  const to = parisDayStart(filters.to, true);
+  if (from) query.set('from', from);
+  if (to) query.set('to', to);
   return `/admin/api/audit/export?${query}`;
 }
 
@@ -64,12 +82,15 @@ export function auditView(view: AuditView): Html {
     </ul>
     <h2 class="fr-mt-6w">Vérifier la chaîne</h2>
     ${view.verification ? (view.verification.ok
-      ? alert('success', 'La chaîne est intacte', `${view.verification.checked.toLocaleString('fr-FR')} entrées et ${view.verification.checkpoints_checked} points de contrôle vérifiés.`)
+      ? alert('success', view.verifiedPeriod ? `La chaîne est intacte sur la période (${period(view.verifiedPeriod)})` : 'La chaîne est intacte',
+        `${count(view.verification.checked, 'entrée vérifiée', 'entrées vérifiées')}, ${count(view.verification.checkpoints_checked, 'point de contrôle vérifié', 'points de contrôle vérifiés')}.`)
       : alert('error', 'La chaîne est rompue', `Première entrée en défaut : ${view.verification.first_bad_seq ?? 'inconnue'}. ${view.verification.problem ?? ''}`)) : ''}
     ${view.checkpoint ? html`<h3>Dernier point de contrôle signé</h3>${details([
       ['Numéro de séquence', String(view.checkpoint.seq)], ['Empreinte', html`<code>${view.checkpoint.hash}</code>`],
       ['Signé le', frenchDateTime(view.checkpoint.at)], ['Clé', html`<code>${view.checkpoint.key_id}</code>`],
     ])}` : view.verification ? html`<p>Aucun point de contrôle signé pour l'instant.</p>` : ''}
+    ${filters.from || filters.to ? form('/console/audit/verifier', view.csrf, html`${hidden('from', filters.from)}${hidden('to', filters.to)}
+      ${button(`Vérifier la période choisie (${period(filters)})`, { kind: 'secondary', id: 'verify-period' })}`, 'Vérifier la période choisie') : ''}
     ${form('/console/audit/verifier', view.csrf, button('Vérifier toute la chaîne', { kind: 'secondary', id: 'verify' }), 'Vérifier la chaîne')}
     <h2 class="fr-mt-6w">Copies chez les partenaires</h2>
     <p>Chaque jour, le dernier point de contrôle signé part aux contacts des partenaires actifs, qui en gardent ainsi une copie hors
