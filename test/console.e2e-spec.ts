@@ -378,7 +378,7 @@ describe('console and status page in a real browser (DESIGN §4)', () => {
     expect(await page.locator('main').textContent()).toMatch(/La chaîne est intacte sur la période \(du .+ au .+ inclus\)/);
     await look(page, 'audit-verification-periode');
     // A forged or mistyped day is named beside its field, and nothing is verified.
-    await page.locator('form:has(#verify-period) input[name="from"]').evaluate((input: HTMLInputElement) => (input.value = 'hier'));
+    await page.locator('form:has(#verify-period) input[name="from"]').evaluate((input) => ((input as { value: string }).value = 'hier'));
     const [refused] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/console/audit/verifier')),
       page.locator('#verify-period').click()]);
     expect(refused.status()).toBe(400);

@@ -4,16 +4,16 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { Worker } from 'node:worker_threads';
 import { Clock } from '../common/clock';
 import { NoTurnLeft, Turns } from '../common/turns';
 import { Stopping } from '../common/stopping';
+import { runTaskThread } from '../common/threads';
 import { APP_CONFIG, AppConfig } from '../common/config/config';
 import { RateLimited, ValidationFailed } from '../common/errors/domain-errors';
 import { AuditFilter, AuditRepository, StoredEntry } from './audit.repository';
 import { Checkpoint, checkpointDigest, ENTRY_FIELDS, EXPORT_FORMAT, GENESIS_HASH, SealedEntry, VerificationResult } from './chain';
 import { CheckpointKeys } from './checkpoint-keys';
-import { SegmentReply, segmentFailure, SegmentResult, SegmentTask, verifySegment } from './verify-segment';
+import { SegmentResult, SegmentTask, verifySegment } from './verify-segment';
 
 const PAGE = 5000;
 /** Ranges at least this long are verified in parallel segments. */
@@ -36,28 +36,8 @@ const SEGMENT_WORKER = join(__dirname, 'verify-segment.js');
  * `signal` aborts, the thread is stopped (its connection goes with it) and the promise rejects with the reason.
  */
 function runSegment(task: SegmentTask, signal: AbortSignal): Promise<SegmentResult> {
-  if (!existsSync(SEGMENT_WORKER)) return verifySegment(task, signal);
-  return new Promise((resolve, reject) => {
-    signal.throwIfAborted();
-    const worker = new Worker(SEGMENT_WORKER, { workerData: task });
-    const cancel = () => {
-      reject(signal.reason);
-      void worker.terminate();
-    };
-    signal.addEventListener('abort', cancel, { once: true });
-    worker.once('message', (reply: SegmentReply) => {
-      // A segment that could not be read is an error (503 when the database is out of reach), not a broken chain.
-      if ('failed' in reply) reject(segmentFailure(reply.failed));
-      else resolve(reply);
-      void worker.terminate();
-    });
-    worker.once('error', reject);
-    // A thread that ends without a word (out of memory) fails the segment rather than holding the turn forever.
-    worker.once('exit', (code) => {
-      signal.removeEventListener('abort', cancel);
-      reject(new Error(`the verification thread exited (${code}) without a result`));
-    });
-  });
+  // A segment that could not be read rejects (503 when the database is out of reach): it is no broken chain.
+  return existsSync(SEGMENT_WORKER) ? runTaskThread(SEGMENT_WORKER, task, signal) : verifySegment(task, signal);
 }
 
 /** The shape of an entry in answers and exports: the chain fields, seq as a number (null until sealed). */

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { ClientBase } from 'pg';
+import { ThreadError } from '../common/threads';
 import { CheckpointKeys } from './checkpoint-keys';
 import { ChainedBatch, Head, readAndChain } from './seal-batch';
 import type { SealReply, SealRequest, SealWorkerData } from './seal-worker';
@@ -14,14 +15,6 @@ const CLOSE_WAIT_MS = 2000;
 
 type Request = SealRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
-/** An error as the worker reported it: the same name, message and code (what the outage log reports). */
-class SealThreadError extends Error {
-  constructor(reported: { name: string; message: string; code?: string }) {
-    super(reported.message);
-    this.name = reported.name;
-    if (reported.code) Object.assign(this, { code: reported.code });
-  }
-}
 
 /**
  * Where the sealer's per-entry work runs: reading and hashing pending entries, signing checkpoints, verifying
@@ -67,7 +60,7 @@ export class SealThread {
       new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
     clearTimeout(timer);
     // A call still waiting (a read stuck behind a lock) fails now: the run it belongs to ends instead of hanging.
-    this.retire(worker, new SealThreadError({ name: 'SealThreadStopped', message: 'the sealer\'s thread was stopped' }));
+    this.retire(worker, new ThreadError({ name: 'SealThreadStopped', message: 'the sealer\'s thread was stopped' }));
     await worker.terminate();
   }
 
@@ -99,10 +92,10 @@ export class SealThread {
       this.calls.delete(reply.id);
       if (this.calls.size === 0) worker.unref();
       if (reply.ok) call.resolve(reply.value);
-      else call.reject(new SealThreadError(reply.error));
+      else call.reject(new ThreadError(reply.error));
     });
     worker.on('error', (error) => this.retire(worker, error));
-    worker.on('exit', (code) => this.retire(worker, new SealThreadError({ name: 'SealThreadExited', message: `the sealer's thread exited (${code})` })));
+    worker.on('exit', (code) => this.retire(worker, new ThreadError({ name: 'SealThreadExited', message: `the sealer's thread exited (${code})` })));
     worker.unref();
     this.worker = worker;
     return worker;

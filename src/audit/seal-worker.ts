@@ -1,6 +1,7 @@
 import { KeyObject, sign } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Client } from 'pg';
+import { reportError, ReportedError } from '../common/threads';
 import { Head, readAndChain } from './seal-batch';
 import { RangeTask, verifyRange } from './verify-range';
 
@@ -21,7 +22,7 @@ export type SealRequest =
   | { id: number; op: 'verify'; task: RangeTask }
   | { id: number; op: 'close' };
 
-export type SealReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: { name: string; message: string; code?: string } };
+export type SealReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: ReportedError };
 
 function serve(port: NonNullable<typeof parentPort>, data: SealWorkerData): void {
   let connecting: Promise<Client> | undefined;
@@ -73,8 +74,7 @@ function serve(port: NonNullable<typeof parentPort>, data: SealWorkerData): void
 
   port.on('message', (request: SealRequest) => {
     handle(request).then((value) => port.postMessage({ id: request.id, ok: true, value } satisfies SealReply),
-      (error: Error & { code?: string }) => port.postMessage({ id: request.id, ok: false,
-        error: { name: error?.name ?? 'Error', message: String(error?.message ?? error), code: error?.code } } satisfies SealReply));
+      (error: unknown) => port.postMessage({ id: request.id, ok: false, error: reportError(error) } satisfies SealReply));
   });
 }
 

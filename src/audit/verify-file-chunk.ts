@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
+import { reply } from '../common/threads';
 import { Checkpoint, EXPORT_FORMAT, GENESIS_HASH, SealedEntry, VerificationResult, verifier } from './chain';
 
 /** An export's header line (the fields verification uses). */
@@ -181,8 +182,4 @@ export async function verifyChunk(task: ChunkTask): Promise<ChunkResult> {
   return done(check ? check.result() : { ok: true, checked, checkpoints_checked: loose });
 }
 
-if (parentPort && (workerData as ChunkTask | undefined)?.kind === 'verify-file-chunk') {
-  const port = parentPort;
-  verifyChunk(workerData as ChunkTask).then((result) => port.postMessage({ ok: true, result }),
-    (error: Error) => port.postMessage({ ok: false, message: String(error?.message ?? error) }));
-}
+if (parentPort && (workerData as ChunkTask | undefined)?.kind === 'verify-file-chunk') reply(parentPort, verifyChunk(workerData as ChunkTask));

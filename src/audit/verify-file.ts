@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { runTaskThread } from '../common/threads';
 import { Checkpoint, checkpointDigest, checkpointSignatureValid, EXPORT_FORMAT, VerificationResult } from './chain';
 import { ChunkResult, ChunkTask, ExportHeader, linesFrom, verifyChunk } from './verify-file-chunk';
 
@@ -107,18 +107,7 @@ export interface FileVerificationOptions {
 
 /** Runs one part in a worker thread, or in this thread without a compiled worker. */
 function runChunk(task: ChunkTask, worker: string | null): Promise<ChunkResult> {
-  if (!worker) return verifyChunk(task);
-  return new Promise((resolve, reject) => {
-    const thread = new Worker(worker, { workerData: task });
-    thread.once('message', (reply: { ok: true; result: ChunkResult } | { ok: false; message: string }) => {
-      if (reply.ok) resolve(reply.result);
-      else reject(new Error(reply.message));
-      void thread.terminate();
-    });
-    thread.once('error', reject);
-    // A thread that ends without a word fails the verification rather than leaving it waiting for ever.
-    thread.once('exit', (code) => reject(new Error(`the verification thread exited (${code}) without a result`)));
-  });
+  return worker ? runTaskThread(worker, task) : verifyChunk(task);
 }
 
 /** The header line, if the file starts with one (blank lines aside): it and the byte where the body starts. */

@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { parentPort, workerData } from 'node:worker_threads';
+import { reply } from '../common/threads';
 import { RangeTask, SegmentResult, verifyRange } from './verify-range';
 
 export type { SegmentResult } from './verify-range';
@@ -7,17 +8,6 @@ export type { SegmentResult } from './verify-range';
 /** One segment of the chain, [fromSeq, toSeq], verified on its own; the caller checks the junctions. */
 export interface SegmentTask extends RangeTask {
   databaseUrl: string;
-}
-
-/**
- * What the segment's thread answers: its result, or why it could not verify (the database out of reach...), which
- * is no verdict on the chain and must never read as one.
- */
-export type SegmentReply = SegmentResult | { failed: { name: string; message: string; code?: string } };
-
-/** The error a thread's `failed` reply stands for, with the code that tells an unreachable database. */
-export function segmentFailure(failed: { name: string; message: string; code?: string }): Error {
-  return Object.assign(new Error(failed.message), { name: failed.name, code: failed.code });
 }
 
 /**
@@ -44,8 +34,4 @@ export async function verifySegment(task: SegmentTask, signal?: AbortSignal): Pr
   }
 }
 
-if (parentPort && workerData) {
-  verifySegment(workerData as SegmentTask).then((result) => parentPort!.postMessage(result),
-    (error: Error & { code?: string }) => parentPort!.postMessage({
-      failed: { name: error?.name ?? 'Error', message: String(error?.message ?? error), code: error?.code } } satisfies SegmentReply));
-}
+if (parentPort && workerData) reply(parentPort, verifySegment(workerData as SegmentTask));
