@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { AuditSealer } from '../src/audit/audit-sealer';
@@ -9,6 +8,7 @@ import { chainHash } from '../src/audit/chain';
 import { accessRequestBody, operatorToken } from './support/factories';
 import { client } from './support/http';
 import { startTestApp, TestApp } from './support/test-app';
+import { tempFolder } from './support/temp-folder';
 
 const CLI = join(__dirname, '../dist/src/cli/main.js');
 
@@ -21,7 +21,7 @@ describe('audit trail against a superuser (tamper tests)', () => {
   let api: ReturnType<typeof client>;
   let auditor: string;
   let superuser: Client;
-  const folder = mkdtempSync(join(tmpdir(), 'audit-tamper-'));
+  const folder = tempFolder('audit-tamper-');
   const seal = () => t.app.get(AuditSealer).sealPending();
 
   /** Operator actions, each an entry of the chain. */

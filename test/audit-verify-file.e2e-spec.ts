@@ -1,14 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AuditEntry, chainHash, Checkpoint, checkpointDigest, checkpointPayload, EXPORT_FORMAT, GENESIS_HASH } from '../src/audit/chain';
 import { SavedCheckpoint, verifyExportFile } from '../src/audit/verify-file';
+import { tempFolder } from './support/temp-folder';
 
 const CLI = join(__dirname, '../dist/src/cli/main.js');
-const folder = mkdtempSync(join(tmpdir(), 'audit-verify-file-'));
-afterAll(() => rmSync(folder, { recursive: true, force: true }));
+const folder = tempFolder('audit-verify-file-');
 
 const { publicKey, privateKey } = generateKeyPairSync('ed25519');
 const KEY_ID = 'k1';

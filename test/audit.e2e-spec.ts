@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
@@ -17,6 +16,7 @@ import { accessRequestBody, onboardPartner, OnboardedPartner, operatorToken, par
 import { eventually } from './faults/harness';
 import { client } from './support/http';
 import { startTestApp, TestApp } from './support/test-app';
+import { tempFolder } from './support/temp-folder';
 
 const CLI = join(__dirname, '../dist/src/cli/main.js');
 const DUPONT = { nom_naissance: 'DUPONT', prenoms: ['Marie'], date_naissance: '1984-05-12', sexe: 'F' };
@@ -304,12 +304,11 @@ describe('audit trail (DESIGN §5)', () => {
   });
 
   describe('export and verification', () => {
-    let dir: string;
+    const dir = tempFolder('audit-export-');
     let exported: string;
     beforeAll(async () => {
       for (let i = 0; i < 6; i++) await lookup({ nir: '171122A00400106' });
       await seal();
-      dir = mkdtempSync(join(tmpdir(), 'audit-export-'));
       const answer = await api.get('/admin/api/audit/export?format=ndjson', { token: auditor });
       expect(answer.status).toBe(200);
       expect(answer.headers.get('content-type')).toMatch(/application\/x-ndjson/);

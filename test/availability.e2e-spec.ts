@@ -1,6 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSimulator, Simulator } from '../simulator/server';
 import { LATENCY_BUCKETS_MS } from '../src/sla/availability';
@@ -11,6 +10,7 @@ import { createTestDatabase } from './support/database';
 import { onboardPartner, OnboardedPartner, operatorToken, partnerToken, SIRET_CCAS_LYON } from './support/factories';
 import { client } from './support/http';
 import { OPERATOR, startTestApp, TestApp } from './support/test-app';
+import { tempFolder } from './support/temp-folder';
 
 const CLI = join(__dirname, '../dist/src/cli/main.js');
 const MAIN = join(__dirname, '../dist/src/main.js');
@@ -26,7 +26,7 @@ describe('availability and usage (DESIGN §6)', () => {
   let tokenA: string;
   let tokenB: string;
   let operator: string;
-  const folder = mkdtempSync(join(tmpdir(), 'availability-'));
+  const folder = tempFolder('availability-');
   const flush = () => t.app.get(SlaRecorder).flush();
   const lookup = (token: string, nir: string) => api.post('/v1/droits/recherche', { nir, recipient: SIRET_CCAS_LYON, object: 'dossier',
     agent: 'agent-1', context: 'RSA' }, { token });

@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSimulator, Simulator } from '../simulator/server';
 import { SlaProbe } from '../src/sla/sla-probe';
@@ -10,6 +9,7 @@ import { createTestDatabase } from './support/database';
 import { onboardPartner, OnboardedPartner, operatorToken, partnerToken, SIRET_CCAS_LYON } from './support/factories';
 import { client } from './support/http';
 import { startTestApp, TestApp } from './support/test-app';
+import { tempFolder } from './support/temp-folder';
 
 const CLI = join(__dirname, '../dist/src/cli/main.js');
 const MINUTE = 60_000;
@@ -58,7 +58,7 @@ describe('month simulation: a whole month in compressed time, reported, closed a
   let database: { url: string; drop(): Promise<void> };
   let t: TestApp;
   let partner: OnboardedPartner;
-  const folder = mkdtempSync(join(tmpdir(), 'month-simulation-'));
+  const folder = tempFolder('month-simulation-');
   const at = (minute: number, second = 1) => new Date(START + minute * MINUTE + second * 1000);
   const start = async () => startTestApp({ UPSTREAM_URL: simulator.url, BREAKER_VOLUME_THRESHOLD: '100000', SLA_FLUSH_SECONDS: '60' },
     { databaseUrl: database.url });

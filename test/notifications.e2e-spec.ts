@@ -1,6 +1,5 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
@@ -13,6 +12,7 @@ import { SlaReports } from '../src/sla/sla-reports';
 import { accessRequestBody, makeSiret, onboardPartner, OnboardedPartner, operatorToken, partnerToken, requestToken } from './support/factories';
 import { client } from './support/http';
 import { startTestApp, TestApp } from './support/test-app';
+import { tempFolder } from './support/temp-folder';
 
 /** A real SMTP server on loopback that keeps every message it accepts, parsed; it can be told to refuse for a while. */
 async function startSmtp() {
@@ -284,8 +284,8 @@ describe('warnings ahead of time', () => {
 });
 
 describe('notifications without SMTP_URL', () => {
+  const dataDir = tempFolder('outbox-');
   it('writes each message as an .eml file under DATA_DIR/outbox, named by its notification, once', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'outbox-'));
     const t = await startTestApp({ DATA_DIR: dataDir });
     try {
       await onboardPartner(t, { organisation: { name: 'Commune de Bron', siret: makeSiret('2169012310004') } });

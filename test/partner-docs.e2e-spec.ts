@@ -1,7 +1,6 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startSimulator, Simulator } from '../simulator/server';
@@ -11,6 +10,7 @@ import { WebhookDelivery } from '../src/notifications/webhooks';
 import { accessRequestBody, operatorToken } from './support/factories';
 import { client } from './support/http';
 import { startTestApp, TestApp } from './support/test-app';
+import { tempFolder } from './support/temp-folder';
 
 const ROOT = join(__dirname, '..');
 const DOCS = readFileSync(join(ROOT, 'docs/partners.md'), 'utf8');
@@ -57,7 +57,7 @@ describe('docs/partners.md: its examples work as written', () => {
   let credentials: { client_id: string; client_secret: string };
   let partnerId: string;
   const children: ChildProcess[] = [];
-  const work = mkdtempSync(join(tmpdir(), 'partner-docs-'));
+  const work = tempFolder('partner-docs-');
   const env = () => ({ ...process.env, BASE: t.url, CLIENT_ID: credentials.client_id, CLIENT_SECRET: credentials.client_secret });
 
   beforeAll(async () => {

@@ -1,9 +1,8 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../src/common/database/embedded-postgres';
 import { client } from './support/http';
+import { tempFolder } from './support/temp-folder';
 
 const MAIN = join(__dirname, '../dist/src/main.js');
 
@@ -41,8 +40,7 @@ function stop(running: Running): Promise<number | null> {
 }
 
 describe('npm start on a fresh machine (embedded PostgreSQL, bundled simulator)', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'gateway-start-'));
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  const dataDir = tempFolder('gateway-start-');
 
   it('starts, prints how to log in, and keeps its data across restarts', async () => {
     const port = String(await freePort());
