@@ -12,6 +12,8 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!content-disposition/)'],
   globalSetup: '<rootDir>/test/global-setup.mjs',
   globalTeardown: '<rootDir>/test/global-teardown.mjs',
+  // Every file: no NIR in what the gateway wrote while it ran (test/support/log-watch.ts).
+  setupFilesAfterEnv: ['<rootDir>/test/support/log-watch.ts'],
   testTimeout: 30000,
   maxWorkers: 2,
 };

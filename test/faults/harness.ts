@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../src/common/database/embedded-postgres';
+import { watchText } from '../support/log-watch';
 import { onboardPartner, partnerToken, SIRET_CCAS_LYON } from '../support/factories';
 import { OPERATOR, TestApp } from '../support/test-app';
 
@@ -31,8 +32,12 @@ export async function startGatewayProcess(env: Record<string, string>): Promise<
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const child = spawn('node', [MAIN], { env: { PATH: process.env.PATH!, ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
+  const read = (chunk: Buffer) => {
+    output += chunk;
+    watchText(`gateway ${child.pid}`, chunk.toString());
+  };
+  child.stdout!.on('data', read);
+  child.stderr!.on('data', read);
   const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
   await new Promise<void>((resolve, reject) => {
     const timer = setInterval(() => {
