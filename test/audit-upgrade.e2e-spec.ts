@@ -55,7 +55,8 @@ describe('audit trail upgrade from the queue-and-move layout (migration 004 → 
     await old.destroy();
     expect(await runMigrations(url.toString())).toEqual(['AuditEntriesInPlace1763900000005', 'AuditHardening1763900000006', 'Availability1763900000007',
       'OpenData1763900000008', 'OperatorSecondFactor1763900000009', 'NotificationDelivery1763900000010',
-      'CredentialExpiry1763900000011', 'AccessRequestConversation1763900000012', 'Webhooks1763900000013']);
+      'CredentialExpiry1763900000011', 'AccessRequestConversation1763900000012', 'Webhooks1763900000013',
+      'AuditVerifications1763900000014']);
     t = await startTestApp({}, { databaseUrl: url.toString() });
   });
 

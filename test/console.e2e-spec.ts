@@ -8,6 +8,7 @@ import { startSimulator, Simulator } from '../simulator/server';
 import { Client } from 'pg';
 import { AuditSealer } from '../src/audit/audit-sealer';
 import { AuditService } from '../src/audit/audit.service';
+import { ScheduledVerification } from '../src/audit/scheduled-verification';
 import { Stopping } from '../src/common/stopping';
 import { accessRequestBody, makeSiret, onboardPartner, operatorToken, requestToken } from './support/factories';
 import { eventually } from './faults/harness';
@@ -107,6 +108,7 @@ describe('console and status page in a real browser (DESIGN §4)', () => {
     expect(lookup.status).toBe(200);
     expect(Object.keys(lookup.body.droits).sort()).toEqual(['c2s', 'ouverture']);
     await t.app.get(AuditSealer).sealPending(); // exports carry the sealed chain (tests seal by hand)
+    await t.app.get(ScheduledVerification).runIfDue(); // as the gateway does on its own once a day
     // The request is approved; the partner page is reachable from it.
     await page.goto(`${t.url}/console/demandes/${requestId}`);
     expect(await page.locator('main').textContent()).toContain('Approuvée');
@@ -115,6 +117,7 @@ describe('console and status page in a real browser (DESIGN §4)', () => {
     const auditorContext = await browser.newContext({ locale: 'fr-FR', timezoneId: 'Europe/Paris', acceptDownloads: true });
     const audit = await logIn(auditorContext, AUDITOR_ONLY);
     expect(new URL(audit.url()).pathname).toBe('/console/audit');
+    expect(await audit.locator('#scheduled-verification').textContent()).toMatch(/Dernière vérification automatique le .+ : chaîne intacte/);
     await look(audit, 'audit');
     await audit.getByLabel('NIR de la personne').fill(DUPONT);
     await audit.getByRole('button', { name: 'Rechercher', exact: true }).click();

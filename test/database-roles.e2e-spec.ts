@@ -12,7 +12,7 @@ const TABLE_PRIVILEGES: Record<string, string> = {
   access_requests: WRITE, incidents: WRITE, maintenance_windows: WRITE, operator_sessions: WRITE, operators: WRITE,
   partner_secrets: WRITE, partners: WRITE, schema_migrations: WRITE, signing_keys: WRITE, terms_acceptances: WRITE,
   terms_versions: WRITE, sla_minutes: WRITE, usage_days: WRITE, sla_service: WRITE, notifications: WRITE, operator_recovery_codes: WRITE, partner_secret_warnings: WRITE, access_request_messages: WRITE, partner_webhooks: WRITE, webhook_events: WRITE,
-  sla_reports: 'INSERT,SELECT', open_data_usage: 'INSERT,SELECT',
+  sla_reports: 'INSERT,SELECT', open_data_usage: 'INSERT,SELECT', audit_verifications: 'INSERT,SELECT',
   audit_anchors: 'SELECT', audit_checkpoints: 'SELECT', audit_entries: 'SELECT', audit_keys: 'SELECT', audit_log: 'SELECT',
   audit_pending: 'SELECT', audit_seals: 'SELECT', audit_settings: 'SELECT',
 };

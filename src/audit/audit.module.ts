@@ -9,12 +9,14 @@ import { AuditController, CheckpointsController, MyAccessesController } from './
 import { AuditRepository } from './audit.repository';
 import { AuditService } from './audit.service';
 import { CheckpointKeys } from './checkpoint-keys';
+import { ScheduledVerification } from './scheduled-verification';
 import { SubjectRefs } from './subject-refs';
 
 /** The audit trail. Owns every record of who did what; never updates or deletes an entry (retention aside). */
 @Module({
   controllers: [AuditController, CheckpointsController, MyAccessesController],
-  providers: [ActionLog, AuditMetrics, AuditorDesk, AuditQueue, AuditWriter, AuditSealer, AuditRepository, AuditService, CheckpointKeys, SubjectRefs],
-  exports: [ActionLog, AuditorDesk, AuditWriter, AuditSealer, AuditService, CheckpointKeys, SubjectRefs],
+  providers: [ActionLog, AuditMetrics, AuditorDesk, AuditQueue, AuditWriter, AuditSealer, AuditRepository, AuditService, CheckpointKeys,
+    ScheduledVerification, SubjectRefs],
+  exports: [ActionLog, AuditorDesk, AuditWriter, AuditSealer, AuditService, CheckpointKeys, ScheduledVerification, SubjectRefs],
 })
 export class AuditModule {}

@@ -18,6 +18,8 @@ import { SegmentResult, SegmentTask, verifySegment } from './verify-segment';
 const PAGE = 5000;
 /** Ranges at least this long are verified in parallel segments. */
 const PARALLEL_FROM = 50_000;
+/** Segments verified at once, at most (each a worker thread with its own connection). */
+const MAX_SEGMENTS = 4;
 /**
  * Verifications waiting for their turn, at most; more are refused (429). One runs at a time per instance: each uses a
  * worker thread and a database connection per segment (up to 4, beside the pool), and the cores the lookups need.
@@ -192,12 +194,12 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
    * Recomputes the chain over a time range (all of it by default) and checks the checkpoints in it. A long
    * range is cut into segments verified in parallel worker threads; the junctions between them are checked here.
    */
-  async verify(from?: Date, to?: Date, clientWaits?: AbortSignal): Promise<VerificationResult> {
+  async verify(from?: Date, to?: Date, clientWaits?: AbortSignal, options: { threads?: number } = {}): Promise<VerificationResult> {
     // Given up, waiting or running, when the client leaves (no one would read the answer) or the instance stops
     // (answered InstanceStopping at once rather than holding the stop until its deadline).
     const cancel = clientWaits ? AbortSignal.any([clientWaits, this.stopping.signal]) : this.stopping.signal;
     try {
-      return await this.verifications.run(() => this.verifyNow(from, to, cancel), cancel);
+      return await this.verifications.run(() => this.verifyNow(from, to, cancel, options.threads ?? MAX_SEGMENTS), cancel);
     } catch (error) {
       if (!(error instanceof NoTurnLeft)) throw error;
       throw new VerificationsBusy();
@@ -209,7 +211,7 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
     return this.verifications.waiting();
   }
 
-  private async verifyNow(from: Date | undefined, to: Date | undefined, signal: AbortSignal): Promise<VerificationResult> {
+  private async verifyNow(from: Date | undefined, to: Date | undefined, signal: AbortSignal, threads: number): Promise<VerificationResult> {
     const [anchor, range] = await Promise.all([this.repository.anchor(), this.repository.seqRange(from, to)]);
     if (!range) return { ok: true, checked: 0, checkpoints_checked: 0 };
     const expectedFirst = (anchor?.seq ?? 0) + 1;
@@ -217,7 +219,7 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
       return { ok: false, checked: 0, checkpoints_checked: 0, first_bad_seq: expectedFirst, problem: 'the chain does not start where it should' };
     }
     const count = range.last - range.first + 1;
-    const parts = count >= PARALLEL_FROM ? Math.min(availableParallelism(), 4) : 1;
+    const parts = count >= PARALLEL_FROM ? Math.min(availableParallelism(), threads) : 1;
     const size = Math.ceil(count / parts);
     const tasks = Array.from({ length: parts }, (_, i) => ({
       databaseUrl: this.config.databaseAppUrl!, publicKeys: this.keys.publicKeys(),

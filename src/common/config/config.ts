@@ -125,6 +125,10 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1200)
   AUDIT_RETENTION_MONTHS = 36;
 
+  /** Hours between two scheduled verifications of the whole trail, across all instances; 0: none. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(24 * 31)
+  AUDIT_VERIFY_EVERY_HOURS = 24;
+
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(3600)
   SLA_PROBE_INTERVAL_SECONDS = 30;
 
@@ -193,7 +197,7 @@ export interface AppConfig {
   dataDir: string;
   upstream: { url: string; timeoutMs: number; connections: number };
   breaker: { errorPercentage: number; volumeThreshold: number; resetMs: number; windowMs: number };
-  audit: { sealIntervalMs: number; checkpointEvery: number; checkpointSeconds: number; retentionMonths: number };
+  audit: { sealIntervalMs: number; checkpointEvery: number; checkpointSeconds: number; retentionMonths: number; verifyEveryHours: number };
   bootstrapOperator: { email?: string; password?: string };
   secretKey?: Buffer;
   logLevel: string;
@@ -268,7 +272,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     breaker: { errorPercentage: parsed.BREAKER_ERROR_PERCENTAGE, volumeThreshold: parsed.BREAKER_VOLUME_THRESHOLD,
       resetMs: parsed.BREAKER_RESET_MS, windowMs: parsed.BREAKER_WINDOW_MS },
     audit: { sealIntervalMs: parsed.AUDIT_SEAL_INTERVAL_MS, checkpointEvery: parsed.AUDIT_CHECKPOINT_EVERY,
-      checkpointSeconds: parsed.AUDIT_CHECKPOINT_SECONDS, retentionMonths: parsed.AUDIT_RETENTION_MONTHS },
+      checkpointSeconds: parsed.AUDIT_CHECKPOINT_SECONDS, retentionMonths: parsed.AUDIT_RETENTION_MONTHS,
+      verifyEveryHours: parsed.AUDIT_VERIFY_EVERY_HOURS },
     bootstrapOperator: { email: parsed.BOOTSTRAP_OPERATOR_EMAIL, password: parsed.BOOTSTRAP_OPERATOR_PASSWORD },
     secretKey: parsed.SECRET_KEY ? decodeSecret(parsed.SECRET_KEY) : undefined,
     logLevel: parsed.LOG_LEVEL,

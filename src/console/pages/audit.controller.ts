@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuditQuery } from '../../audit/audit-query.dto';
 import { AuditService } from '../../audit/audit.service';
 import { AuditorDesk } from '../../audit/auditor-desk';
+import { ScheduledVerification } from '../../audit/scheduled-verification';
 import { CurrentOperator, OperatorAuth, OperatorPrincipal } from '../../auth/access.decorators';
 import { APP_CONFIG, AppConfig } from '../../common/config/config';
 import { ValidationFailed } from '../../common/errors/domain-errors';
@@ -33,7 +34,8 @@ const PAGE_SIZE = 50;
 @OperatorAuth('auditor', 'admin')
 export class ConsoleAuditController {
   constructor(private readonly desk: AuditorDesk, private readonly audit: AuditService, private readonly partners: PartnersService,
-    private readonly checkpoints: CheckpointBroadcast, @Inject(APP_CONFIG) private readonly config: AppConfig) {}
+    private readonly checkpoints: CheckpointBroadcast, private readonly scheduled: ScheduledVerification,
+    @Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
   @Get()
   async page(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
@@ -87,10 +89,10 @@ export class ConsoleAuditController {
     results?: AuditResults; verification?: Awaited<ReturnType<AuditorDesk['verify']>>; checkpoint?: Awaited<ReturnType<AuditService['latestCheckpoint']>>;
     verifiedPeriod?: AuditFilters },
   status = 200) {
-    const partners = await this.partners.list();
+    const [partners, scheduled] = await Promise.all([this.partners.list(), this.scheduled.latest()]);
     return sendPage(reply, context, {
       title: "Journal d'accès", section: SECTION, status, breadcrumb: [['Console', '/console'], ["Journal d'accès", SECTION]],
-      content: auditView({ ...view, partners, csrf: context.csrf }),
+      content: auditView({ ...view, partners, csrf: context.csrf, scheduled, verifyEveryHours: this.config.audit.verifyEveryHours }),
     });
   }
 }

@@ -1,3 +1,4 @@
+import type { StoredVerification } from '../../audit/scheduled-verification';
 import type { Partner } from '../../partners/partners.repository';
 import { alert, badge, button, details, form, input, select, table } from '../components';
 import { frenchDateTime, parisDayStart } from '../dates';
@@ -26,6 +27,9 @@ interface AuditView {
   checkpoint?: { seq: number | string; hash: string; at: string | Date; key_id: string; public_key?: string } | null;
   /** The Paris days a verification covered, when it was of a period. */
   verifiedPeriod?: AuditFilters;
+  /** The latest scheduled verification of the whole trail (any instance's), and their period (0: none). */
+  scheduled?: StoredVerification;
+  verifyEveryHours: number;
 }
 
 /** "1 entrée vérifiée", "12 345 entrées vérifiées" (French puts 0 and 1 in the singular). */
@@ -51,6 +55,19 @@ function exportLink(format: 'ndjson' | 'csv', filters: AuditFilters): string {
   if (from) query.set('from', from);
   if (to) query.set('to', to);
   return `/admin/api/audit/export?${query}`;
+}
+
+/** What the latest scheduled verification found, and when the next is due. */
+function scheduledView(latest: StoredVerification | undefined, everyHours: number): Html {
+  const every = everyHours === 0 ? 'La vérification automatique est désactivée (AUDIT_VERIFY_EVERY_HOURS=0).'
+    : `La passerelle vérifie d'elle-même toute la chaîne ${everyHours === 24 ? 'chaque jour' : `toutes les ${everyHours} heures`}.`;
+  if (!latest) return html`<p id="scheduled-verification">${every} Aucune vérification automatique n'a encore eu lieu.</p>`;
+  const when = `le ${frenchDateTime(latest.finished_at)}`;
+  return html`<div id="scheduled-verification">${latest.ok
+    ? alert('info', `Dernière vérification automatique ${when} : chaîne intacte`,
+      `${count(latest.checked, 'entrée vérifiée', 'entrées vérifiées')}, ${count(latest.checkpoints_checked, 'point de contrôle vérifié', 'points de contrôle vérifiés')}. ${every}`)
+    : alert('error', `Dernière vérification automatique ${when} : la chaîne est rompue`,
+      `Première entrée en défaut : ${latest.first_bad_seq ?? 'inconnue'}. ${latest.problem ?? ''} Suivez la procédure de docs/audit.md (« Vérification automatique »). ${every}`)}</div>`;
 }
 
 export function auditView(view: AuditView): Html {
@@ -81,6 +98,7 @@ export function auditView(view: AuditView): Html {
       <li><a class="fr-btn fr-btn--secondary" href="${exportLink('csv', filters)}" download>Exporter en CSV</a></li>
     </ul>
     <h2 class="fr-mt-6w">Vérifier la chaîne</h2>
+    ${scheduledView(view.scheduled, view.verifyEveryHours)}
     ${view.verification ? (view.verification.ok
       ? alert('success', view.verifiedPeriod ? `La chaîne est intacte sur la période (${period(view.verifiedPeriod)})` : 'La chaîne est intacte',
         `${count(view.verification.checked, 'entrée vérifiée', 'entrées vérifiées')}, ${count(view.verification.checkpoints_checked, 'point de contrôle vérifié', 'points de contrôle vérifiés')}.`)

@@ -1,0 +1,149 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import type { PoolClient } from 'pg';
+import { Clock } from '../common/clock';
+import { APP_CONFIG, AppConfig } from '../common/config/config';
+import { Database } from '../common/database/database';
+import { InstanceStopping } from '../common/stopping';
+import { Metrics } from '../common/metrics';
+import { AuditService, VerificationsBusy } from './audit.service';
+
+const VERIFY_LOCK = 4_711_002;
+/** How often each instance looks whether a verification is due (and refreshes what its metrics say). */
+export const CHECK_INTERVAL_MS = 10 * 60_000;
+/** How long the metrics reuse the last verification read (a scrape of both gauges reads it once). */
+const METRICS_READ_MS = 5000;
+
+/** One completed verification of the whole trail, as stored in audit_verifications. */
+export interface StoredVerification {
+  started_at: Date;
+  finished_at: Date;
+  checked: number;
+  checkpoints_checked: number;
+  ok: boolean;
+  first_bad_seq: number | null;
+  problem: string | null;
+}
+
+const COLUMNS = `started_at, finished_at, checked::float8 AS checked, checkpoints_checked::float8 AS checkpoints_checked, ok,
+  first_bad_seq::float8 AS first_bad_seq, problem`;
+
+/**
+ * The whole trail verified on a schedule, not only when an auditor asks: every AUDIT_VERIFY_EVERY_HOURS, by one
+ * instance of all (an advisory lock, and the time of the last run read from the database under it), with one
+ * worker thread so that the other cores stay with the lookups. An entry or seal altered in old history is then
+ * found within that period even if nobody verifies: the run is stored (audit_verifications, insert-only), an error
+ * is logged, and every instance's /metrics says it (`gateway_audit_verification_ok` 0) for the alert rules.
+ * A run that could not finish (database out of reach, the instance stopping, auditors' verifications filling the
+ * queue) stores nothing and is tried again at the next check.
+ */
+@Injectable()
+export class ScheduledVerification implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(ScheduledVerification.name);
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<StoredVerification | undefined>;
+  private read?: { at: number; latest: Promise<StoredVerification | undefined> };
+
+  constructor(
+    private readonly db: Database,
+    private readonly audit: AuditService,
+    private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    metrics: Metrics,
+  ) {
+    metrics.gauge('gateway_audit_verification_ok',
+      'Latest scheduled verification of the whole audit trail: 1 intact, 0 broken (an entry, seal or checkpoint altered); absent before the first.',
+      async () => {
+        const latest = await this.latestForMetrics();
+        return latest === undefined ? undefined : latest.ok ? 1 : 0;
+      });
+    metrics.gauge('gateway_audit_verification_last_timestamp_seconds',
+      'When the latest scheduled verification of the whole audit trail ended (Unix time); absent before the first.',
+      async () => {
+        const latest = await this.latestForMetrics();
+        return latest === undefined ? undefined : latest.finished_at.getTime() / 1000;
+      });
+  }
+
+  onApplicationBootstrap(): void {
+    // Manual sealing (AUDIT_SEAL_INTERVAL_MS=0, tests) also means manual verification: nothing runs on its own.
+    if (this.config.audit.sealIntervalMs === 0 || this.config.audit.verifyEveryHours === 0) return;
+    this.timer = setInterval(() => void this.runIfDue().catch((error: unknown) =>
+      this.logger.warn(`scheduled audit verification did not run: ${(error as Error).name}`)), CHECK_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  /** The latest completed run, by any instance. */
+  async latest(): Promise<StoredVerification | undefined> {
+    return this.db.one<StoredVerification>(`SELECT ${COLUMNS} FROM audit_verifications ORDER BY finished_at DESC, id DESC LIMIT 1`);
+  }
+
+  /**
+   * Verifies the whole trail if no instance has within AUDIT_VERIFY_EVERY_HOURS (and none is at it now); returns the
+   * stored run, or undefined when none was due or it could not finish.
+   */
+  runIfDue(): Promise<StoredVerification | undefined> {
+    this.running ??= this.runLocked().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async runLocked(): Promise<StoredVerification | undefined> {
+    const session = await this.db.session();
+    let broken = false;
+    try {
+      const { rows: [{ locked }] } = await session.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [VERIFY_LOCK]);
+      if (!locked) return undefined;
+      try {
+        const { rows: [last] } = await session.query<{ finished_at: Date }>(
+          'SELECT finished_at FROM audit_verifications ORDER BY finished_at DESC, id DESC LIMIT 1');
+        const started = this.clock.now();
+        if (last && started.getTime() - last.finished_at.getTime() < this.config.audit.verifyEveryHours * 3600_000) return undefined;
+        return await this.verifyAndStore(session, started);
+      } finally {
+        await session.query('SELECT pg_advisory_unlock($1)', [VERIFY_LOCK]);
+      }
+    } catch (error) {
+      broken = true; // a connection that failed mid-run is dropped, and its session lock with it
+      throw error;
+    } finally {
+      session.release(broken);
+    }
+  }
+
+  private async verifyAndStore(session: PoolClient, started: Date): Promise<StoredVerification | undefined> {
+    let result;
+    try {
+      result = await this.audit.verify(undefined, undefined, undefined, { threads: 1 });
+    } catch (error) {
+      // Stopping: the next instance or start runs it. Auditors' verifications filling the queue: the next check.
+      if (error instanceof InstanceStopping || error instanceof VerificationsBusy) return undefined;
+      throw error;
+    }
+    const { rows: [stored] } = await session.query<StoredVerification>(
+      `INSERT INTO audit_verifications (started_at, finished_at, checked, checkpoints_checked, ok, first_bad_seq, problem)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
+      [started, this.clock.now(), result.checked, result.checkpoints_checked, result.ok, result.first_bad_seq ?? null, result.problem ?? null]);
+    this.read = undefined;
+    if (stored.ok) {
+      this.logger.log(`scheduled audit verification: the whole trail is intact (${stored.checked} entries, ${stored.checkpoints_checked} checkpoints)`);
+    } else {
+      this.logger.error(`AUDIT TRAIL VERIFICATION FAILED: ${stored.problem ?? 'the chain does not verify'}`
+        + `${stored.first_bad_seq !== null ? ` (seq ${stored.first_bad_seq})` : ''}; see docs/audit.md`);
+    }
+    return stored;
+  }
+
+  /** The latest run for a scrape: read once for both gauges, and again at the next scrape. */
+  private latestForMetrics(): Promise<StoredVerification | undefined> {
+    const now = Date.now();
+    if (!this.read || now - this.read.at > METRICS_READ_MS) {
+      const latest = this.latest();
+      latest.catch(() => undefined);
+      this.read = { at: now, latest };
+    }
+    return this.read.latest;
+  }
+}

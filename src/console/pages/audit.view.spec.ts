@@ -1,0 +1,33 @@
+import { auditView } from './audit.view';
+
+/** What the audit page says of the scheduled verification of the whole trail. */
+describe('audit page: the scheduled verification', () => {
+  const page = (scheduled: Parameters<typeof auditView>[0]['scheduled'], verifyEveryHours = 24) => {
+    const text = auditView({ partners: [], csrf: 'token', scheduled, verifyEveryHours }).text;
+    const at = text.indexOf('id="scheduled-verification"');
+    expect(at).toBeGreaterThan(0);
+    return text.slice(at, at + 700).replace(/\s+/g, ' ').replaceAll('&#39;', "'");
+  };
+  const run = { started_at: new Date('2026-12-04T02:30:00Z'), finished_at: new Date('2026-12-04T02:31:05Z'), checked: 12345,
+    checkpoints_checked: 1, first_bad_seq: null, problem: null };
+
+  it('says none has run yet, and how often it runs', () => {
+    expect(page(undefined)).toContain("La passerelle vérifie d'elle-même toute la chaîne chaque jour. Aucune vérification automatique n'a encore eu lieu.");
+    expect(page(undefined, 6)).toContain('toutes les 6 heures');
+    expect(page(undefined, 0)).toContain('La vérification automatique est désactivée');
+  });
+
+  it('says when the latest found the chain intact, with its counts in French', () => {
+    const shown = page({ ...run, ok: true });
+    expect(shown).toContain('fr-alert--info');
+    expect(shown).toMatch(/Dernière vérification automatique le 4 décembre 2026 à 03:31 : chaîne intacte/);
+    expect(shown).toContain('12 345 entrées vérifiées, 1 point de contrôle vérifié.');
+  });
+
+  it('shows a broken chain as an error, with the first bad entry and where the procedure is', () => {
+    const shown = page({ ...run, ok: false, first_bad_seq: 42, problem: 'hash does not match the entry' });
+    expect(shown).toContain('fr-alert--error');
+    expect(shown).toContain('role="alert"');
+    expect(shown).toMatch(/la chaîne est rompue.*Première entrée en défaut : 42\. hash does not match the entry Suivez la procédure de docs\/audit\.md/);
+  });
+});

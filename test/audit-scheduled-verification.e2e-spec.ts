@@ -1,0 +1,137 @@
+import { Logger } from '@nestjs/common';
+import { Client } from 'pg';
+import { AuditSealer } from '../src/audit/audit-sealer';
+import { ScheduledVerification } from '../src/audit/scheduled-verification';
+import { Stopping } from '../src/common/stopping';
+import { accessRequestBody, operatorToken } from './support/factories';
+import { client } from './support/http';
+import { startTestApp, TestApp } from './support/test-app';
+
+const HOUR = 3600_000;
+
+/**
+ * The whole trail verified on a schedule (AUDIT_VERIFY_EVERY_HOURS), by one instance of all: an entry altered in
+ * old history is found without anyone asking, stored, logged, and on every instance's /metrics.
+ */
+describe('scheduled verification of the whole audit trail', () => {
+  let t: TestApp;
+  let other: TestApp;
+  let api: ReturnType<typeof client>;
+  let operator: string;
+  let superuser: Client;
+  const scheduled = (app: TestApp = t) => app.app.get(ScheduledVerification);
+  const metric = async (app: TestApp, name: string) => {
+    const line = (await client(app.url).get('/metrics')).text.split('\n').find((l) => l.startsWith(`${name} `));
+    return line === undefined ? undefined : Number(line.split(' ')[1]);
+  };
+  const runs = async () => (await t.sql<{ n: number }>('SELECT count(*)::int AS n FROM audit_verifications'))[0].n;
+
+  /** Operator actions, each an entry of the chain, sealed. */
+  async function actions(count: number): Promise<void> {
+    for (let i = 0; i < count; i++) {
+      const submitted = await api.post('/v1/access-requests', accessRequestBody());
+      await api.post(`/admin/api/access-requests/${submitted.body.id}/reject`, { reason: `motif ${i}` }, { token: operator });
+    }
+    await t.app.get(AuditSealer).sealPending();
+  }
+
+  function later(hours: number): void {
+    t.clock.advance(hours * HOUR);
+    other.clock.advance(hours * HOUR);
+  }
+
+  beforeAll(async () => {
+    t = await startTestApp({ AUDIT_VERIFY_EVERY_HOURS: '24', AUDIT_CHECKPOINT_EVERY: '2' });
+    // A second instance on the same database, as behind a load balancer.
+    other = await startTestApp({ AUDIT_VERIFY_EVERY_HOURS: '24' }, { databaseUrl: t.databaseUrl });
+    api = client(t.url);
+    operator = await operatorToken(t);
+    superuser = new Client({ connectionString: t.databaseUrl });
+    await superuser.connect();
+  });
+  afterAll(async () => {
+    await superuser?.end();
+    await other?.close();
+    await t?.close();
+  });
+
+  it('says nothing before the first run: no gauge, and the console says none took place', async () => {
+    expect(await scheduled().latest()).toBeUndefined();
+    expect(await metric(t, 'gateway_audit_verification_ok')).toBeUndefined();
+    expect((await client(t.url).get('/metrics')).text).toContain('# HELP gateway_audit_verification_ok');
+  });
+
+  it('runs once per period across instances: two asking at once give one run, and none again before the period ends', async () => {
+    await actions(4);
+    const [a, b] = await Promise.all([scheduled(t).runIfDue(), scheduled(other).runIfDue()]);
+    const ran = a ?? b;
+    expect([a, b].filter(Boolean)).toHaveLength(1);
+    expect(ran).toMatchObject({ ok: true, first_bad_seq: null, problem: null });
+    const [{ sealed }] = await t.sql<{ sealed: number }>('SELECT count(*)::int AS sealed FROM audit_seals');
+    expect(ran!.checked).toBe(sealed);
+    expect(ran!.checkpoints_checked).toBeGreaterThan(0);
+    expect(await runs()).toBe(1);
+
+    // Both instances' /metrics say it (alert rules take the min or max across instances).
+    for (const app of [t, other]) {
+      expect(await metric(app, 'gateway_audit_verification_ok')).toBe(1);
+      expect(await metric(app, 'gateway_audit_verification_last_timestamp_seconds')).toBe(ran!.finished_at.getTime() / 1000);
+    }
+
+    later(23);
+    expect(await scheduled(other).runIfDue()).toBeUndefined();
+    expect(await runs()).toBe(1);
+    later(1);
+    expect(await scheduled(other).runIfDue()).toMatchObject({ ok: true });
+    expect(await runs()).toBe(2);
+  });
+
+  it('finds an entry altered in old history, stores it, logs an error and turns the gauge to 0 on every instance', async () => {
+    await actions(2);
+    const [{ seq }] = await t.sql<{ seq: number }>('SELECT min(seq)::int AS seq FROM audit_seals');
+    await superuser.query('BEGIN; SET LOCAL session_replication_role = replica');
+    await superuser.query(`UPDATE audit_entries SET detail = '{"reason":"forged"}' WHERE id = (SELECT entry_id FROM audit_seals WHERE seq = $1)`, [seq]);
+    await superuser.query('COMMIT');
+    const errors = jest.spyOn(Logger.prototype, 'error');
+    try {
+      later(25); // the other instance's clock, which ran the last one, is a little ahead of this one's
+      const found = await scheduled(t).runIfDue();
+      expect(found).toMatchObject({ ok: false, first_bad_seq: seq, problem: 'hash does not match the entry' });
+      expect(errors.mock.calls.map(([message]) => String(message))).toContainEqual(
+        expect.stringMatching(new RegExp(`^AUDIT TRAIL VERIFICATION FAILED: hash does not match the entry \\(seq ${seq}\\)`)));
+    } finally {
+      errors.mockRestore();
+    }
+    expect(await runs()).toBe(3);
+    for (const app of [t, other]) expect(await metric(app, 'gateway_audit_verification_ok')).toBe(0);
+    expect(await scheduled(other).latest()).toMatchObject({ ok: false, first_bad_seq: seq });
+
+    // The record of it cannot be rewritten into a pass through the application's role.
+    const asApp = new Client({ connectionString: t.appDatabaseUrl });
+    await asApp.connect();
+    try {
+      await expect(asApp.query('UPDATE audit_verifications SET ok = true')).rejects.toThrow(/permission denied/);
+      await expect(asApp.query('DELETE FROM audit_verifications')).rejects.toThrow(/permission denied/);
+    } finally {
+      await asApp.end();
+    }
+    await expect(superuser.query('DELETE FROM audit_verifications')).rejects.toThrow(/append-only|refus|not allowed/i);
+  });
+
+  it('stores nothing when the verification cannot finish (the instance stopping), and tries again at the next check', async () => {
+    const stopping = await startTestApp({ AUDIT_VERIFY_EVERY_HOURS: '1' }, { databaseUrl: t.databaseUrl });
+    try {
+      stopping.clock.advance(48 * HOUR);
+      const before = await runs();
+      stopping.app.get(Stopping).begin();
+      await expect(scheduled(stopping).runIfDue()).resolves.toBeUndefined();
+      expect(await runs()).toBe(before);
+      // Another instance (or this one restarted) runs it at its next check.
+      later(48);
+      expect(await scheduled(other).runIfDue()).toMatchObject({ ok: false });
+      expect(await runs()).toBe(before + 1);
+    } finally {
+      await stopping.close();
+    }
+  });
+});
