@@ -6,6 +6,7 @@ describe('configuration', () => {
     expect(config).toMatchObject({
       port: 3000, host: '127.0.0.1', dataDir: './.data', databaseUrl: undefined, upstream: { url: '', timeoutMs: 2000, connections: 64 },
       token: { ttlSeconds: 600, issuer: 'api-droits-cnam-gateway', audience: 'api-droits-cnam' }, shutdownTimeoutMs: 25_000,
+      audit: { verifyEveryHours: 24 },
     });
   });
 
@@ -24,6 +25,9 @@ describe('configuration', () => {
     expect(() => loadConfig({ BOOTSTRAP_OPERATOR_PASSWORD: 'short' })).toThrow(/BOOTSTRAP_OPERATOR_PASSWORD/);
     expect(() => loadConfig({ SECRET_KEY: 'abc' })).toThrow(/SECRET_KEY/);
     expect(() => loadConfig({ SHUTDOWN_TIMEOUT_MS: '10' })).toThrow(/SHUTDOWN_TIMEOUT_MS/);
+    expect(() => loadConfig({ AUDIT_VERIFY_EVERY_HOURS: '-1' })).toThrow(/AUDIT_VERIFY_EVERY_HOURS/);
+    expect(() => loadConfig({ AUDIT_VERIFY_EVERY_HOURS: 'daily' })).toThrow(/AUDIT_VERIFY_EVERY_HOURS/);
+    expect(loadConfig({ AUDIT_VERIFY_EVERY_HOURS: '0' }).audit.verifyEveryHours).toBe(0);
   });
 
   it('names every bad variable at once', () => {

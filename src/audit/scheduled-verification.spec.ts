@@ -1,0 +1,56 @@
+import { AppConfig } from '../common/config/config';
+import { Metrics } from '../common/metrics';
+import { Logger } from '@nestjs/common';
+import { Clock } from '../common/clock';
+import { CHECK_INTERVAL_MS, ScheduledVerification } from './scheduled-verification';
+
+/** When each instance looks whether a verification is due (the run itself is tested end to end). */
+describe('ScheduledVerification: its timer', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  function schedule(audit: Partial<AppConfig['audit']>) {
+    const config = { audit: { sealIntervalMs: 50, verifyEveryHours: 24, ...audit } } as AppConfig;
+    const scheduled = new ScheduledVerification({} as never, {} as never, new Clock(), config, new Metrics());
+    const runIfDue = jest.spyOn(scheduled, 'runIfDue').mockResolvedValue(undefined);
+    scheduled.onApplicationBootstrap();
+    return { scheduled, runIfDue };
+  }
+
+  it('looks every CHECK_INTERVAL_MS, and no longer once the module is destroyed', () => {
+    const { scheduled, runIfDue } = schedule({});
+    jest.advanceTimersByTime(CHECK_INTERVAL_MS - 1);
+    expect(runIfDue).not.toHaveBeenCalled();
+    jest.advanceTimersByTime(1);
+    expect(runIfDue).toHaveBeenCalledTimes(1);
+    jest.advanceTimersByTime(CHECK_INTERVAL_MS);
+    expect(runIfDue).toHaveBeenCalledTimes(2);
+    scheduled.onModuleDestroy();
+    jest.advanceTimersByTime(10 * CHECK_INTERVAL_MS);
+    expect(runIfDue).toHaveBeenCalledTimes(2);
+  });
+
+  it('never looks with AUDIT_VERIFY_EVERY_HOURS=0, nor when sealing is manual (tests)', () => {
+    for (const audit of [{ verifyEveryHours: 0 }, { sealIntervalMs: 0 }]) {
+      const { runIfDue } = schedule(audit);
+      jest.advanceTimersByTime(10 * CHECK_INTERVAL_MS);
+      expect(runIfDue).not.toHaveBeenCalled();
+    }
+  });
+
+  it('logs a run that failed (the database out of reach) and looks again at the next check', async () => {
+    const { runIfDue } = schedule({});
+    runIfDue.mockRejectedValueOnce(Object.assign(new Error('connect ECONNREFUSED'), { name: 'AuditUnavailable' }));
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      jest.advanceTimersByTime(CHECK_INTERVAL_MS);
+      await Promise.resolve();
+      await Promise.resolve();
+      expect(warn).toHaveBeenCalledWith('scheduled audit verification did not run: AuditUnavailable');
+      jest.advanceTimersByTime(CHECK_INTERVAL_MS);
+      expect(runIfDue).toHaveBeenCalledTimes(2);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+});
