@@ -5,6 +5,7 @@ import { ScheduledVerification } from '../src/audit/scheduled-verification';
 import { Stopping } from '../src/common/stopping';
 import { accessRequestBody, operatorToken } from './support/factories';
 import { client } from './support/http';
+import { metricValue } from './support/metrics';
 import { startTestApp, TestApp } from './support/test-app';
 
 const HOUR = 3600_000;
@@ -20,10 +21,7 @@ describe('scheduled verification of the whole audit trail', () => {
   let operator: string;
   let superuser: Client;
   const scheduled = (app: TestApp = t) => app.app.get(ScheduledVerification);
-  const metric = async (app: TestApp, name: string) => {
-    const line = (await client(app.url).get('/metrics')).text.split('\n').find((l) => l.startsWith(`${name} `));
-    return line === undefined ? undefined : Number(line.split(' ')[1]);
-  };
+  const metric = (app: TestApp, name: string) => metricValue(app.url, name);
   const runs = async () => (await t.sql<{ n: number }>('SELECT count(*)::int AS n FROM audit_verifications'))[0].n;
 
   /** Operator actions, each an entry of the chain, sealed. */

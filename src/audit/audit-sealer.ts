@@ -116,22 +116,8 @@ export class AuditSealer implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async sealAll(): Promise<number> {
-    const reader = await this.db.session();
-    let broken = false;
-    try {
-      const { rows: [{ locked }] } = await reader.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [SEALER_LOCK]);
-      if (!locked) return 0;
-      try {
-        return await this.sealLocked(reader);
-      } finally {
-        await reader.query('SELECT pg_advisory_unlock($1)', [SEALER_LOCK]);
-      }
-    } catch (error) {
-      broken = true; // a connection that failed mid-run is dropped, and its session lock with it
-      throw error;
-    } finally {
-      reader.release(broken);
-    }
+    const run = await this.db.underLock(SEALER_LOCK, (reader) => this.sealLocked(reader));
+    return run.locked ? run.value : 0;
   }
 
   private async sealLocked(reader: PoolClient): Promise<number> {

@@ -91,26 +91,14 @@ export class ScheduledVerification implements OnApplicationBootstrap, OnModuleDe
   }
 
   private async runLocked(): Promise<StoredVerification | undefined> {
-    const session = await this.db.session();
-    let broken = false;
-    try {
-      const { rows: [{ locked }] } = await session.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [VERIFY_LOCK]);
-      if (!locked) return undefined;
-      try {
-        const { rows: [last] } = await session.query<{ finished_at: Date }>(
-          'SELECT finished_at FROM audit_verifications ORDER BY finished_at DESC, id DESC LIMIT 1');
-        const started = this.clock.now();
-        if (last && started.getTime() - last.finished_at.getTime() < this.config.audit.verifyEveryHours * 3600_000) return undefined;
-        return await this.verifyAndStore(session, started);
-      } finally {
-        await session.query('SELECT pg_advisory_unlock($1)', [VERIFY_LOCK]);
-      }
-    } catch (error) {
-      broken = true; // a connection that failed mid-run is dropped, and its session lock with it
-      throw error;
-    } finally {
-      session.release(broken);
-    }
+    const run = await this.db.underLock(VERIFY_LOCK, async (session) => {
+      const { rows: [last] } = await session.query<{ finished_at: Date }>(
+        'SELECT finished_at FROM audit_verifications ORDER BY finished_at DESC, id DESC LIMIT 1');
+      const started = this.clock.now();
+      if (last && started.getTime() - last.finished_at.getTime() < this.config.audit.verifyEveryHours * 3600_000) return undefined;
+      return this.verifyAndStore(session, started);
+    });
+    return run.locked ? run.value : undefined;
   }
 
   private async verifyAndStore(session: PoolClient, started: Date): Promise<StoredVerification | undefined> {

@@ -9,16 +9,13 @@ import { createTestDatabase, dropRole } from '../support/database';
 import { onboardPartner, operatorToken, partnerToken, SIRET_CCAS_LYON } from '../support/factories';
 import { client } from '../support/http';
 import { startRedis } from '../support/redis';
+import { metricValue } from '../support/metrics';
 import { startTestApp, TestApp } from '../support/test-app';
 import { drive, eventually, gatewayEnv, GatewayProcess, sleep, startGatewayProcess, tally } from './harness';
 
 const LOOKUP = { nir: '284057505612387', recipient: SIRET_CCAS_LYON, context: 'RSA', object: 'dossier 1', agent: 'agent-1' };
 
-const metric = async (t: TestApp, name: string): Promise<number | undefined> => {
-  const text = (await client(t.url).get('/metrics')).text;
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line === undefined ? undefined : Number(line.split(' ')[1]);
-};
+const metric = (t: TestApp, name: string) => metricValue(t.url, name);
 
 /**
  * Two gateway instances on one PostgreSQL and one Redis (RATE_LIMIT_POLICY=redis, DESIGN §8): a partner's limit per

@@ -71,6 +71,30 @@ export class Database {
     return client;
   }
 
+  /**
+   * Runs `work` on one session holding the session-level advisory lock `key` for all of it (what must run on one
+   * instance at a time: the sealer, the scheduled verification); `{ locked: false }` at once, without running it,
+   * while another session holds the lock. A connection that failed is dropped, and its lock with it.
+   */
+  async underLock<T>(key: number, work: (session: PoolClient) => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }> {
+    const session = await this.session();
+    let broken = false;
+    try {
+      const { rows: [{ locked }] } = await session.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [key]);
+      if (!locked) return { locked: false };
+      try {
+        return { locked: true, value: await work(session) };
+      } finally {
+        await session.query('SELECT pg_advisory_unlock($1)', [key]);
+      }
+    } catch (error) {
+      broken = true;
+      throw error;
+    } finally {
+      session.release(broken);
+    }
+  }
+
   /** The driver's pg pool under TypeORM's PostgreSQL driver. */
   private pool(): Pool {
     return (this.dataSource.driver as unknown as { master: Pool }).master;
