@@ -120,6 +120,12 @@ describe('docker-compose.yml', () => {
     expect(compose.services.proxy.ports).toEqual([`3000:${listen}`]);
     expect(compose.services.proxy.volumes).toEqual(['./deploy/nginx/gateway.conf:/etc/nginx/conf.d/default.conf:ro']);
     expect(nginx).toMatch(/proxy_next_upstream error;/); // never replays a lookup that may have been answered
+    // The proxy closes its idle connections before the gateway would: never a lookup sent on a connection being closed.
+    const proxyIdle = Number(/\n    keepalive_timeout (\d+)s;/.exec(nginx)![1]) * 1000;
+    for (const name of gateways) {
+      const gatewayIdle = Number(compose.services[name].environment.HTTP_KEEP_ALIVE_TIMEOUT_MS ?? new EnvironmentVariables().HTTP_KEEP_ALIVE_TIMEOUT_MS);
+      expect(proxyIdle).toBeLessThan(gatewayIdle);
+    }
     expect(nginx).toMatch(/location = \/metrics \{\s*return 404;\s*\}/); // scraped per instance, not from outside
     // A verification answers once it has recomputed its whole range: longer than a lookup's 30 s at the proxy.
     const verification = /location ~ \^\/\(admin\/api\/audit\/verify\|console\/audit\/verifier\)\$ \{([^}]*)\}/.exec(nginx)![1];
