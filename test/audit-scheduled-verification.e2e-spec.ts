@@ -57,6 +57,7 @@ describe('scheduled verification of the whole audit trail', () => {
     expect(await scheduled().latest()).toBeUndefined();
     expect(await metric(t, 'gateway_audit_verification_ok')).toBeUndefined();
     expect((await client(t.url).get('/metrics')).text).toContain('# HELP gateway_audit_verification_ok');
+    expect(await metric(t, 'gateway_audit_verification_period_seconds')).toBe(24 * 3600);
   });
 
   it('runs once per period across instances: two asking at once give one run, and none again before the period ends', async () => {
@@ -119,6 +120,7 @@ describe('scheduled verification of the whole audit trail', () => {
   it('stores nothing when the verification cannot finish (the instance stopping), and tries again at the next check', async () => {
     const stopping = await startTestApp({ AUDIT_VERIFY_EVERY_HOURS: '1' }, { databaseUrl: t.databaseUrl });
     try {
+      expect(await metric(stopping, 'gateway_audit_verification_period_seconds')).toBe(3600);
       stopping.clock.advance(48 * HOUR);
       const before = await runs();
       stopping.app.get(Stopping).begin();

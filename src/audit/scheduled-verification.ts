@@ -56,6 +56,9 @@ export class ScheduledVerification implements OnApplicationBootstrap, OnModuleDe
         const latest = await this.latestForMetrics();
         return latest === undefined ? undefined : latest.ok ? 1 : 0;
       });
+    metrics.gauge('gateway_audit_verification_period_seconds',
+      'AUDIT_VERIFY_EVERY_HOURS in seconds: the longest the latest scheduled verification should be; absent when there is none.',
+      () => (config.audit.verifyEveryHours === 0 ? undefined : config.audit.verifyEveryHours * 3600));
     metrics.gauge('gateway_audit_verification_last_timestamp_seconds',
       'When the latest scheduled verification of the whole audit trail ended (Unix time); absent before the first.',
       async () => {
