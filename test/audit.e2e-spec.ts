@@ -12,6 +12,7 @@ import { arrayLiteral } from '../src/common/database/array-literal';
 import { Database } from '../src/common/database/database';
 import { Metrics } from '../src/common/metrics';
 import { AuditService } from '../src/audit/audit.service';
+import { TRAIL_READ_LOCK } from '../migrations/014-audit-verifications';
 import { accessRequestBody, onboardPartner, OnboardedPartner, operatorToken, partnerToken, SIRET_CCAS_LYON } from './support/factories';
 import { eventually } from './faults/harness';
 import { client } from './support/http';
@@ -518,6 +519,16 @@ describe('audit retention', () => {
     for (let i = 0; i < 2; i++) await api.get('/admin/api/audit', { token: auditor });
     await t.app.get(AuditSealer).sealPending();
 
+    // Not while a verification reads the trail (it holds TRAIL_READ_LOCK shared): the next purge removes it.
+    const reader = new Client({ connectionString: t.databaseUrl });
+    await reader.connect();
+    try {
+      await reader.query('SELECT pg_advisory_lock_shared($1)', [TRAIL_READ_LOCK]);
+      expect(await t.app.get(AuditService).purgeExpired()).toBe(0);
+      expect(await t.sql('SELECT seq FROM audit_anchors')).toEqual([]);
+    } finally {
+      await reader.end();
+    }
     const removed = await t.app.get(AuditService).purgeExpired();
     expect(removed).toBe(Number(lastOld));
     expect(Number(lastOld)).toBeLessThanOrEqual(Number(head));
@@ -531,6 +542,27 @@ describe('audit retention', () => {
     expect(verified.body).toMatchObject({ ok: true });
     expect(verified.body.checked).toBeGreaterThan(0);
     expect(await t.app.get(AuditService).purgeExpired()).toBe(0);
+  });
+
+  it('holds the purge off while a verification reads the trail, so that its start is not removed under it', async () => {
+    const hold = new Client({ connectionString: t.databaseUrl });
+    await hold.connect();
+    try {
+      // A verification that reads for as long as the lock on the checkpoints is held.
+      await hold.query('BEGIN');
+      await hold.query('LOCK TABLE audit_checkpoints IN ACCESS EXCLUSIVE MODE');
+      const verifying = t.app.get(AuditService).verify();
+      const held = async () => (await t.sql<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks
+        WHERE locktype = 'advisory' AND objid = $1 AND mode = 'ShareLock' AND granted`, [TRAIL_READ_LOCK]))[0].n;
+      for (let i = 0; i < 100 && (await held()) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(await held()).toBe(1);
+      await hold.query('ROLLBACK');
+      expect(await verifying).toMatchObject({ ok: true });
+      expect(await held()).toBe(0);
+    } finally {
+      await hold.query('ROLLBACK').catch(() => undefined);
+      await hold.end();
+    }
   });
 
   it('keeps the segment holding an entry still within the period, even when older entries follow it in the chain', async () => {

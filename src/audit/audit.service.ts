@@ -199,7 +199,9 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
     // (answered InstanceStopping at once rather than holding the stop until its deadline).
     const cancel = clientWaits ? AbortSignal.any([clientWaits, this.stopping.signal]) : this.stopping.signal;
     try {
-      return await this.verifications.run(() => this.verifyNow(from, to, cancel, options.threads ?? MAX_SEGMENTS), cancel);
+      // The retention purge waits while a verification reads (it would see the trail's start removed under it).
+      const verify = () => this.repository.whileReadingTrail(() => this.verifyNow(from, to, cancel, options.threads ?? MAX_SEGMENTS));
+      return await this.verifications.run(verify, cancel);
     } catch (error) {
       if (!(error instanceof NoTurnLeft)) throw error;
       throw new VerificationsBusy();

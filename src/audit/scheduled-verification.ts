@@ -10,8 +10,6 @@ import { AuditService, VerificationsBusy } from './audit.service';
 const VERIFY_LOCK = 4_711_002;
 /** How often each instance looks whether a verification is due (and refreshes what its metrics say). */
 export const CHECK_INTERVAL_MS = 10 * 60_000;
-/** How long the metrics reuse the last verification read (a scrape of both gauges reads it once). */
-const METRICS_READ_MS = 5000;
 
 /** One completed verification of the whole trail, as stored in audit_verifications. */
 export interface StoredVerification {
@@ -41,7 +39,7 @@ export class ScheduledVerification implements OnApplicationBootstrap, OnModuleDe
   private readonly logger = new Logger(ScheduledVerification.name);
   private timer?: NodeJS.Timeout;
   private running?: Promise<StoredVerification | undefined>;
-  private read?: { at: number; latest: Promise<StoredVerification | undefined> };
+  private reading?: Promise<StoredVerification | undefined>;
 
   constructor(
     private readonly db: Database,
@@ -117,7 +115,6 @@ export class ScheduledVerification implements OnApplicationBootstrap, OnModuleDe
       `INSERT INTO audit_verifications (started_at, finished_at, checked, checkpoints_checked, ok, first_bad_seq, problem)
        VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
       [started, this.clock.now(), result.checked, result.checkpoints_checked, result.ok, result.first_bad_seq ?? null, result.problem ?? null]);
-    this.read = undefined;
     if (stored.ok) {
       this.logger.log(`scheduled audit verification: the whole trail is intact (${stored.checked} entries, ${stored.checkpoints_checked} checkpoints)`);
     } else {
@@ -127,14 +124,9 @@ export class ScheduledVerification implements OnApplicationBootstrap, OnModuleDe
     return stored;
   }
 
-  /** The latest run for a scrape: read once for both gauges, and again at the next scrape. */
+  /** The latest run for a scrape: one read for both gauges (a scrape collects them at once), a new one per scrape. */
   private latestForMetrics(): Promise<StoredVerification | undefined> {
-    const now = Date.now();
-    if (!this.read || now - this.read.at > METRICS_READ_MS) {
-      const latest = this.latest();
-      latest.catch(() => undefined);
-      this.read = { at: now, latest };
-    }
-    return this.read.latest;
+    this.reading ??= this.latest().finally(() => (this.reading = undefined));
+    return this.reading;
   }
 }
