@@ -58,7 +58,10 @@ export class AuditVerifications1763900000014 implements MigrationInterface {
         checkpoints_checked bigint NOT NULL,
         ok             boolean NOT NULL,
         first_bad_seq  bigint NULL,
-        problem        text NULL
+        problem        text NULL,
+        -- The auditor who asked for it from the console (an operator's id, as in the trail: no foreign key, the row
+        -- outlives any account); null when it ran on schedule.
+        requested_by   uuid NULL
       );
       CREATE INDEX audit_verifications_finished ON audit_verifications (finished_at DESC);
       CREATE TRIGGER audit_verifications_no_update BEFORE UPDATE OR DELETE ON audit_verifications FOR EACH ROW EXECUTE FUNCTION audit_refuse_change();

@@ -1,10 +1,12 @@
 import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import { AuditSealer } from '../src/audit/audit-sealer';
+import { AuditorDesk } from '../src/audit/auditor-desk';
 import { ScheduledVerification } from '../src/audit/scheduled-verification';
 import { Stopping } from '../src/common/stopping';
 import { accessRequestBody, operatorToken } from './support/factories';
 import { client } from './support/http';
+import { eventually } from './faults/harness';
 import { metricValue } from './support/metrics';
 import { startTestApp, TestApp } from './support/test-app';
 
@@ -115,6 +117,32 @@ describe('scheduled verification of the whole audit trail', () => {
       await asApp.end();
     }
     await expect(superuser.query('DELETE FROM audit_verifications')).rejects.toThrow(/append-only|refus|not allowed/i);
+  });
+
+  it('verifies the whole trail when an auditor asks, in the background, one run at a time across instances, traced', async () => {
+    const [{ id: auditorId }] = await t.sql<{ id: string }>('SELECT id FROM operators ORDER BY created_at LIMIT 1');
+    const before = await runs();
+    // Held on its first read by a lock on the checkpoints, as a long trail holds it for minutes.
+    await superuser.query('BEGIN');
+    await superuser.query('LOCK TABLE audit_checkpoints IN ACCESS EXCLUSIVE MODE');
+    try {
+      expect(await t.app.get(AuditorDesk).startVerification(auditorId)).toBe(true);
+      expect(await scheduled(other).inProgress()).toBe(true);
+      expect(await scheduled(other).runNow(auditorId)).toBe(false); // running on the other instance
+      expect(await scheduled(t).runNow(auditorId)).toBe(false); // running here
+      expect(await scheduled(other).runIfDue()).toBeUndefined();
+    } finally {
+      await superuser.query('ROLLBACK');
+    }
+    await eventually('the run stored', async () => (await runs()) === before + 1);
+    // Stored with who asked (the trail was altered by the test before: it still says so).
+    expect(await scheduled(other).latest()).toMatchObject({ requested_by: auditorId, ok: false });
+    expect(await scheduled(t).inProgress()).toBe(false);
+    const traced = await t.sql<{ detail: Record<string, unknown> }>(
+      `SELECT detail FROM audit_entries WHERE action = 'audit.verification_started' ORDER BY id`);
+    expect(traced.map((row) => row.detail)).toEqual([{ actor_type: 'operator', started: true }]);
+    // The next scheduled one comes a period after it.
+    expect(await scheduled(t).runIfDue()).toBeUndefined();
   });
 
   it('stores nothing when the verification cannot finish (the instance stopping), and tries again at the next check', async () => {

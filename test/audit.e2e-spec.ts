@@ -553,7 +553,8 @@ describe('audit retention', () => {
       await hold.query('LOCK TABLE audit_checkpoints IN ACCESS EXCLUSIVE MODE');
       const verifying = t.app.get(AuditService).verify();
       const held = async () => (await t.sql<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks
-        WHERE locktype = 'advisory' AND objid = $1 AND mode = 'ShareLock' AND granted`, [TRAIL_READ_LOCK]))[0].n;
+        WHERE locktype = 'advisory' AND objid = $1 AND mode = 'ShareLock' AND granted
+          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`, [TRAIL_READ_LOCK]))[0].n;
       for (let i = 0; i < 100 && (await held()) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
       expect(await held()).toBe(1);
       await hold.query('ROLLBACK');

@@ -5,6 +5,7 @@ import { ValidationFailed } from '../common/errors/domain-errors';
 import { checkNir, normaliseNir } from '../rights/nir';
 import { ActionLog } from './action-log';
 import { AuditService } from './audit.service';
+import { ScheduledVerification } from './scheduled-verification';
 import { SubjectRefs } from './subject-refs';
 
 export const dateOf = (value?: string) => (value ? new Date(value) : undefined);
@@ -30,7 +31,7 @@ export interface AuditSearch {
 @Injectable()
 export class AuditorDesk {
   constructor(private readonly audit: AuditService, private readonly refs: SubjectRefs, private readonly actions: ActionLog,
-    private readonly clock: Clock) {}
+    private readonly clock: Clock, private readonly scheduled: ScheduledVerification) {}
 
   /** The pseudonym of a NIR as the trail stores it; a NIR that is not valid is a field error. */
   subjectRefOf(nir: string, field = 'subject_nir'): string {
@@ -59,6 +60,16 @@ export class AuditorDesk {
     const result = await this.audit.verify(dateOf(query.from), dateOf(query.to), clientWaits);
     await this.trace(operatorId, 'audit.verified', { from: query.from ?? null, to: query.to ?? null, ok: result.ok });
     return result;
+  }
+
+  /**
+   * Starts a verification of the whole trail in the background (the console: it may last minutes); false when one
+   * is already running. Its result is stored with the scheduled ones (ScheduledVerification).
+   */
+  async startVerification(operatorId: string): Promise<boolean> {
+    const started = await this.scheduled.runNow(operatorId);
+    await this.trace(operatorId, 'audit.verification_started', { started });
+    return started;
   }
 
   private trace(operatorId: string, action: string, detail: Record<string, unknown>): Promise<void> {

@@ -1,5 +1,6 @@
 import { AppConfig } from '../common/config/config';
 import { Metrics } from '../common/metrics';
+import { Stopping } from '../common/stopping';
 import { Logger } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { CHECK_INTERVAL_MS, ScheduledVerification } from './scheduled-verification';
@@ -11,7 +12,7 @@ describe('ScheduledVerification: its timer', () => {
 
   function schedule(audit: Partial<AppConfig['audit']>) {
     const config = { audit: { sealIntervalMs: 50, verifyEveryHours: 24, ...audit } } as AppConfig;
-    const scheduled = new ScheduledVerification({} as never, {} as never, new Clock(), config, new Metrics());
+    const scheduled = new ScheduledVerification({} as never, {} as never, new Clock(), config, new Stopping(), new Metrics());
     const runIfDue = jest.spyOn(scheduled, 'runIfDue').mockResolvedValue(undefined);
     scheduled.onApplicationBootstrap();
     return { scheduled, runIfDue };

@@ -3,9 +3,9 @@ import type { PoolClient } from 'pg';
 import { Clock } from '../common/clock';
 import { APP_CONFIG, AppConfig } from '../common/config/config';
 import { Database } from '../common/database/database';
-import { InstanceStopping } from '../common/stopping';
+import { InstanceStopping, Stopping } from '../common/stopping';
 import { Metrics } from '../common/metrics';
-import { AuditService, VerificationsBusy } from './audit.service';
+import { AuditService, VerificationsBusy, VERIFICATIONS_WAITING } from './audit.service';
 
 const VERIFY_LOCK = 4_711_002;
 /** How often each instance looks whether a verification is due (and refreshes what its metrics say). */
@@ -20,10 +20,12 @@ export interface StoredVerification {
   ok: boolean;
   first_bad_seq: number | null;
   problem: string | null;
+  /** The auditor who asked for it from the console; null: run on schedule. */
+  requested_by: string | null;
 }
 
 const COLUMNS = `started_at, finished_at, checked::float8 AS checked, checkpoints_checked::float8 AS checkpoints_checked, ok,
-  first_bad_seq::float8 AS first_bad_seq, problem`;
+  first_bad_seq::float8 AS first_bad_seq, problem, requested_by`;
 
 /**
  * The whole trail verified on a schedule, not only when an auditor asks: every AUDIT_VERIFY_EVERY_HOURS, by one
@@ -46,6 +48,7 @@ export class ScheduledVerification implements OnApplicationBootstrap, OnModuleDe
     private readonly audit: AuditService,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly stopping: Stopping,
     metrics: Metrics,
   ) {
     metrics.gauge('gateway_audit_verification_ok',
@@ -87,22 +90,57 @@ export class ScheduledVerification implements OnApplicationBootstrap, OnModuleDe
    * stored run, or undefined when none was due or it could not finish.
    */
   runIfDue(): Promise<StoredVerification | undefined> {
-    this.running ??= this.runLocked().finally(() => (this.running = undefined));
+    return this.run(undefined);
+  }
+
+  /**
+   * Starts a verification of the whole trail out of schedule, asked for by an auditor from the console (stored with
+   * their id; the next scheduled one comes a period after it). Resolves true once it has started — it goes on in the
+   * background, its result is stored and shown when it ends —, false when one is already running on some instance.
+   */
+  async runNow(requestedBy: string): Promise<boolean> {
+    if (this.stopping.signal.aborted) throw new InstanceStopping();
+    if (this.running) return false;
+    // It would wait behind them, and be dropped: say so now rather than start what will not run.
+    if (this.audit.verificationsQueued() >= VERIFICATIONS_WAITING) throw new VerificationsBusy();
+    let begun!: (started: boolean) => void;
+    const started = new Promise<boolean>((resolve) => (begun = resolve));
+    this.run(requestedBy, () => begun(true)).then(() => begun(false), (error: unknown) => {
+      begun(false);
+      this.logger.warn(`audit verification asked for from the console did not finish: ${(error as Error).name}`);
+    });
+    return started;
+  }
+
+  /** Whether an instance is verifying the whole trail now (the run's lock is held). */
+  async inProgress(): Promise<boolean> {
+    // Advisory locks are per database; pg_locks shows the whole server's.
+    const row = await this.db.one<{ held: boolean }>(`SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'
+      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND classid = 0 AND objid = $1 AND objsubid = 1 AND granted) AS held`, [VERIFY_LOCK]);
+    return row?.held ?? false;
+  }
+
+  private run(requestedBy: string | undefined, onStart?: () => void): Promise<StoredVerification | undefined> {
+    this.running ??= this.runLocked(requestedBy, onStart).finally(() => (this.running = undefined));
     return this.running;
   }
 
-  private async runLocked(): Promise<StoredVerification | undefined> {
+  private async runLocked(requestedBy: string | undefined, onStart?: () => void): Promise<StoredVerification | undefined> {
     const run = await this.db.underLock(VERIFY_LOCK, async (session) => {
-      const { rows: [last] } = await session.query<{ finished_at: Date }>(
-        'SELECT finished_at FROM audit_verifications ORDER BY finished_at DESC, id DESC LIMIT 1');
       const started = this.clock.now();
-      if (last && started.getTime() - last.finished_at.getTime() < this.config.audit.verifyEveryHours * 3600_000) return undefined;
-      return this.verifyAndStore(session, started);
+      if (requestedBy === undefined) {
+        const { rows: [last] } = await session.query<{ finished_at: Date }>(
+          'SELECT finished_at FROM audit_verifications ORDER BY finished_at DESC, id DESC LIMIT 1');
+        if (last && started.getTime() - last.finished_at.getTime() < this.config.audit.verifyEveryHours * 3600_000) return undefined;
+      }
+      onStart?.();
+      return this.verifyAndStore(session, started, requestedBy);
     });
     return run.locked ? run.value : undefined;
   }
 
-  private async verifyAndStore(session: PoolClient, started: Date): Promise<StoredVerification | undefined> {
+  private async verifyAndStore(session: PoolClient, started: Date, requestedBy: string | undefined): Promise<StoredVerification | undefined> {
     let result;
     try {
       result = await this.audit.verify(undefined, undefined, undefined, { threads: 1 });
@@ -112,11 +150,12 @@ export class ScheduledVerification implements OnApplicationBootstrap, OnModuleDe
       throw error;
     }
     const { rows: [stored] } = await session.query<StoredVerification>(
-      `INSERT INTO audit_verifications (started_at, finished_at, checked, checkpoints_checked, ok, first_bad_seq, problem)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
-      [started, this.clock.now(), result.checked, result.checkpoints_checked, result.ok, result.first_bad_seq ?? null, result.problem ?? null]);
+      `INSERT INTO audit_verifications (started_at, finished_at, checked, checkpoints_checked, ok, first_bad_seq, problem, requested_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
+      [started, this.clock.now(), result.checked, result.checkpoints_checked, result.ok, result.first_bad_seq ?? null,
+        result.problem ?? null, requestedBy ?? null]);
     if (stored.ok) {
-      this.logger.log(`scheduled audit verification: the whole trail is intact (${stored.checked} entries, ${stored.checkpoints_checked} checkpoints)`);
+      this.logger.log(`${requestedBy ? 'audit verification asked for' : 'scheduled audit verification'}: the whole trail is intact (${stored.checked} entries, ${stored.checkpoints_checked} checkpoints)`);
     } else {
       this.logger.error(`AUDIT TRAIL VERIFICATION FAILED: ${stored.problem ?? 'the chain does not verify'}`
         + `${stored.first_bad_seq !== null ? ` (seq ${stored.first_bad_seq})` : ''}; see docs/audit.md`);

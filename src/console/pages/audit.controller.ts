@@ -62,7 +62,7 @@ export class ConsoleAuditController {
     }
   }
 
-  /** The whole chain, or the Paris days chosen in the search (`from`, `to` included). */
+  /** The whole chain (in the background), or the Paris days chosen in the search (`from`, `to` included; at once). */
   @Post('verifier')
   async verify(@Body() body: FormBody, @CurrentOperator() principal: OperatorPrincipal, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
     const context = pageContext(request, reply, this.config.sandbox);
@@ -71,10 +71,17 @@ export class ConsoleAuditController {
     if (invalid.length) {
       return this.render(context, reply, { filters: days, errors: Object.fromEntries(invalid.map((field) => [field, 'Saisissez une date.'])) }, 400);
     }
+    if (days.from === undefined && days.to === undefined) {
+      // The whole trail takes minutes once it is long: in the background, its result shown on this page when it ends.
+      const started = await this.desk.startVerification(principal.operator.id);
+      return redirectWithFlash(request, reply, SECTION, started
+        ? 'Vérification de toute la chaîne lancée : son résultat s\'affichera sur cette page (quelques minutes pour un long journal).'
+        : 'Une vérification de toute la chaîne est déjà en cours : son résultat s\'affichera sur cette page.', 'info');
+    }
+    // The days chosen answer in seconds: at once.
     const [verification, checkpoint] = await Promise.all([this.desk.verify({ from: parisDayStart(days.from), to: parisDayStart(days.to, true) },
       principal.operator.id, whileClientWaits(reply)), this.audit.latestCheckpoint()]);
-    const ofPeriod = days.from !== undefined || days.to !== undefined;
-    return this.render(context, reply, { filters: days, verification, checkpoint, verifiedPeriod: ofPeriod ? days : undefined });
+    return this.render(context, reply, { filters: days, verification, checkpoint, verifiedPeriod: days });
   }
 
   @Post('diffuser')
@@ -89,10 +96,10 @@ export class ConsoleAuditController {
     results?: AuditResults; verification?: Awaited<ReturnType<AuditorDesk['verify']>>; checkpoint?: Awaited<ReturnType<AuditService['latestCheckpoint']>>;
     verifiedPeriod?: AuditFilters },
   status = 200) {
-    const [partners, scheduled] = await Promise.all([this.partners.list(), this.scheduled.latest()]);
+    const [partners, scheduled, verifying] = await Promise.all([this.partners.list(), this.scheduled.latest(), this.scheduled.inProgress()]);
     return sendPage(reply, context, {
       title: "Journal d'accès", section: SECTION, status, breadcrumb: [['Console', '/console'], ["Journal d'accès", SECTION]],
-      content: auditView({ ...view, partners, csrf: context.csrf, scheduled, verifyEveryHours: this.config.audit.verifyEveryHours }),
+      content: auditView({ ...view, partners, csrf: context.csrf, scheduled, verifying, verifyEveryHours: this.config.audit.verifyEveryHours }),
     });
   }
 }

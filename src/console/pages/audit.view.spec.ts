@@ -2,17 +2,17 @@ import { auditView } from './audit.view';
 
 /** What the audit page says of the scheduled verification of the whole trail. */
 describe('audit page: the scheduled verification', () => {
-  const page = (scheduled: Parameters<typeof auditView>[0]['scheduled'], verifyEveryHours = 24) => {
-    const text = auditView({ partners: [], csrf: 'token', scheduled, verifyEveryHours }).text;
+  const page = (scheduled: Parameters<typeof auditView>[0]['scheduled'], verifyEveryHours = 24, verifying = false) => {
+    const text = auditView({ partners: [], csrf: 'token', scheduled, verifyEveryHours, verifying }).text;
     const at = text.indexOf('id="scheduled-verification"');
     expect(at).toBeGreaterThan(0);
     return text.slice(at, at + 700).replace(/\s+/g, ' ').replaceAll('&#39;', "'");
   };
   const run = { started_at: new Date('2026-12-04T02:30:00Z'), finished_at: new Date('2026-12-04T02:31:05Z'), checked: 12345,
-    checkpoints_checked: 1, first_bad_seq: null, problem: null };
+    checkpoints_checked: 1, first_bad_seq: null, problem: null, requested_by: null };
 
   it('says none has run yet, and how often it runs', () => {
-    expect(page(undefined)).toContain("La passerelle vérifie d'elle-même toute la chaîne chaque jour. Aucune vérification automatique n'a encore eu lieu.");
+    expect(page(undefined)).toContain("La passerelle vérifie d'elle-même toute la chaîne chaque jour. Aucune vérification de toute la chaîne n'a encore eu lieu.");
     expect(page(undefined, 6)).toContain('toutes les 6 heures');
     expect(page(undefined, 0)).toContain('La vérification automatique est désactivée');
   });
@@ -20,8 +20,15 @@ describe('audit page: the scheduled verification', () => {
   it('says when the latest found the chain intact, with its counts in French', () => {
     const shown = page({ ...run, ok: true });
     expect(shown).toContain('fr-alert--info');
-    expect(shown).toMatch(/Dernière vérification automatique le 4 décembre 2026 à 03:31 : chaîne intacte/);
+    expect(shown).toMatch(/Dernière vérification de toute la chaîne le 4 décembre 2026 à 03:31 \(automatique\) : chaîne intacte/);
     expect(shown).toContain('12 345 entrées vérifiées, 1 point de contrôle vérifié.');
+  });
+
+  it('says which one an auditor asked for, and that one is running', () => {
+    const shown = page({ ...run, ok: true, requested_by: '6f1c1b1e-0000-4000-8000-000000000001' }, 24, true);
+    expect(shown).toMatch(/Vérification de toute la chaîne en cours.*Dernière vérification de toute la chaîne le .+ \(demandée depuis la console\) : chaîne intacte/);
+    expect(page(undefined, 24, true)).toContain('Vérification de toute la chaîne en cours');
+    expect(page({ ...run, ok: true })).not.toContain('en cours');
   });
 
   it('shows a broken chain as an error, with the first bad entry and where the procedure is', () => {

@@ -27,8 +27,10 @@ interface AuditView {
   checkpoint?: { seq: number | string; hash: string; at: string | Date; key_id: string; public_key?: string } | null;
   /** The Paris days a verification covered, when it was of a period. */
   verifiedPeriod?: AuditFilters;
-  /** The latest scheduled verification of the whole trail (any instance's), and their period (0: none). */
+  /** The latest verification of the whole trail, on schedule or asked for (any instance's), and their period (0: none). */
   scheduled?: StoredVerification;
+  /** Whether one is running now, on any instance. */
+  verifying?: boolean;
   verifyEveryHours: number;
 }
 
@@ -57,17 +59,19 @@ function exportLink(format: 'ndjson' | 'csv', filters: AuditFilters): string {
   return `/admin/api/audit/export?${query}`;
 }
 
-/** What the latest scheduled verification found, and when the next is due. */
-function scheduledView(latest: StoredVerification | undefined, everyHours: number): Html {
+/** What the latest verification of the whole trail found (on schedule or asked for), and whether one is running. */
+function wholeChainView(latest: StoredVerification | undefined, everyHours: number, verifying: boolean): Html {
   const every = everyHours === 0 ? 'La vérification automatique est désactivée (AUDIT_VERIFY_EVERY_HOURS=0).'
     : `La passerelle vérifie d'elle-même toute la chaîne ${everyHours === 24 ? 'chaque jour' : `toutes les ${everyHours} heures`}.`;
-  if (!latest) return html`<p id="scheduled-verification">${every} Aucune vérification automatique n'a encore eu lieu.</p>`;
-  const when = `le ${frenchDateTime(latest.finished_at)}`;
-  return html`<div id="scheduled-verification">${latest.ok
-    ? alert('info', `Dernière vérification automatique ${when} : chaîne intacte`,
+  const running = verifying ? alert('info', 'Vérification de toute la chaîne en cours',
+    'Son résultat s\'affichera sur cette page quand elle sera terminée : rechargez-la dans quelques instants.') : '';
+  if (!latest) return html`<div id="scheduled-verification">${running}<p>${every} Aucune vérification de toute la chaîne n'a encore eu lieu.</p></div>`;
+  const when = `le ${frenchDateTime(latest.finished_at)} (${latest.requested_by ? 'demandée depuis la console' : 'automatique'})`;
+  return html`<div id="scheduled-verification">${running}${latest.ok
+    ? alert('info', `Dernière vérification de toute la chaîne ${when} : chaîne intacte`,
       `${count(latest.checked, 'entrée vérifiée', 'entrées vérifiées')}, ${count(latest.checkpoints_checked, 'point de contrôle vérifié', 'points de contrôle vérifiés')}. ${every}`)
-    : alert('error', `Dernière vérification automatique ${when} : la chaîne est rompue`,
-      `Première entrée en défaut : ${latest.first_bad_seq ?? 'inconnue'}. ${latest.problem ?? ''} Suivez la procédure de docs/audit.md (« Vérification automatique »). ${every}`)}</div>`;
+    : alert('error', `Dernière vérification de toute la chaîne ${when} : la chaîne est rompue`,
+      `Première entrée en défaut : ${latest.first_bad_seq ?? 'inconnue'}. ${latest.problem ?? ''} Suivez la procédure de docs/audit.md (« Scheduled verification »). ${every}`)}</div>`;
 }
 
 export function auditView(view: AuditView): Html {
@@ -98,7 +102,7 @@ export function auditView(view: AuditView): Html {
       <li><a class="fr-btn fr-btn--secondary" href="${exportLink('csv', filters)}" download>Exporter en CSV</a></li>
     </ul>
     <h2 class="fr-mt-6w">Vérifier la chaîne</h2>
-    ${scheduledView(view.scheduled, view.verifyEveryHours)}
+    ${wholeChainView(view.scheduled, view.verifyEveryHours, view.verifying ?? false)}
     ${view.verification ? (view.verification.ok
       ? alert('success', view.verifiedPeriod ? `La chaîne est intacte sur la période (${period(view.verifiedPeriod)})` : 'La chaîne est intacte',
         `${count(view.verification.checked, 'entrée vérifiée', 'entrées vérifiées')}, ${count(view.verification.checkpoints_checked, 'point de contrôle vérifié', 'points de contrôle vérifiés')}.`)
