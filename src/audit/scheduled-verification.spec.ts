@@ -1,6 +1,7 @@
 import { AppConfig } from '../common/config/config';
 import { Metrics } from '../common/metrics';
-import { Stopping } from '../common/stopping';
+import { InstanceStopping, Stopping } from '../common/stopping';
+import { VerificationsBusy, VERIFICATIONS_WAITING } from './audit.service';
 import { Logger } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { CHECK_INTERVAL_MS, ScheduledVerification } from './scheduled-verification';
@@ -53,5 +54,30 @@ describe('ScheduledVerification: its timer', () => {
     } finally {
       warn.mockRestore();
     }
+  });
+});
+
+/** Starting one from the console: what the auditor is told at once. */
+describe('ScheduledVerification.runNow', () => {
+  const config = { audit: { sealIntervalMs: 50, verifyEveryHours: 24 } } as AppConfig;
+  const make = (db: object, queued = 0, stopping = new Stopping()) =>
+    new ScheduledVerification(db as never, { verificationsQueued: () => queued } as never, new Clock(), config, stopping, new Metrics());
+
+  it('fails with the reason when it could not begin (the database out of reach), rather than saying one runs', async () => {
+    const scheduled = make({ underLock: jest.fn().mockRejectedValue(Object.assign(new Error('unavailable'), { name: 'AuditUnavailable' })) });
+    await expect(scheduled.runNow('operator')).rejects.toMatchObject({ name: 'AuditUnavailable' });
+  });
+
+  it('says one runs already when another instance holds the lock', async () => {
+    await expect(make({ underLock: jest.fn().mockResolvedValue({ locked: false }) }).runNow('operator')).resolves.toBe(false);
+  });
+
+  it('refuses at once while the instance stops, and while auditors fill the verification queue', async () => {
+    const underLock = jest.fn();
+    const stopping = new Stopping();
+    stopping.begin();
+    await expect(make({ underLock }, 0, stopping).runNow('operator')).rejects.toBeInstanceOf(InstanceStopping);
+    await expect(make({ underLock }, VERIFICATIONS_WAITING).runNow('operator')).rejects.toBeInstanceOf(VerificationsBusy);
+    expect(underLock).not.toHaveBeenCalled();
   });
 });

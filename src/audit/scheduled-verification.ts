@@ -34,7 +34,8 @@ const COLUMNS = `started_at, finished_at, checked::float8 AS checked, checkpoint
  * found within that period even if nobody verifies: the run is stored (audit_verifications, insert-only), an error
  * is logged, and every instance's /metrics says it (`gateway_audit_verification_ok` 0) for the alert rules.
  * A run that could not finish (database out of reach, the instance stopping, auditors' verifications filling the
- * queue) stores nothing and is tried again at the next check.
+ * queue) stores nothing and is tried again at the next check. An auditor can start the same run out of schedule from
+ * the console (runNow): the page does not wait for it.
  */
 @Injectable()
 export class ScheduledVerification implements OnApplicationBootstrap, OnModuleDestroy {
@@ -52,7 +53,7 @@ export class ScheduledVerification implements OnApplicationBootstrap, OnModuleDe
     metrics: Metrics,
   ) {
     metrics.gauge('gateway_audit_verification_ok',
-      'Latest scheduled verification of the whole audit trail: 1 intact, 0 broken (an entry, seal or checkpoint altered); absent before the first.',
+      'Latest verification of the whole audit trail (scheduled, or asked for from the console): 1 intact, 0 broken (an entry, seal or checkpoint altered); absent before the first.',
       async () => {
         const latest = await this.latestForMetrics();
         return latest === undefined ? undefined : latest.ok ? 1 : 0;
@@ -61,7 +62,7 @@ export class ScheduledVerification implements OnApplicationBootstrap, OnModuleDe
       'AUDIT_VERIFY_EVERY_HOURS in seconds: the longest the latest scheduled verification should be; absent when there is none.',
       () => (config.audit.verifyEveryHours === 0 ? undefined : config.audit.verifyEveryHours * 3600));
     metrics.gauge('gateway_audit_verification_last_timestamp_seconds',
-      'When the latest scheduled verification of the whole audit trail ended (Unix time); absent before the first.',
+      'When the latest verification of the whole audit trail (scheduled, or asked for) ended (Unix time); absent before the first.',
       async () => {
         const latest = await this.latestForMetrics();
         return latest === undefined ? undefined : latest.finished_at.getTime() / 1000;
@@ -103,13 +104,17 @@ export class ScheduledVerification implements OnApplicationBootstrap, OnModuleDe
     if (this.running) return false;
     // It would wait behind them, and be dropped: say so now rather than start what will not run.
     if (this.audit.verificationsQueued() >= VERIFICATIONS_WAITING) throw new VerificationsBusy();
-    let begun!: (started: boolean) => void;
-    const started = new Promise<boolean>((resolve) => (begun = resolve));
-    this.run(requestedBy, () => begun(true)).then(() => begun(false), (error: unknown) => {
-      begun(false);
-      this.logger.warn(`audit verification asked for from the console did not finish: ${(error as Error).name}`);
+    let begun = false;
+    return new Promise<boolean>((resolve, reject) => {
+      this.run(requestedBy, () => {
+        begun = true;
+        resolve(true);
+      }).then(() => resolve(false), (error: unknown) => {
+        // Before it began (the database out of reach): the auditor is told. After: the page shows no new result.
+        if (!begun) reject(error);
+        else this.logger.warn(`audit verification asked for from the console did not finish: ${(error as Error).name}`);
+      });
     });
-    return started;
   }
 
   /** Whether an instance is verifying the whole trail now (the run's lock is held). */
