@@ -35,6 +35,6 @@ describe('audit page: the scheduled verification', () => {
     const shown = page({ ...run, ok: false, first_bad_seq: 42, problem: 'hash does not match the entry' });
     expect(shown).toContain('fr-alert--error');
     expect(shown).toContain('role="alert"');
-    expect(shown).toMatch(/la chaîne est rompue.*Première entrée en défaut : 42\. hash does not match the entry Suivez la procédure de docs\/audit\.md/);
+    expect(shown).toMatch(/la chaîne est rompue.*Première entrée en défaut : n° 42 \(hash does not match the entry\)\. Suivez la procédure de docs\/audit\.md/);
   });
 });

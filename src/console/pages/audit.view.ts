@@ -71,7 +71,8 @@ function wholeChainView(latest: StoredVerification | undefined, everyHours: numb
     ? alert('info', `Dernière vérification de toute la chaîne ${when} : chaîne intacte`,
       `${count(latest.checked, 'entrée vérifiée', 'entrées vérifiées')}, ${count(latest.checkpoints_checked, 'point de contrôle vérifié', 'points de contrôle vérifiés')}. ${every}`)
     : alert('error', `Dernière vérification de toute la chaîne ${when} : la chaîne est rompue`,
-      `Première entrée en défaut : ${latest.first_bad_seq ?? 'inconnue'}. ${latest.problem ?? ''} Suivez la procédure de docs/audit.md (« Scheduled verification »). ${every}`)}</div>`;
+      `Première entrée en défaut : ${latest.first_bad_seq === null ? 'inconnue' : `n° ${latest.first_bad_seq}`}${latest.problem ? ` (${latest.problem})` : ''}. `
+      + `Suivez la procédure de docs/audit.md (« Scheduled verification »). ${every}`)}</div>`;
 }
 
 export function auditView(view: AuditView): Html {
