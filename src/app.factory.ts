@@ -8,7 +8,8 @@ import fastifyCsrf from '@fastify/csrf-protection';
 import fastifyStatic from '@fastify/static';
 import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import { Server as NetServer } from 'node:net';
 import { AppModule } from './app.module';
 import { CONSOLE_COOKIE_SCHEME } from './auth/access.decorators';
 import { CONSOLE_COOKIE } from './auth/access.guard';
@@ -134,14 +135,35 @@ async function registerConsolePlugins(app: NestFastifyApplication): Promise<void
 }
 
 /**
+ * How long a stopping instance leaves the keep-alive connections idle at the signal to their clients. A balancer under
+ * load sends its next request on them within milliseconds: served, its answer closes the connection. Closed at once
+ * instead, one the balancer had just written a lookup on would be cut — a 502, for a proxy does not replay a POST.
+ * Those still idle after it (a client that has nothing to send) are closed then.
+ */
+export const IDLE_DRAIN_MS = 1000;
+
+/**
  * Stops the way a load balancer expects (SIGTERM): first the HTTP server — no new connection, every request already
- * received answered in full and traced, each connection closed after its answer —, then the modules (the sealer seals
- * what is pending, the counters are written) and last the database. Nest's own close() destroys the modules first,
- * which would pull the upstream pool and the trail from under the requests still running.
+ * received or arriving on a connection already open answered in full and traced, each connection closed after its
+ * answer —, then the modules (the sealer seals what is pending, the counters are written) and last the database.
+ * Nest's own close() destroys the modules first, which would pull the upstream pool and the trail from under the
+ * requests still running.
  */
 export async function closeGracefully(app: NestFastifyApplication): Promise<void> {
-  // Work that could outlast the stop's deadline (a verification of the whole trail) gives up first, with an answer.
+  // Work that could outlast the stop's deadline (a verification of the whole trail) gives up first, with an answer;
+  // from now on every answer closes its connection (the onSend hook above).
   app.get(Stopping).begin();
+  const server = app.getHttpServer() as Server;
+  // No new connection, but not http.Server's close(), which also closes the idle connections at once.
+  let ended: () => void = () => undefined;
+  const allEnded = new Promise<void>((resolve) => (ended = resolve));
+  NetServer.prototype.close.call(server, () => ended());
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([allEnded, new Promise((resolve) => (timer = setTimeout(resolve, IDLE_DRAIN_MS)))]);
+  clearTimeout(timer);
+  server.closeIdleConnections();
+  // The requests in flight are answered (each closing its connection); Fastify then runs its own closing steps.
+  await allEnded;
   await app.getHttpAdapter().getInstance().close();
   await app.close();
 }

@@ -98,6 +98,60 @@ describe('faults: graceful shutdown under load', () => {
   }, 60_000);
 });
 
+describe('faults: graceful shutdown under a keep-alive client that never waits', () => {
+  const env = setting(5);
+
+  it('cuts none of the lookups a keep-alive client sends while the stop begins: each is answered or refused before it is sent', async () => {
+    const gateway = await startGatewayProcess(gatewayEnv(env.database.url, env.simulator.url));
+    const token = await loadPartner(gateway.url);
+    // A balancer's pool: 16 kept-alive connections, each sending its next lookup as soon as the last is answered
+    // (nginx does the same and does not replay a POST it has sent: a request cut after it was written is a 502).
+    const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+    const seen = { ok: [] as string[], refused: 0, cut: [] as string[] };
+    let going = true;
+    const lookup = (n: number) => new Promise<void>((resolve) => {
+      const body = JSON.stringify({ nir: '284057505612387', recipient: SIRET_CCAS_LYON, context: 'RSA', object: `dossier ${n}`, agent: 'agent-1' });
+      const req = request(`${gateway.url}/v1/droits/recherche`, { method: 'POST', agent, headers: { authorization: `Bearer ${token}`,
+        'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          if (res.statusCode === 200) seen.ok.push(String(res.headers['x-request-id']));
+          else seen.cut.push(`status ${res.statusCode}`);
+          resolve();
+        });
+      });
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        // Refused at connect: nothing was sent, the balancer sends it to another instance.
+        if (error.code === 'ECONNREFUSED') seen.refused++;
+        else seen.cut.push(error.code ?? error.message);
+        resolve();
+      });
+      req.end(body);
+    });
+    const workers = Array.from({ length: 16 }, async (_, w) => {
+      for (let n = 0; going; n++) {
+        await lookup(w * 100_000 + n);
+        if (seen.refused > 0) await sleep(10);
+      }
+    });
+    try {
+      await eventually('lookups answered', () => seen.ok.length > 300, 20_000);
+      expect(await gateway.stop('SIGTERM')).toBe(0);
+      going = false;
+      await Promise.all(workers);
+    } finally {
+      going = false;
+      agent.destroy();
+      await gateway.stop('SIGKILL');
+    }
+    expect(seen.cut).toEqual([]);
+    expect(seen.refused).toBeGreaterThan(0);
+    // Every lookup answered 200 was traced.
+    const traced = new Set((await env.sql.query(`SELECT request_id FROM audit_entries WHERE kind = 'lookup'`)).rows.map((r) => r.request_id));
+    expect(seen.ok.filter((id) => !traced.has(id))).toEqual([]);
+  }, 60_000);
+});
+
 describe('faults: graceful shutdown with a database that stops answering', () => {
   const env = setting(20);
 
