@@ -76,9 +76,9 @@ export async function createApp(options: CommonOptions): Promise<NestFastifyAppl
     done();
   });
   // While the instance stops, every answer closes its connection: a keep-alive connection whose request was in flight
-  // when the stop began would otherwise stay open for HTTP_KEEP_ALIVE_TIMEOUT_MS (30 s), holding the stop past its
-  // deadline. (Requests that arrive during the stop get this from Fastify; the cookie plugin's onSend hook already
-  // runs for every answer, so this one costs a function call.)
+  // when the stop began, or arrived on it during the stop (closeGracefully leaves open connections to their client
+  // for a moment), would otherwise stay open for HTTP_KEEP_ALIVE_TIMEOUT_MS (30 s), holding the stop past its
+  // deadline. (The cookie plugin's onSend hook already runs for every answer, so this one costs a function call.)
   const stopping = app.get(Stopping).signal;
   fastify.addHook('onSend', (_request, reply, payload, done) => {
     if (stopping.aborted) reply.header('connection', 'close');
