@@ -4,7 +4,7 @@ import { AuditSealer } from '../src/audit/audit-sealer';
 import { AuditorDesk } from '../src/audit/auditor-desk';
 import { ScheduledVerification } from '../src/audit/scheduled-verification';
 import { Stopping } from '../src/common/stopping';
-import { accessRequestBody, operatorToken } from './support/factories';
+import { operatorToken, rejectedRequests } from './support/factories';
 import { client } from './support/http';
 import { eventually } from './faults/harness';
 import { metricValue } from './support/metrics';
@@ -19,7 +19,6 @@ const HOUR = 3600_000;
 describe('scheduled verification of the whole audit trail', () => {
   let t: TestApp;
   let other: TestApp;
-  let api: ReturnType<typeof client>;
   let operator: string;
   let superuser: Client;
   const scheduled = (app: TestApp = t) => app.app.get(ScheduledVerification);
@@ -28,10 +27,7 @@ describe('scheduled verification of the whole audit trail', () => {
 
   /** Operator actions, each an entry of the chain, sealed. */
   async function actions(count: number): Promise<void> {
-    for (let i = 0; i < count; i++) {
-      const submitted = await api.post('/v1/access-requests', accessRequestBody());
-      await api.post(`/admin/api/access-requests/${submitted.body.id}/reject`, { reason: `motif ${i}` }, { token: operator });
-    }
+    await rejectedRequests(t.url, operator, count);
     await t.app.get(AuditSealer).sealPending();
   }
 
@@ -44,7 +40,6 @@ describe('scheduled verification of the whole audit trail', () => {
     t = await startTestApp({ AUDIT_VERIFY_EVERY_HOURS: '24', AUDIT_CHECKPOINT_EVERY: '2' });
     // A second instance on the same database, as behind a load balancer.
     other = await startTestApp({ AUDIT_VERIFY_EVERY_HOURS: '24' }, { databaseUrl: t.databaseUrl });
-    api = client(t.url);
     operator = await operatorToken(t);
     superuser = new Client({ connectionString: t.databaseUrl });
     await superuser.connect();

@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import { AuditSealer } from '../src/audit/audit-sealer';
 import { AuditService } from '../src/audit/audit.service';
 import { chainHash } from '../src/audit/chain';
-import { accessRequestBody, operatorToken } from './support/factories';
+import { operatorToken, rejectedRequests } from './support/factories';
 import { client } from './support/http';
 import { startTestApp, TestApp } from './support/test-app';
 import { tempFolder } from './support/temp-folder';
@@ -25,12 +25,7 @@ describe('audit trail against a superuser (tamper tests)', () => {
   const seal = () => t.app.get(AuditSealer).sealPending();
 
   /** Operator actions, each an entry of the chain. */
-  async function actions(count: number): Promise<void> {
-    for (let i = 0; i < count; i++) {
-      const submitted = await api.post('/v1/access-requests', accessRequestBody());
-      await api.post(`/admin/api/access-requests/${submitted.body.id}/reject`, { reason: `motif ${i}` }, { token: auditor });
-    }
-  }
+  const actions = (count: number) => rejectedRequests(t.url, auditor, count);
 
   /** As a superuser with triggers off: changes the entry at `seq`, recomputes every hash after it, so that the chain links. */
   async function rewriteFrom(seq: number): Promise<void> {

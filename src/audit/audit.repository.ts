@@ -221,30 +221,17 @@ export class AuditRepository {
   }
 
   /**
+   * Runs `work` (a verification) while holding TRAIL_READ_LOCK shared: the retention purge then waits for the next
+   * hour rather than removing the oldest segment under it (which would look like a cut chain).
+   */
+  whileReadingTrail<T>(work: () => Promise<T>): Promise<T> {
+    return this.db.underSharedLock(TRAIL_READ_LOCK, work);
+  }
+
+  /**
    * Applies the retention period the database holds (audit_settings, set by the owner): whole sealed segments
    * older than it go, an anchor stays. Returns how many entries were removed.
    */
-  /**
-   * Runs `work` (a verification) while holding TRAIL_READ_LOCK shared, on a session of the pool: the retention purge
-   * then waits for the next hour rather than removing the oldest segment under it (which would look like a cut chain).
-   */
-  async whileReadingTrail<T>(work: () => Promise<T>): Promise<T> {
-    const session = await this.db.session();
-    try {
-      await session.query('SELECT pg_advisory_lock_shared($1)', [TRAIL_READ_LOCK]);
-    } catch (error) {
-      session.release(true);
-      throw error;
-    }
-    let broken = false;
-    try {
-      return await work();
-    } finally {
-      await session.query('SELECT pg_advisory_unlock_shared($1)', [TRAIL_READ_LOCK]).catch(() => (broken = true));
-      session.release(broken);
-    }
-  }
-
   async purge(): Promise<number> {
     // audit_purge() removes nothing while a verification reads the trail (TRAIL_READ_LOCK, migration 014).
     const row = await this.db.one<{ removed: string }>('SELECT audit_purge() AS removed');

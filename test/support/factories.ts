@@ -72,3 +72,12 @@ export async function partnerToken(t: TestApp, partner: { clientId: string; clie
   if (answer.status !== 200) throw new Error(`token failed: ${answer.status} ${answer.text}`);
   return answer.body.access_token;
 }
+
+/** `count` operator actions, each an entry of the trail: access requests submitted, then rejected with `token`. */
+export async function rejectedRequests(url: string, token: string, count: number): Promise<void> {
+  const api = client(url);
+  for (let i = 0; i < count; i++) {
+    const submitted = await api.post('/v1/access-requests', accessRequestBody());
+    await api.post(`/admin/api/access-requests/${submitted.body.id}/reject`, { reason: `motif ${i}` }, { token });
+  }
+}

@@ -74,22 +74,37 @@ export class Database {
   /**
    * Runs `work` on one session holding the session-level advisory lock `key` for all of it (what must run on one
    * instance at a time: the sealer, the scheduled verification); `{ locked: false }` at once, without running it,
-   * while another session holds the lock. A connection that failed is dropped, and its lock with it.
+   * while another session holds the lock. A connection that failed is dropped, and its lock with it (the session
+   * also drops itself on a connection error: Database.session).
    */
-  async underLock<T>(key: number, work: (session: PoolClient) => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }> {
+  underLock<T>(key: number, work: (session: PoolClient) => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }> {
+    return this.holding(key, 'SELECT pg_try_advisory_lock($1) AS locked', 'SELECT pg_advisory_unlock($1)', work);
+  }
+
+  /**
+   * Runs `work` while a session holds the advisory lock `key` shared (waiting for an exclusive holder to finish):
+   * what others may run alongside, but not alongside whoever takes the lock exclusively.
+   */
+  async underSharedLock<T>(key: number, work: () => Promise<T>): Promise<T> {
+    const run = await this.holding(key, 'SELECT true AS locked FROM pg_advisory_lock_shared($1)', 'SELECT pg_advisory_unlock_shared($1)', work);
+    return (run as { value: T }).value;
+  }
+
+  /** The session is dropped when taking or giving back the lock failed (the connection is gone, or cannot be trusted). */
+  private async holding<T>(key: number, lock: string, unlock: string, work: (session: PoolClient) => Promise<T>) {
     const session = await this.session();
-    let broken = false;
+    let broken = true;
     try {
-      const { rows: [{ locked }] } = await session.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [key]);
-      if (!locked) return { locked: false };
+      const { rows: [{ locked }] } = await session.query<{ locked: boolean }>(lock, [key]);
+      broken = false;
+      if (!locked) return { locked: false as const };
       try {
-        return { locked: true, value: await work(session) };
+        return { locked: true as const, value: await work(session) };
       } finally {
-        await session.query('SELECT pg_advisory_unlock($1)', [key]);
+        broken = true;
+        await session.query(unlock, [key]);
+        broken = false;
       }
-    } catch (error) {
-      broken = true;
-      throw error;
     } finally {
       session.release(broken);
     }
