@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import http from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
@@ -14,7 +15,7 @@ import { Metrics } from '../src/common/metrics';
 import { AuditService } from '../src/audit/audit.service';
 import { TRAIL_READ_LOCK } from '../migrations/014-audit-verifications';
 import { accessRequestBody, onboardPartner, OnboardedPartner, operatorToken, partnerToken, SIRET_CCAS_LYON } from './support/factories';
-import { eventually } from './faults/harness';
+import { eventually, sleep } from './faults/harness';
 import { client } from './support/http';
 import { startTestApp, TestApp } from './support/test-app';
 import { tempFolder } from './support/temp-folder';
@@ -501,6 +502,12 @@ describe('audit retention', () => {
     t = await startTestApp({ AUDIT_CHECKPOINT_EVERY: '3', AUDIT_RETENTION_MONTHS: '1' });
   });
   afterAll(() => t?.close());
+  const purgeCli = () => execFileSync('node', [CLI, 'audit:purge'], { encoding: 'utf8',
+    env: { ...process.env, DATABASE_URL: t.databaseUrl, SECRET_KEY: t.config.secretKey!.toString('hex'), AUDIT_RETENTION_MONTHS: '1',
+      LOG_LEVEL: 'error' } }).trim().split('\n').pop();
+  const trailReaders = async () => (await t.sql<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks
+    WHERE locktype = 'advisory' AND objid = $1 AND mode = 'ShareLock' AND granted
+      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`, [TRAIL_READ_LOCK]))[0].n;
 
   it('purges whole sealed segments past the period the database holds, and leaves an anchor that says what it removed', async () => {
     const api = client(t.url);
@@ -519,18 +526,20 @@ describe('audit retention', () => {
     for (let i = 0; i < 2; i++) await api.get('/admin/api/audit', { token: auditor });
     await t.app.get(AuditSealer).sealPending();
 
-    // Not while a verification reads the trail (it holds TRAIL_READ_LOCK shared): the next purge removes it.
+    // Not while a verification or an export reads the trail (it holds TRAIL_READ_LOCK shared): put off, and said so.
     const reader = new Client({ connectionString: t.databaseUrl });
     await reader.connect();
     try {
       await reader.query('SELECT pg_advisory_lock_shared($1)', [TRAIL_READ_LOCK]);
-      expect(await t.app.get(AuditService).purgeExpired()).toBe(0);
+      expect(await t.app.get(AuditService).purgeExpired()).toBeNull();
+      expect(purgeCli()).toMatch(/^Nothing purged: the trail is being read/);
       expect(await t.sql('SELECT seq FROM audit_anchors')).toEqual([]);
     } finally {
       await reader.end();
     }
-    const removed = await t.app.get(AuditService).purgeExpired();
-    expect(removed).toBe(Number(lastOld));
+    // Then `npm run cli -- audit:purge` (or the next hourly run) removes it.
+    expect(purgeCli()).toBe(`${lastOld} audit entries purged (whole sealed segments past the retention period).`);
+    const removed = Number(lastOld);
     expect(Number(lastOld)).toBeLessThanOrEqual(Number(head));
     const [anchor] = await t.sql<{ seq: string; from_seq: string; entries: string; hash: string }>(
       'SELECT seq, from_seq, entries, hash FROM audit_anchors');
@@ -552,18 +561,53 @@ describe('audit retention', () => {
       await hold.query('BEGIN');
       await hold.query('LOCK TABLE audit_checkpoints IN ACCESS EXCLUSIVE MODE');
       const verifying = t.app.get(AuditService).verify();
-      const held = async () => (await t.sql<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks
-        WHERE locktype = 'advisory' AND objid = $1 AND mode = 'ShareLock' AND granted
-          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`, [TRAIL_READ_LOCK]))[0].n;
-      for (let i = 0; i < 100 && (await held()) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
-      expect(await held()).toBe(1);
+      await eventually('the verification holds the lock', async () => (await trailReaders()) === 1);
       await hold.query('ROLLBACK');
       expect(await verifying).toMatchObject({ ok: true });
-      expect(await held()).toBe(0);
+      expect(await trailReaders()).toBe(0);
     } finally {
       await hold.query('ROLLBACK').catch(() => undefined);
       await hold.end();
     }
+  });
+
+  it('holds the purge off while exports are read, on one session of the instance, until the last ends or its client leaves', async () => {
+    // Exports larger than what the sockets and streams buffer (~7 MB), so that a client that stops reading holds one open.
+    const queue = t.app.get(AuditQueue);
+    for (let i = 0; i < 10; i++) {
+      await queue.insert(Array.from({ length: 2000 }, (_, j) => ({ occurred_at: new Date(), kind: 'action' as const, outcome: 'ok',
+        action: 'export-filler', detail: { n: i * 2000 + j, note: 'x'.repeat(250) } })));
+    }
+    await t.app.get(AuditSealer).sealPending();
+    const auditor = await operatorToken(t);
+    const url = new URL('/admin/api/audit/export?format=ndjson', t.url);
+    // A client that reads the first chunk and then stops reading (or leaves).
+    const startExport = () => new Promise<http.ClientRequest>((resolve, reject) => {
+      const request = http.get(url, { headers: { authorization: `Bearer ${auditor}` } }, (response) => {
+        expect(response.statusCode).toBe(200);
+        response.once('data', () => { response.pause(); resolve(request); });
+      });
+      request.on('error', reject);
+    });
+    const first = await startExport();
+    const second = await startExport().catch((error) => { first.destroy(); throw error; });
+    try {
+      expect(await trailReaders()).toBe(1);
+      expect(await t.app.get(AuditService).purgeExpired()).toBeNull();
+      first.destroy();
+      await sleep(200);
+      expect(await trailReaders()).toBe(1);
+    } finally {
+      first.destroy();
+      second.destroy();
+    }
+    await eventually('the exports gave the lock back', async () => (await trailReaders()) === 0);
+    expect(await t.app.get(AuditService).purgeExpired()).toBe(0);
+
+    // An export read to its end gives the lock back too.
+    const whole = await client(t.url).get('/admin/api/audit/export?format=ndjson', { token: auditor });
+    expect(whole.status).toBe(200);
+    expect(await trailReaders()).toBe(0);
   });
 
   it('keeps the segment holding an entry still within the period, even when older entries follow it in the chain', async () => {

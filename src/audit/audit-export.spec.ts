@@ -13,7 +13,12 @@ describe('exports of the trail, several at once', () => {
   const ENTRIES = 12_345; // three pages of 5,000 and a last short one
   let inFlight = 0;
   let mostInFlight = 0;
+  let trailHeld = 0;
   const repository = {
+    holdTrail: async () => {
+      trailHeld++;
+      return async () => { trailHeld--; };
+    },
     anchor: async () => undefined,
     cursorOf: (_filter: unknown, row: { seq: number }) => row.seq,
     checkpoints: async () => [],
@@ -41,6 +46,7 @@ describe('exports of the trail, several at once', () => {
   it(`reads at most ${EXPORT_PAGES_AT_ONCE} pages at once for six exports, each of which still gets all its entries in order`, async () => {
     const exports = await Promise.all(Array.from({ length: 6 }, () => read(service.export({}, 'ndjson'))));
     expect(mostInFlight).toBe(EXPORT_PAGES_AT_ONCE);
+    expect(trailHeld).toBe(0);
     for (const text of exports) {
       const lines = text.trim().split('\n').map((line) => JSON.parse(line) as { type: string; seq?: number });
       expect(lines[0].type).toBe('header');

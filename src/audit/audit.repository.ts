@@ -228,13 +228,24 @@ export class AuditRepository {
     return this.db.underSharedLock(TRAIL_READ_LOCK, work);
   }
 
+  /** The same, for a read that is not one call (an export streamed at its client's pace): call the answer to end it. */
+  holdTrail(): Promise<() => Promise<void>> {
+    return this.db.holdShared(TRAIL_READ_LOCK);
+  }
+
   /**
    * Applies the retention period the database holds (audit_settings, set by the owner): whole sealed segments
-   * older than it go, an anchor stays. Returns how many entries were removed.
+   * older than it go, an anchor stays. Returns how many entries were removed, or null when the purge was put off
+   * because the trail is being read (a verification or an export holds TRAIL_READ_LOCK shared).
    */
-  async purge(): Promise<number> {
-    // audit_purge() removes nothing while a verification reads the trail (TRAIL_READ_LOCK, migration 014).
-    const row = await this.db.one<{ removed: string }>('SELECT audit_purge() AS removed');
-    return Number(row?.removed ?? 0);
+  async purge(): Promise<number | null> {
+    // audit_purge() takes the lock itself and removes nothing without it (migration 014); taken here first in the
+    // same transaction (advisory locks are re-entrant), it also says why nothing was removed.
+    return this.db.transaction(async (tx) => {
+      const lock = await this.db.one<{ free: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS free', [TRAIL_READ_LOCK], tx);
+      if (!lock?.free) return null;
+      const row = await this.db.one<{ removed: string }>('SELECT audit_purge() AS removed', [], tx);
+      return Number(row?.removed ?? 0);
+    });
   }
 }

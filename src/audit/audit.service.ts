@@ -157,6 +157,17 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
     const repository = this.repository;
     const self = this;
     async function* lines(): AsyncGenerator<string> {
+      // The retention purge waits until the export ends (or its client leaves): it would otherwise remove entries
+      // the export has not reached, or leave the header's anchor older than the first entry, and the file would not
+      // verify. Taken before the anchor is read.
+      const release = await repository.holdTrail();
+      try {
+        yield* body();
+      } finally {
+        await release();
+      }
+    }
+    async function* body(): AsyncGenerator<string> {
       const anchor = await repository.anchor();
       // A time range of the whole chain is exported as its contiguous seq range, so that it verifies.
       let range = filter;
@@ -254,12 +265,13 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
-   * Applies the retention period: whole sealed segments older than it go. The database computes the cutoff from
+   * Applies the retention period: whole sealed segments older than it go (null: put off, the trail is being read). The database computes the cutoff from
    * the period its owner configured (AUDIT_RETENTION_MONTHS, applied at start-up); nothing here can move it.
    */
-  async purgeExpired(): Promise<number> {
+  async purgeExpired(): Promise<number | null> {
     const removed = await this.repository.purge();
-    if (removed > 0) this.logger.log(`retention: ${removed} audit entries past the retention period purged, anchor kept`);
+    if (removed === null) this.logger.log('retention: purge put off for an hour, the trail is being read (a verification or an export)');
+    else if (removed > 0) this.logger.log(`retention: ${removed} audit entries past the retention period purged, anchor kept`);
     return removed;
   }
 }

@@ -123,7 +123,10 @@ async function main(argv: string[]): Promise<void> {
         say(`${report.month}: availability ${report.availability ?? 'n/a'} (target ${report.target}, ${report.met ? 'met' : 'not met'}), `
           + `${closedNow ? 'frozen and signed now; partners notified' : `already frozen at ${report.frozen_at}`}.`);
       } else if (command === 'audit:purge') {
-        say(`${await app.get(AuditService).purgeExpired()} audit entries purged (whole sealed segments past the retention period).`);
+        const removed = await app.get(AuditService).purgeExpired();
+        say(removed === null
+          ? 'Nothing purged: the trail is being read (a verification or an export); try again when it ends.'
+          : `${removed} audit entries purged (whole sealed segments past the retention period).`);
       } else {
         const kid = await app.get(SigningKeys).rotate();
         say(`New signing key ${kid} is active; previous keys stay in the JWKS until their tokens expire.`);

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Pool, PoolClient, QueryResultRow } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
+import { SharedLock } from './shared-lock';
 
 /** A transaction in progress; repositories take one as their last argument to join it. */
 export type Transaction = EntityManager;
@@ -12,6 +13,7 @@ export type Transaction = EntityManager;
 @Injectable()
 export class Database {
   private readonly beforeClose: (() => Promise<void>)[] = [];
+  private readonly sharedLocks = new Map<number, SharedLock>();
 
   constructor(readonly dataSource: DataSource) {}
 
@@ -77,37 +79,49 @@ export class Database {
    * while another session holds the lock. A connection that failed is dropped, and its lock with it (the session
    * also drops itself on a connection error: Database.session).
    */
-  underLock<T>(key: number, work: (session: PoolClient) => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }> {
-    return this.holding(key, 'SELECT pg_try_advisory_lock($1) AS locked', 'SELECT pg_advisory_unlock($1)', work);
-  }
-
-  /**
-   * Runs `work` while a session holds the advisory lock `key` shared (waiting for an exclusive holder to finish):
-   * what others may run alongside, but not alongside whoever takes the lock exclusively.
-   */
-  async underSharedLock<T>(key: number, work: () => Promise<T>): Promise<T> {
-    const run = await this.holding(key, 'SELECT true AS locked FROM pg_advisory_lock_shared($1)', 'SELECT pg_advisory_unlock_shared($1)', work);
-    return (run as { value: T }).value;
-  }
-
-  /** The session is dropped when taking or giving back the lock failed (the connection is gone, or cannot be trusted). */
-  private async holding<T>(key: number, lock: string, unlock: string, work: (session: PoolClient) => Promise<T>) {
+  async underLock<T>(key: number, work: (session: PoolClient) => Promise<T>): Promise<{ locked: true; value: T } | { locked: false }> {
     const session = await this.session();
+    // The session is dropped when taking or giving back the lock failed (the connection is gone, or cannot be
+    // trusted), not when the work failed.
     let broken = true;
     try {
-      const { rows: [{ locked }] } = await session.query<{ locked: boolean }>(lock, [key]);
+      const { rows: [{ locked }] } = await session.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [key]);
       broken = false;
-      if (!locked) return { locked: false as const };
+      if (!locked) return { locked: false };
       try {
-        return { locked: true as const, value: await work(session) };
+        return { locked: true, value: await work(session) };
       } finally {
         broken = true;
-        await session.query(unlock, [key]);
+        await session.query('SELECT pg_advisory_unlock($1)', [key]);
         broken = false;
       }
     } finally {
       session.release(broken);
     }
+  }
+
+  /**
+   * Runs `work` while this instance holds the advisory lock `key` shared (waiting for an exclusive holder to finish):
+   * what others may run alongside, but not alongside whoever takes the lock exclusively.
+   */
+  async underSharedLock<T>(key: number, work: () => Promise<T>): Promise<T> {
+    const release = await this.holdShared(key);
+    try {
+      return await work();
+    } finally {
+      await release();
+    }
+  }
+
+  /**
+   * Holds the advisory lock `key` shared until the function returned is called: for work that is not one call (a
+   * stream read at its client's pace). However many hold it at once, the instance holds it on one session, given
+   * back when the last one leaves; a session that failed is dropped and the next holder takes the lock afresh.
+   */
+  holdShared(key: number): Promise<() => Promise<void>> {
+    let lock = this.sharedLocks.get(key);
+    if (!lock) this.sharedLocks.set(key, (lock = new SharedLock(() => this.session(), key)));
+    return lock.hold();
   }
 
   /** The driver's pg pool under TypeORM's PostgreSQL driver. */
