@@ -35,6 +35,10 @@ describe('scheduled verification of the whole audit trail', () => {
     t.clock.advance(hours * HOUR);
     other.clock.advance(hours * HOUR);
   }
+  function at(time: string): void {
+    t.clock.set(new Date(time));
+    other.clock.set(new Date(time));
+  }
 
   beforeAll(async () => {
     t = await startTestApp({ AUDIT_VERIFY_EVERY_HOURS: '24', AUDIT_CHECKPOINT_EVERY: '2' });
@@ -57,8 +61,10 @@ describe('scheduled verification of the whole audit trail', () => {
     expect(await metric(t, 'gateway_audit_verification_period_seconds')).toBe(24 * 3600);
   });
 
-  it('runs once per period across instances: two asking at once give one run, and none again before the period ends', async () => {
+  it('runs once per period across instances: two asking at once give one run, and none again before the next period', async () => {
     await actions(4);
+    // Not run yet (a first start in the afternoon, say): due at once.
+    at('2027-01-12T15:20:00Z');
     const [a, b] = await Promise.all([scheduled(t).runIfDue(), scheduled(other).runIfDue()]);
     const ran = a ?? b;
     expect([a, b].filter(Boolean)).toHaveLength(1);
@@ -74,12 +80,16 @@ describe('scheduled verification of the whole audit trail', () => {
       expect(await metric(app, 'gateway_audit_verification_last_timestamp_seconds')).toBe(ran!.finished_at.getTime() / 1000);
     }
 
-    later(23);
+    // Periods are counted from midnight UTC: with 24 hours, the next run comes just after midnight, not at 15:20
+    // plus the length of the runs before (which would make it drift into the day).
+    at('2027-01-12T23:59:00Z');
     expect(await scheduled(other).runIfDue()).toBeUndefined();
     expect(await runs()).toBe(1);
-    later(1);
+    at('2027-01-13T00:05:00Z');
     expect(await scheduled(other).runIfDue()).toMatchObject({ ok: true });
     expect(await runs()).toBe(2);
+    at('2027-01-13T18:00:00Z');
+    expect(await scheduled(t).runIfDue()).toBeUndefined();
   });
 
   it('finds an entry altered in old history, stores it, logs an error and turns the gauge to 0 on every instance', async () => {
@@ -90,7 +100,7 @@ describe('scheduled verification of the whole audit trail', () => {
     await superuser.query('COMMIT');
     const errors = jest.spyOn(Logger.prototype, 'error');
     try {
-      later(25); // the other instance's clock, which ran the last one, is a little ahead of this one's
+      at('2027-01-14T00:10:00Z');
       const found = await scheduled(t).runIfDue();
       expect(found).toMatchObject({ ok: false, first_bad_seq: seq, problem: 'hash does not match the entry' });
       expect(errors.mock.calls.map(([message]) => String(message))).toContainEqual(
@@ -136,15 +146,18 @@ describe('scheduled verification of the whole audit trail', () => {
     const traced = await t.sql<{ detail: Record<string, unknown> }>(
       `SELECT detail FROM audit_entries WHERE action = 'audit.verification_started' ORDER BY id`);
     expect(traced.map((row) => row.detail)).toEqual([{ actor_type: 'operator', started: true }]);
-    // The next scheduled one comes a period after it.
+    // It stands for the scheduled run of this period; the next period's comes as usual.
     expect(await scheduled(t).runIfDue()).toBeUndefined();
+    later(24);
+    expect(await scheduled(t).runIfDue()).toMatchObject({ requested_by: null });
+    expect(await runs()).toBe(before + 2);
   });
 
   it('stores nothing when the verification cannot finish (the instance stopping), and tries again at the next check', async () => {
     const stopping = await startTestApp({ AUDIT_VERIFY_EVERY_HOURS: '1' }, { databaseUrl: t.databaseUrl });
     try {
       expect(await metric(stopping, 'gateway_audit_verification_period_seconds')).toBe(3600);
-      stopping.clock.advance(48 * HOUR);
+      stopping.clock.set(new Date('2027-01-16T00:00:00Z')); // a period without a run
       const before = await runs();
       stopping.app.get(Stopping).begin();
       await expect(scheduled(stopping).runIfDue()).resolves.toBeUndefined();

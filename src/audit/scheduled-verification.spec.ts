@@ -4,7 +4,7 @@ import { InstanceStopping, Stopping } from '../common/stopping';
 import { VerificationsBusy, VERIFICATIONS_WAITING } from './audit.service';
 import { Logger } from '@nestjs/common';
 import { Clock } from '../common/clock';
-import { CHECK_INTERVAL_MS, ScheduledVerification } from './scheduled-verification';
+import { CHECK_INTERVAL_MS, ScheduledVerification, scheduleSlot } from './scheduled-verification';
 
 /** When each instance looks whether a verification is due (the run itself is tested end to end). */
 describe('ScheduledVerification: its timer', () => {
@@ -79,5 +79,14 @@ describe('ScheduledVerification.runNow', () => {
     await expect(make({ underLock }, 0, stopping).runNow('operator')).rejects.toBeInstanceOf(InstanceStopping);
     await expect(make({ underLock }, VERIFICATIONS_WAITING).runNow('operator')).rejects.toBeInstanceOf(VerificationsBusy);
     expect(underLock).not.toHaveBeenCalled();
+  });
+});
+
+describe('scheduleSlot: the period a time falls in', () => {
+  it('counts periods from midnight UTC, so that a daily run comes at the same hour every night', () => {
+    expect(scheduleSlot(new Date('2027-03-28T00:00:00Z'), 24)).toEqual(new Date('2027-03-28T00:00:00Z'));
+    expect(scheduleSlot(new Date('2027-03-28T23:59:59.999Z'), 24)).toEqual(new Date('2027-03-28T00:00:00Z'));
+    expect(scheduleSlot(new Date('2027-03-28T13:10:00Z'), 6)).toEqual(new Date('2027-03-28T12:00:00Z'));
+    expect(scheduleSlot(new Date('2027-03-28T13:10:00Z'), 1)).toEqual(new Date('2027-03-28T13:00:00Z'));
   });
 });

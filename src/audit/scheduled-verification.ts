@@ -11,6 +11,16 @@ const VERIFY_LOCK = 4_711_002;
 /** How often each instance looks whether a verification is due (and refreshes what its metrics say). */
 export const CHECK_INTERVAL_MS = 10 * 60_000;
 
+/**
+ * When the current period of the schedule began: periods are counted from midnight UTC (1 January 1970), so that
+ * with 24 hours the run comes every night shortly after 00:00 UTC (01:00 or 02:00 in Paris), at the same hour
+ * whatever the length of the runs before, and with 6 hours at 00:00, 06:00, 12:00 and 18:00 UTC.
+ */
+export function scheduleSlot(now: Date, everyHours: number): Date {
+  const period = everyHours * 3600_000;
+  return new Date(Math.floor(now.getTime() / period) * period);
+}
+
 /** One completed verification of the whole trail, as stored in audit_verifications. */
 export interface StoredVerification {
   started_at: Date;
@@ -28,8 +38,9 @@ const COLUMNS = `started_at, finished_at, checked::float8 AS checked, checkpoint
   first_bad_seq::float8 AS first_bad_seq, problem, requested_by`;
 
 /**
- * The whole trail verified on a schedule, not only when an auditor asks: every AUDIT_VERIFY_EVERY_HOURS, by one
- * instance of all (an advisory lock, and the time of the last run read from the database under it), with one
+ * The whole trail verified on a schedule, not only when an auditor asks: once in each period of
+ * AUDIT_VERIFY_EVERY_HOURS (scheduleSlot), by one instance of all (an advisory lock, and whether a run started in
+ * the period read from the database under it), with one
  * worker thread so that the other cores stay with the lookups. An entry or seal altered in old history is then
  * found within that period even if nobody verifies: the run is stored (audit_verifications, insert-only), an error
  * is logged, and every instance's /metrics says it (`gateway_audit_verification_ok` 0) for the alert rules.
@@ -87,8 +98,8 @@ export class ScheduledVerification implements OnApplicationBootstrap, OnModuleDe
   }
 
   /**
-   * Verifies the whole trail if no instance has within AUDIT_VERIFY_EVERY_HOURS (and none is at it now); returns the
-   * stored run, or undefined when none was due or it could not finish.
+   * Verifies the whole trail if no run (scheduled or asked for) started in the current period of the schedule and
+   * none is running now; returns the stored run, or undefined when none was due or it could not finish.
    */
   runIfDue(): Promise<StoredVerification | undefined> {
     return this.run(undefined);
@@ -96,7 +107,7 @@ export class ScheduledVerification implements OnApplicationBootstrap, OnModuleDe
 
   /**
    * Starts a verification of the whole trail out of schedule, asked for by an auditor from the console (stored with
-   * their id; the next scheduled one comes a period after it). Resolves true once it has started — it goes on in the
+   * their id; it stands for the scheduled one of the current period). Resolves true once it has started — it goes on in the
    * background, its result is stored and shown when it ends —, false when one is already running on some instance.
    */
   async runNow(requestedBy: string): Promise<boolean> {
@@ -135,9 +146,10 @@ export class ScheduledVerification implements OnApplicationBootstrap, OnModuleDe
     const run = await this.db.underLock(VERIFY_LOCK, async (session) => {
       const started = this.clock.now();
       if (requestedBy === undefined) {
-        const { rows: [last] } = await session.query<{ finished_at: Date }>(
-          'SELECT finished_at FROM audit_verifications ORDER BY finished_at DESC, id DESC LIMIT 1');
-        if (last && started.getTime() - last.finished_at.getTime() < this.config.audit.verifyEveryHours * 3600_000) return undefined;
+        const { rows: [done] } = await session.query<{ done: boolean }>(
+          'SELECT EXISTS (SELECT 1 FROM audit_verifications WHERE started_at >= $1) AS done',
+          [scheduleSlot(started, this.config.audit.verifyEveryHours)]);
+        if (done.done) return undefined;
       }
       onStart?.();
       return this.verifyAndStore(session, started, requestedBy);

@@ -125,7 +125,7 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1200)
   AUDIT_RETENTION_MONTHS = 36;
 
-  /** Hours between two scheduled verifications of the whole trail, across all instances; 0: none. */
+  /** The whole trail is verified once per this many hours (counted from midnight UTC), across all instances; 0: none. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(24 * 31)
   AUDIT_VERIFY_EVERY_HOURS = 24;
 
