@@ -99,7 +99,8 @@ export class ConsoleAuditController {
     const [partners, scheduled, verifying] = await Promise.all([this.partners.list(), this.scheduled.latest(), this.scheduled.inProgress()]);
     return sendPage(reply, context, {
       title: "Journal d'accès", section: SECTION, status, breadcrumb: [['Console', '/console'], ["Journal d'accès", SECTION]],
-      content: auditView({ ...view, partners, csrf: context.csrf, scheduled, verifying, verifyEveryHours: this.config.audit.verifyEveryHours }),
+      content: auditView({ ...view, partners, csrf: context.csrf, scheduled, verifying, verifyEveryHours: this.config.audit.verifyEveryHours,
+        nextScheduled: this.scheduled.nextRun(scheduled) }),
     });
   }
 }

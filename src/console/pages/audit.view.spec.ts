@@ -2,8 +2,9 @@ import { auditView } from './audit.view';
 
 /** What the audit page says of the scheduled verification of the whole trail. */
 describe('audit page: the scheduled verification', () => {
-  const page = (scheduled: Parameters<typeof auditView>[0]['scheduled'], verifyEveryHours = 24, verifying = false) => {
-    const text = auditView({ partners: [], csrf: 'token', scheduled, verifyEveryHours, verifying }).text;
+  const page = (scheduled: Parameters<typeof auditView>[0]['scheduled'], verifyEveryHours = 24, verifying = false,
+    nextScheduled?: Date | 'due') => {
+    const text = auditView({ partners: [], csrf: 'token', scheduled, verifyEveryHours, verifying, nextScheduled }).text;
     const at = text.indexOf('id="scheduled-verification"');
     expect(at).toBeGreaterThan(0);
     return text.slice(at, at + 700).replace(/\s+/g, ' ').replaceAll('&#39;', "'");
@@ -12,8 +13,9 @@ describe('audit page: the scheduled verification', () => {
     checkpoints_checked: 1, first_bad_seq: null, problem: null, requested_by: null };
 
   it('says none has run yet, and how often it runs', () => {
-    expect(page(undefined)).toContain("La passerelle vérifie d'elle-même toute la chaîne chaque jour. Aucune vérification de toute la chaîne n'a encore eu lieu.");
-    expect(page(undefined, 6)).toContain('toutes les 6 heures');
+    expect(page(undefined, 24, false, 'due')).toContain("La passerelle vérifie d'elle-même toute la chaîne chaque nuit (la prochaine dans les dix minutes). "
+      + "Aucune vérification de toute la chaîne n'a encore eu lieu.");
+    expect(page(undefined, 6, false, new Date('2026-12-04T18:00:00Z'))).toContain('toutes les 6 heures (la prochaine le 4 décembre 2026 à 19:00).');
     expect(page(undefined, 0)).toContain('La vérification automatique est désactivée');
   });
 

@@ -32,6 +32,8 @@ interface AuditView {
   /** Whether one is running now, on any instance. */
   verifying?: boolean;
   verifyEveryHours: number;
+  /** When the next scheduled run starts ('due': within ten minutes; undefined: none scheduled). */
+  nextScheduled?: Date | 'due';
 }
 
 /** "1 entrée vérifiée", "12 345 entrées vérifiées" (French puts 0 and 1 in the singular). */
@@ -60,9 +62,11 @@ function exportLink(format: 'ndjson' | 'csv', filters: AuditFilters): string {
 }
 
 /** What the latest verification of the whole trail found (on schedule or asked for), and whether one is running. */
-function wholeChainView(latest: StoredVerification | undefined, everyHours: number, verifying: boolean): Html {
+function wholeChainView(latest: StoredVerification | undefined, everyHours: number, verifying: boolean, next: Date | 'due' | undefined): Html {
+  const nextRun = next === undefined ? '' : next === 'due' ? ' (la prochaine dans les dix minutes)'
+    : ` (la prochaine le ${frenchDateTime(next)})`;
   const every = everyHours === 0 ? 'La vérification automatique est désactivée (AUDIT_VERIFY_EVERY_HOURS=0).'
-    : `La passerelle vérifie d'elle-même toute la chaîne ${everyHours === 24 ? 'chaque jour' : `toutes les ${everyHours} heures`}.`;
+    : `La passerelle vérifie d'elle-même toute la chaîne ${everyHours === 24 ? 'chaque nuit' : `toutes les ${everyHours} heures`}${nextRun}.`;
   const running = verifying ? alert('info', 'Vérification de toute la chaîne en cours',
     'Son résultat s\'affichera sur cette page quand elle sera terminée : rechargez-la dans quelques instants.') : '';
   if (!latest) return html`<div id="scheduled-verification">${running}<p>${every} Aucune vérification de toute la chaîne n'a encore eu lieu.</p></div>`;
@@ -103,7 +107,7 @@ export function auditView(view: AuditView): Html {
       <li><a class="fr-btn fr-btn--secondary" href="${exportLink('csv', filters)}" download>Exporter en CSV</a></li>
     </ul>
     <h2 class="fr-mt-6w">Vérifier la chaîne</h2>
-    ${wholeChainView(view.scheduled, view.verifyEveryHours, view.verifying ?? false)}
+    ${wholeChainView(view.scheduled, view.verifyEveryHours, view.verifying ?? false, view.nextScheduled)}
     ${view.verification ? (view.verification.ok
       ? alert('success', view.verifiedPeriod ? `La chaîne est intacte sur la période (${period(view.verifiedPeriod)})` : 'La chaîne est intacte',
         `${count(view.verification.checked, 'entrée vérifiée', 'entrées vérifiées')}, ${count(view.verification.checkpoints_checked, 'point de contrôle vérifié', 'points de contrôle vérifiés')}.`)
