@@ -2,7 +2,7 @@ import { AppConfig } from '../common/config/config';
 import { ManualClock } from '../common/clock';
 import { AuditRepository } from './audit.repository';
 import { Stopping } from '../common/stopping';
-import { AuditService, EXPORT_PAGES_AT_ONCE } from './audit.service';
+import { AuditService, EXPORT_PAGES_AT_ONCE, ExportStalled } from './audit.service';
 import { CheckpointKeys } from './checkpoint-keys';
 
 /**
@@ -54,5 +54,27 @@ describe('exports of the trail, several at once', () => {
       expect(seqs).toHaveLength(ENTRIES);
       expect(seqs.every((seq, i) => seq === i + 1)).toBe(true);
     }
+  });
+
+  it('ends an export whose client takes nothing for a while, and gives the trail back to the retention purge', async () => {
+    const stream = service.export({}, 'ndjson', { stallMs: 100 });
+    const failed = new Promise<Error>((resolve) => stream.on('error', resolve));
+    stream.once('data', () => stream.pause());
+    expect(await failed).toBeInstanceOf(ExportStalled);
+    expect(stream.destroyed).toBe(true);
+    for (let i = 0; i < 50 && trailHeld > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(trailHeld).toBe(0);
+  });
+
+  it('does not end an export whose client reads slowly', async () => {
+    const stream = service.export({}, 'ndjson', { stallMs: 300 });
+    let chunks = 0;
+    let text = '';
+    for await (const chunk of stream) {
+      text += chunk;
+      if (++chunks <= 10) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(text.trim().split('\n')).toHaveLength(ENTRIES + 1);
+    expect(trailHeld).toBe(0);
   });
 });

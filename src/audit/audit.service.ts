@@ -31,6 +31,16 @@ export const VERIFICATIONS_WAITING = 4;
  * are theirs. Exports take turns page by page, so none waits for another to finish.
  */
 export const EXPORT_PAGES_AT_ONCE = 2;
+/** How long an export waits for a client that takes nothing before it is ended. */
+export const EXPORT_STALL_MS = 120_000;
+
+/** An export ended because its client took nothing for EXPORT_STALL_MS (what the stream fails with). */
+export class ExportStalled extends Error {
+  override name = 'ExportStalled';
+  constructor() {
+    super('the export was ended: its client took nothing for too long');
+  }
+}
 const SEGMENT_WORKER = join(__dirname, 'verify-segment.js');
 
 /**
@@ -150,20 +160,35 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  /** Streams an export: NDJSON (a header line, `entry` and `checkpoint` lines) or CSV (one row per record). */
-  export(filter: AuditFilter, format: 'ndjson' | 'csv'): Readable {
+  /**
+   * Streams an export: NDJSON (a header line, `entry` and `checkpoint` lines) or CSV (one row per record). An export
+   * whose client takes nothing for `stallMs` is ended (the stream fails with ExportStalled): it would hold the
+   * retention purge off, and a connection, for as long as the client stays connected.
+   */
+  export(filter: AuditFilter, format: 'ndjson' | 'csv', { stallMs = EXPORT_STALL_MS } = {}): Readable {
     const publicKeys = this.keys.publicKeys();
     const contiguous = !filter.partnerId && !filter.agent && !filter.subjectRef && !filter.kind;
     const repository = this.repository;
     const self = this;
+    let waitingSince: number | undefined;
     async function* lines(): AsyncGenerator<string> {
       // The retention purge waits until the export ends (or its client leaves): it would otherwise remove entries
       // the export has not reached, or leave the header's anchor older than the first entry, and the file would not
       // verify. Taken before the anchor is read.
       const release = await repository.holdTrail();
+      const watchdog = setInterval(() => {
+        if (waitingSince !== undefined && performance.now() - waitingSince > stallMs) stream.destroy(new ExportStalled());
+      }, Math.min(stallMs / 4, 10_000));
+      watchdog.unref();
       try {
-        yield* body();
+        for await (const line of body()) {
+          // Suspended here while the stream's buffer is full, until its client reads.
+          waitingSince = performance.now();
+          yield line;
+          waitingSince = undefined;
+        }
       } finally {
+        clearInterval(watchdog);
         await release();
       }
     }
@@ -198,7 +223,8 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
         }
       }
     }
-    return Readable.from(lines(), { objectMode: false });
+    const stream = Readable.from(lines(), { objectMode: false });
+    return stream;
   }
 
   /**
