@@ -70,7 +70,7 @@ export class ScheduledVerification implements OnApplicationBootstrap, OnModuleDe
         return latest === undefined ? undefined : latest.ok ? 1 : 0;
       });
     metrics.gauge('gateway_audit_verification_period_seconds',
-      'AUDIT_VERIFY_EVERY_HOURS in seconds: the longest the latest scheduled verification should be; absent when there is none.',
+      'AUDIT_VERIFY_EVERY_HOURS in seconds: one scheduled verification per period, periods counted from midnight UTC; absent when there is none.',
       () => (config.audit.verifyEveryHours === 0 ? undefined : config.audit.verifyEveryHours * 3600));
     metrics.gauge('gateway_audit_verification_last_timestamp_seconds',
       'When the latest verification of the whole audit trail (scheduled, or asked for) ended (Unix time); absent before the first.',
