@@ -546,6 +546,9 @@ describe('audit retention', () => {
     expect(anchor).toEqual({ seq: lastOld, from_seq: '1', entries: String(removed), hash: lastOldHash });
     const [{ min }] = await t.sql<{ min: string }>('SELECT min(seq) AS min FROM audit_log');
     expect(Number(min)).toBe(Number(lastOld) + 1);
+    // What the console's audit page shows of it.
+    expect(await t.app.get(AuditService).retention()).toMatchObject({ months: 1,
+      lastPurge: { seq: Number(lastOld), from_seq: 1, entries: removed, hash: lastOldHash } });
 
     const verified = await api.get('/admin/api/audit/verify', { token: auditor });
     expect(verified.body).toMatchObject({ ok: true });

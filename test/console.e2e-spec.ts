@@ -367,6 +367,9 @@ describe('console and status page in a real browser (DESIGN §4)', () => {
     const context = await browser.newContext({ locale: 'fr-FR' });
     const page = await logIn(context, AUDITOR_ONLY);
     await page.goto(`${t.url}/console/audit`);
+    // How long the trail keeps entries (the database's period, the default 36 months), and that nothing was removed yet.
+    expect((await page.locator('#retention').textContent())!.replace(/\s+/g, ' ')).toMatch(
+      /Les entrées sont conservées 36 mois\..*Aucune entrée n'a encore atteint cette durée/);
     await page.getByLabel('Du', { exact: true }).fill(today);
     await page.getByLabel('Au (inclus)').fill(today);
     await page.getByRole('button', { name: 'Rechercher' }).click();

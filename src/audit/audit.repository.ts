@@ -220,6 +220,12 @@ export class AuditRepository {
     return row ?? undefined;
   }
 
+  /** The retention period the purge applies: the database's (audit_settings, set by the owner at start-up). */
+  async retentionMonths(): Promise<number> {
+    const row = await this.db.one<{ months: number }>('SELECT retention_months AS months FROM audit_settings');
+    return row!.months;
+  }
+
   /**
    * Runs `work` (a verification) while holding TRAIL_READ_LOCK shared: the retention purge then waits for the next
    * hour rather than removing the oldest segment under it (which would look like a cut chain).

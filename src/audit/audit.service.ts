@@ -10,7 +10,7 @@ import { Stopping } from '../common/stopping';
 import { runTaskThread } from '../common/threads';
 import { APP_CONFIG, AppConfig } from '../common/config/config';
 import { RateLimited, ValidationFailed } from '../common/errors/domain-errors';
-import { AuditFilter, AuditRepository, StoredEntry } from './audit.repository';
+import { Anchor, AuditFilter, AuditRepository, StoredEntry } from './audit.repository';
 import { Checkpoint, checkpointDigest, ENTRY_FIELDS, EXPORT_FORMAT, GENESIS_HASH, SealedEntry, VerificationResult } from './chain';
 import { CheckpointKeys } from './checkpoint-keys';
 import { SegmentResult, SegmentTask, verifySegment } from './verify-segment';
@@ -124,6 +124,12 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
       entries: page.map((entry): Record<string, unknown> => ({ ...presentEntry(entry), sealed: entry.seq !== null })),
       next_cursor: next === undefined ? null : encodeCursor(next),
     };
+  }
+
+  /** What the trail keeps: the retention period the purge applies, and what the latest purge removed (none yet: undefined). */
+  async retention(): Promise<{ months: number; lastPurge?: Anchor }> {
+    const [months, lastPurge] = await Promise.all([this.repository.retentionMonths(), this.repository.anchor()]);
+    return { months, lastPurge };
   }
 
   async latestCheckpoint() {

@@ -96,11 +96,12 @@ export class ConsoleAuditController {
     results?: AuditResults; verification?: Awaited<ReturnType<AuditorDesk['verify']>>; checkpoint?: Awaited<ReturnType<AuditService['latestCheckpoint']>>;
     verifiedPeriod?: AuditFilters },
   status = 200) {
-    const [partners, scheduled, verifying] = await Promise.all([this.partners.list(), this.scheduled.latest(), this.scheduled.inProgress()]);
+    const [partners, scheduled, verifying, retention] = await Promise.all([this.partners.list(), this.scheduled.latest(),
+      this.scheduled.inProgress(), this.audit.retention()]);
     return sendPage(reply, context, {
       title: "Journal d'accès", section: SECTION, status, breadcrumb: [['Console', '/console'], ["Journal d'accès", SECTION]],
       content: auditView({ ...view, partners, csrf: context.csrf, scheduled, verifying, verifyEveryHours: this.config.audit.verifyEveryHours,
-        nextScheduled: this.scheduled.nextRun(scheduled) }),
+        nextScheduled: this.scheduled.nextRun(scheduled), retention }),
     });
   }
 }

@@ -40,3 +40,27 @@ describe('audit page: the scheduled verification', () => {
     expect(shown).toMatch(/la chaîne est rompue.*Première entrée en défaut : n° 42 \(hash does not match the entry\)\. Suivez la procédure de docs\/audit\.md/);
   });
 });
+
+describe('audit page: retention', () => {
+  const section = (retention: Parameters<typeof auditView>[0]['retention']) => {
+    const text = auditView({ partners: [], csrf: 'token', verifyEveryHours: 24, retention }).text;
+    const at = text.indexOf('id="retention"');
+    expect(at).toBeGreaterThan(0);
+    return text.slice(at, at + 1500).replace(/<[^>]+>/g, ' ').replace(/[ \n\t]+/g, ' ').replaceAll('&#39;', "'");
+  };
+
+  it('says how long entries are kept, and that none was removed yet', () => {
+    const shown = section({ months: 36 });
+    expect(shown).toContain('Les entrées sont conservées 36 mois.');
+    expect(shown).toContain("Aucune entrée n'a encore atteint cette durée : le journal est complet depuis sa première entrée.");
+  });
+
+  it('says what the latest purge removed and the signed anchor the chain kept starts from', () => {
+    const shown = section({ months: 36, lastPurge: { seq: 12345, hash: 'ab'.repeat(32), at: '2023-11-03T10:00:00.000Z', key_id: 'k1',
+      signature: 's', from_seq: 1, entries: 12345, purged_at: '2026-12-04T02:00:00.000Z' } });
+    expect(shown).toMatch(/Dernière suppression 4 décembre 2026 à 03:00/);
+    expect(shown).toMatch(/Entrées supprimées n° 1 à 12345 \(12\u202f345 entrées\)/);
+    expect(shown).toContain(`point de contrôle n° 12345 signé le 3 novembre 2023 à 11:00, empreinte ${'ab'.repeat(32)}`);
+    expect(auditView({ partners: [], csrf: 'token', verifyEveryHours: 24 }).text).not.toContain('id="retention"');
+  });
+});

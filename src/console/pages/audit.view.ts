@@ -1,3 +1,4 @@
+import type { Anchor } from '../../audit/audit.repository';
 import type { StoredVerification } from '../../audit/scheduled-verification';
 import type { Partner } from '../../partners/partners.repository';
 import { alert, badge, button, details, form, input, select, table } from '../components';
@@ -34,6 +35,8 @@ interface AuditView {
   verifyEveryHours: number;
   /** When the next scheduled run starts ('due': within ten minutes; undefined: none scheduled). */
   nextScheduled?: Date | 'due';
+  /** The retention period the purge applies, and what the latest purge removed. */
+  retention?: { months: number; lastPurge?: Anchor };
 }
 
 /** "1 entrée vérifiée", "12 345 entrées vérifiées" (French puts 0 and 1 in the singular). */
@@ -79,6 +82,19 @@ function wholeChainView(latest: StoredVerification | undefined, everyHours: numb
       + `Suivez la procédure de docs/audit.md (« Scheduled verification »). ${every}`)}</div>`;
 }
 
+/** How long the trail keeps entries, and what the latest purge removed (the chain kept starts from its anchor). */
+function retentionView(retention: { months: number; lastPurge?: Anchor }): Html {
+  const purge = retention.lastPurge;
+  return html`<div id="retention"><p>Les entrées sont conservées ${retention.months} mois. Chaque heure, celles qui ont dépassé cette
+      durée sont supprimées par segments scellés entiers (la suppression attend la fin des vérifications et des exports en cours).
+      Le point de contrôle signé qui clôt le dernier segment supprimé reste : la chaîne conservée part de lui, et les exports le portent.</p>
+    ${purge ? details([
+      ['Dernière suppression', frenchDateTime(purge.purged_at)],
+      ['Entrées supprimées', `n° ${purge.from_seq} à ${purge.seq} (${count(purge.entries, 'entrée', 'entrées')})`],
+      ["Point d'ancrage", html`point de contrôle n° ${String(purge.seq)} signé le ${frenchDateTime(purge.at)}, empreinte <code>${purge.hash}</code>`],
+    ]) : html`<p>Aucune entrée n'a encore atteint cette durée : le journal est complet depuis sa première entrée.</p>`}</div>`;
+}
+
 export function auditView(view: AuditView): Html {
   const filters = view.filters ?? {};
   const errors = view.errors ?? {};
@@ -119,6 +135,7 @@ export function auditView(view: AuditView): Html {
     ${filters.from || filters.to ? form('/console/audit/verifier', view.csrf, html`${hidden('from', filters.from)}${hidden('to', filters.to)}
       ${button(`Vérifier la période choisie (${period(filters)})`, { kind: 'secondary', id: 'verify-period' })}`, 'Vérifier la période choisie') : ''}
     ${form('/console/audit/verifier', view.csrf, button('Vérifier toute la chaîne', { kind: 'secondary', id: 'verify' }), 'Vérifier la chaîne')}
+    ${view.retention ? html`<h2 class="fr-mt-6w">Conservation</h2>${retentionView(view.retention)}` : ''}
     <h2 class="fr-mt-6w">Copies chez les partenaires</h2>
     <p>Chaque jour, le dernier point de contrôle signé part aux contacts des partenaires actifs, qui en gardent ainsi une copie hors
       de la passerelle. Vous pouvez l'envoyer maintenant, par exemple après un incident.</p>
