@@ -297,8 +297,9 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
-   * Applies the retention period: whole sealed segments older than it go (null: put off, the trail is being read). The database computes the cutoff from
-   * the period its owner configured (AUDIT_RETENTION_MONTHS, applied at start-up); nothing here can move it.
+   * Applies the retention period: whole sealed segments older than it go (null: put off, the trail is being read).
+   * The database computes the cutoff from the period its owner configured (AUDIT_RETENTION_MONTHS, applied at
+   * start-up); nothing here can move it.
    */
   async purgeExpired(): Promise<number | null> {
     const removed = await this.repository.purge();

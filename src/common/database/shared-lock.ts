@@ -34,27 +34,29 @@ export class SharedLock {
   }
 
   private take(): Holding {
-    const holding: Holding = { users: 0, failed: false, session: Promise.resolve(undefined as unknown as PoolClient) };
-    holding.session = (async () => {
-      const session = await this.connect();
-      // A connection lost while held has lost the lock too: newcomers take it again on another session.
-      holding.onError = () => {
-        holding.failed = true;
-        if (this.current === holding) this.current = undefined;
-      };
-      session.on('error', holding.onError);
-      try {
-        await session.query('SELECT pg_advisory_lock_shared($1)', [this.key]);
-      } catch (error) {
-        session.removeListener('error', holding.onError);
-        session.release(true);
-        throw error;
-      }
-      return session;
-    })();
+    const holding = { users: 0, failed: false } as Holding;
+    holding.session = this.lockedSession(holding);
     // Nobody may be awaiting it yet when it fails: each user awaits it in hold().
     holding.session.catch(() => undefined);
     return holding;
+  }
+
+  private async lockedSession(holding: Holding): Promise<PoolClient> {
+    const session = await this.connect();
+    // A connection lost while held has lost the lock too: newcomers take it again on another session.
+    holding.onError = () => {
+      holding.failed = true;
+      if (this.current === holding) this.current = undefined;
+    };
+    session.on('error', holding.onError);
+    try {
+      await session.query('SELECT pg_advisory_lock_shared($1)', [this.key]);
+    } catch (error) {
+      session.removeListener('error', holding.onError);
+      session.release(true);
+      throw error;
+    }
+    return session;
   }
 
   private async giveBack(holding: Holding): Promise<void> {
