@@ -56,7 +56,8 @@ describe('scheduled verification of the whole audit trail', () => {
 
   it('says nothing before the first run: no gauge, and the console says none took place', async () => {
     expect(await scheduled().latest()).toBeUndefined();
-    expect(scheduled().nextRun(undefined)).toBe('due');
+    expect(scheduled().nextRun(undefined, false)).toBe('due');
+    expect(scheduled().nextRun(undefined, true)).toEqual(new Date(Math.floor(t.clock.now().getTime() / 86_400_000 + 1) * 86_400_000));
     expect(await metric(t, 'gateway_audit_verification_ok')).toBeUndefined();
     expect((await client(t.url).get('/metrics')).text).toContain('# HELP gateway_audit_verification_ok');
     expect(await metric(t, 'gateway_audit_verification_period_seconds')).toBe(24 * 3600);
@@ -92,7 +93,7 @@ describe('scheduled verification of the whole audit trail', () => {
     at('2027-01-13T18:00:00Z');
     expect(await scheduled(t).runIfDue()).toBeUndefined();
     // What the console's audit page says of the next one.
-    expect(scheduled(t).nextRun(await scheduled(t).latest())).toEqual(new Date('2027-01-14T00:00:00Z'));
+    expect(scheduled(t).nextRun(await scheduled(t).latest(), false)).toEqual(new Date('2027-01-14T00:00:00Z'));
   });
 
   it('finds an entry altered in old history, stores it, logs an error and turns the gauge to 0 on every instance', async () => {

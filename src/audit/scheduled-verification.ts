@@ -129,14 +129,15 @@ export class ScheduledVerification implements OnApplicationBootstrap, OnModuleDe
   }
 
   /**
-   * When the next scheduled run starts, given the latest stored one: the start of the next period when a run started
-   * in this one, 'due' when none did (one starts at the next look, within CHECK_INTERVAL_MS), undefined when off.
+   * When the next scheduled run starts, given the latest stored one and whether one is running: the start of the next
+   * period when a run started in this one (or runs now), 'due' when none did (one starts at the next look, within
+   * CHECK_INTERVAL_MS), undefined when off.
    */
-  nextRun(latest: StoredVerification | undefined): Date | 'due' | undefined {
+  nextRun(latest: StoredVerification | undefined, running: boolean): Date | 'due' | undefined {
     const hours = this.config.audit.verifyEveryHours;
     if (hours === 0) return undefined;
     const slot = scheduleSlot(this.clock.now(), hours);
-    return latest && latest.started_at >= slot ? new Date(slot.getTime() + hours * 3600_000) : 'due';
+    return running || (latest && latest.started_at >= slot) ? new Date(slot.getTime() + hours * 3600_000) : 'due';
   }
 
   /** Whether an instance is verifying the whole trail now (the run's lock is held). */

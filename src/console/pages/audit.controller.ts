@@ -101,7 +101,7 @@ export class ConsoleAuditController {
     return sendPage(reply, context, {
       title: "Journal d'accès", section: SECTION, status, breadcrumb: [['Console', '/console'], ["Journal d'accès", SECTION]],
       content: auditView({ ...view, partners, csrf: context.csrf, scheduled, verifying, verifyEveryHours: this.config.audit.verifyEveryHours,
-        nextScheduled: this.scheduled.nextRun(scheduled), retention }),
+        nextScheduled: this.scheduled.nextRun(scheduled, verifying), retention }),
     });
   }
 }
