@@ -575,11 +575,11 @@ describe('audit retention', () => {
   });
 
   it('holds the purge off while exports are read, on one session of the instance, until the last ends or its client leaves', async () => {
-    // Exports larger than what the sockets and streams buffer (~7 MB), so that a client that stops reading holds one open.
+    // Exports (~17 MB) larger than what the sockets and streams buffer, so that a client that stops reading holds one open.
     const queue = t.app.get(AuditQueue);
     for (let i = 0; i < 10; i++) {
       await queue.insert(Array.from({ length: 2000 }, (_, j) => ({ occurred_at: new Date(), kind: 'action' as const, outcome: 'ok',
-        action: 'export-filler', detail: { n: i * 2000 + j, note: 'x'.repeat(250) } })));
+        action: 'export-filler', detail: { n: i * 2000 + j, note: 'x'.repeat(500) } })));
     }
     await t.app.get(AuditSealer).sealPending();
     const auditor = await operatorToken(t);
