@@ -574,7 +574,7 @@ describe('audit retention', () => {
     }
   });
 
-  it('holds the purge off while exports are read, on one session of the instance, until the last ends or its client leaves', async () => {
+  it('holds the purge off while exports are read, on one session of the instance, until the last ends, its client leaves or stops reading', async () => {
     // Exports (~17 MB) larger than what the sockets and streams buffer, so that a client that stops reading holds one open.
     const queue = t.app.get(AuditQueue);
     for (let i = 0; i < 10; i++) {
@@ -585,15 +585,15 @@ describe('audit retention', () => {
     const auditor = await operatorToken(t);
     const url = new URL('/admin/api/audit/export?format=ndjson', t.url);
     // A client that reads the first chunk and then stops reading (or leaves).
-    const startExport = () => new Promise<http.ClientRequest>((resolve, reject) => {
+    const startExport = () => new Promise<{ request: http.ClientRequest; response: http.IncomingMessage }>((resolve, reject) => {
       const request = http.get(url, { headers: { authorization: `Bearer ${auditor}` } }, (response) => {
         expect(response.statusCode).toBe(200);
-        response.once('data', () => { response.pause(); resolve(request); });
+        response.once('data', () => { response.pause(); resolve({ request, response }); });
       });
       request.on('error', reject);
     });
-    const first = await startExport();
-    const second = await startExport().catch((error) => { first.destroy(); throw error; });
+    const { request: first } = await startExport();
+    const { request: second } = await startExport().catch((error) => { first.destroy(); throw error; });
     try {
       expect(await trailReaders()).toBe(1);
       expect(await t.app.get(AuditService).purgeExpired()).toBeNull();
@@ -611,6 +611,28 @@ describe('audit retention', () => {
     const whole = await client(t.url).get('/admin/api/audit/export?format=ndjson', { token: auditor });
     expect(whole.status).toBe(200);
     expect(await trailReaders()).toBe(0);
+
+    // A client that stops reading but keeps its connection: the export is ended (here after 300 ms instead of two
+    // minutes), its connection closed, the lock given back, and the gateway goes on answering.
+    const service = t.app.get(AuditService);
+    const original = service.export.bind(service);
+    const shortened = jest.spyOn(service, 'export').mockImplementation((filter, format) => original(filter, format, { stallMs: 300 }));
+    try {
+      const stalled = await startExport();
+      try {
+        await eventually('the stalled export ended', async () => (await trailReaders()) === 0);
+        // What the client had not read yet, then the end of a connection cut before the answer was complete.
+        const cut = new Promise<boolean>((resolve) => stalled.response.on('close', () => resolve(stalled.response.complete)));
+        stalled.response.resume();
+        expect(await cut).toBe(false);
+      } finally {
+        stalled.request.destroy();
+      }
+      expect(await t.app.get(AuditService).purgeExpired()).toBe(0);
+    } finally {
+      shortened.mockRestore();
+    }
+    expect((await client(t.url).get('/v1/audit/checkpoints/latest')).status).toBe(200);
   });
 
   it('keeps the segment holding an entry still within the period, even when older entries follow it in the chain', async () => {
