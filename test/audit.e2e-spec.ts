@@ -19,6 +19,7 @@ import { eventually, sleep } from './faults/harness';
 import { client } from './support/http';
 import { startTestApp, TestApp } from './support/test-app';
 import { tempFolder } from './support/temp-folder';
+import { metricValue } from './support/metrics';
 
 const CLI = join(__dirname, '../dist/src/cli/main.js');
 const DUPONT = { nom_naissance: 'DUPONT', prenoms: ['Marie'], date_naissance: '1984-05-12', sexe: 'F' };
@@ -526,6 +527,9 @@ describe('audit retention', () => {
     for (let i = 0; i < 2; i++) await api.get('/admin/api/audit', { token: auditor });
     await t.app.get(AuditSealer).sealPending();
 
+    // Kept past the period (40 days old, one month kept): /metrics says for how long, until the purge.
+    const overdue = () => metricValue(t.url, 'gateway_audit_retention_overdue_seconds');
+    expect(await overdue()).toBeGreaterThan(5 * DAY / 1000);
     // Not while a verification or an export reads the trail (it holds TRAIL_READ_LOCK shared): put off, and said so.
     const reader = new Client({ connectionString: t.databaseUrl });
     await reader.connect();
@@ -546,6 +550,7 @@ describe('audit retention', () => {
     expect(anchor).toEqual({ seq: lastOld, from_seq: '1', entries: String(removed), hash: lastOldHash });
     const [{ min }] = await t.sql<{ min: string }>('SELECT min(seq) AS min FROM audit_log');
     expect(Number(min)).toBe(Number(lastOld) + 1);
+    expect(await overdue()).toBe(0);
     // What the console's audit page shows of it.
     expect(await t.app.get(AuditService).retention()).toMatchObject({ months: 1,
       lastPurge: { seq: Number(lastOld), from_seq: 1, entries: removed, hash: lastOldHash } });

@@ -65,6 +65,15 @@ describe('platform: health, OpenAPI, deployment files', () => {
     const answer = await api.post('/admin/api/session', { email: 'a@b.c', password: 'x', extra: 1 });
     expect(answer.text).not.toMatch(/at \w+ \(|node_modules|\.ts:/);
   });
+
+  it('exposes every series the example alert rules read (a renamed metric would silence its alert)', async () => {
+    const rules = parse(readFileSync(join(__dirname, '../deploy/prometheus/alerts.yml'), 'utf8')) as
+      { groups: { rules: { alert: string; expr: string }[] }[] };
+    const read = new Set(rules.groups.flatMap((group) => group.rules.flatMap((rule) => rule.expr.match(/\bgateway_\w+/g) ?? [])));
+    expect(read).toContain('gateway_audit_retention_overdue_seconds');
+    const exposed = new Set([...(await api.get('/metrics')).text.matchAll(/^# HELP (\w+) /gm)].map((match) => match[1]));
+    expect([...read].filter((name) => !exposed.has(name))).toEqual([]);
+  });
 });
 
 describe('a sandbox (SANDBOX=true)', () => {

@@ -220,6 +220,19 @@ export class AuditRepository {
     return row ?? undefined;
   }
 
+  /**
+   * How long the oldest entry kept has been past the retention period, in seconds (0: none is). The purge removes
+   * whole sealed segments every hour, so minutes are normal; days mean purges fail or keep being put off. Read from
+   * the first seq after the latest anchor, not the index's start, which holds the purged rows until VACUUM.
+   */
+  async retentionOverdueSeconds(): Promise<number> {
+    const row = await this.db.one<{ overdue: number | null }>(
+      `SELECT EXTRACT(EPOCH FROM (now() - make_interval(months => (SELECT retention_months FROM audit_settings)))
+                - l.occurred_at)::float8 AS overdue
+       FROM audit_log l WHERE l.seq > COALESCE((SELECT max(seq) FROM audit_anchors), 0) ORDER BY l.seq LIMIT 1`);
+    return Math.max(0, row?.overdue ?? 0);
+  }
+
   /** The retention period the purge applies: the database's (audit_settings, set by the owner at start-up). */
   async retentionMonths(): Promise<number> {
     const row = await this.db.one<{ months: number }>('SELECT retention_months AS months FROM audit_settings');
