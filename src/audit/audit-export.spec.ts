@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { AppConfig } from '../common/config/config';
 import { ManualClock } from '../common/clock';
 import { AuditRepository } from './audit.repository';
@@ -57,10 +58,13 @@ describe('exports of the trail, several at once', () => {
   });
 
   it('ends an export whose client takes nothing for a while, and gives the trail back to the retention purge', async () => {
+    const warnings = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     const stream = service.export({}, 'ndjson', { stallMs: 100 });
     const failed = new Promise<Error>((resolve) => stream.on('error', resolve));
     stream.once('data', () => stream.pause());
     expect(await failed).toBeInstanceOf(ExportStalled);
+    expect(warnings).toHaveBeenCalledWith('audit export ended: its client took nothing for 0 s (the file it has is cut short)');
+    warnings.mockRestore();
     expect(stream.destroyed).toBe(true);
     for (let i = 0; i < 50 && trailHeld > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(trailHeld).toBe(0);

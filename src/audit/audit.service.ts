@@ -183,7 +183,9 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
       // verify. Taken before the anchor is read.
       const release = await repository.holdTrail();
       const watchdog = setInterval(() => {
-        if (waitingSince !== undefined && performance.now() - waitingSince > stallMs) stream.destroy(new ExportStalled());
+        if (waitingSince === undefined || performance.now() - waitingSince <= stallMs) return;
+        self.logger.warn(`audit export ended: its client took nothing for ${Math.round(stallMs / 1000)} s (the file it has is cut short)`);
+        stream.destroy(new ExportStalled());
       }, Math.min(stallMs / 4, 10_000));
       watchdog.unref();
       try {
