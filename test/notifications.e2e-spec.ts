@@ -202,6 +202,24 @@ describe('notifications', () => {
     expect(attachment.filename).toBe(`checkpoint-${latest.seq}.json`);
     expect(JSON.parse(attachment.content.toString('utf8'))).toEqual(latest);
     expect(mails[0].text).toContain(`séquence ${latest.seq}, empreinte ${latest.hash}`);
+
+    // The next Paris day, again once (the day's bounds are Paris midnights, not UTC ones).
+    const clock = t.clock;
+    const today = clock.now();
+    try {
+      const parisDay = (at: Date) => at.toLocaleDateString('sv-SE', { timeZone: 'Europe/Paris' });
+      // Paris is one or two hours ahead of UTC: its midnight is the candidate where the Paris day changes.
+      const parisMidnight = (day: string) => ['+01:00', '+02:00'].map((offset) => new Date(`${day}T00:00:00${offset}`))
+        .find((at) => parisDay(at) === day && parisDay(new Date(at.getTime() - 60_000)) !== day)!;
+      const tomorrow = parisDay(new Date(parisMidnight(parisDay(today)).getTime() + 36 * 3_600_000));
+      clock.set(new Date(parisMidnight(tomorrow).getTime() - 60_000)); // 23:59 in Paris: still today
+      expect(await broadcast.broadcastDaily()).toBe(0);
+      clock.set(new Date(parisMidnight(tomorrow).getTime() + 60_000)); // 00:01 in Paris
+      expect(await broadcast.broadcastDaily()).toBe(written);
+      expect(await broadcast.broadcastDaily()).toBe(0);
+    } finally {
+      clock.set(today);
+    }
   });
 
   it('retries a refused delivery later, with backoff, and then delivers it once', async () => {

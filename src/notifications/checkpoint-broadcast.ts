@@ -54,8 +54,10 @@ export class CheckpointBroadcast implements OnApplicationBootstrap, OnModuleDest
       await this.db.rows('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY], tx);
       if (oncePerDay) {
         const [{ done }] = await this.db.rows<{ done: boolean }>(
+          // Today's rows only, by the index on created_at (migration 015): the Paris day's bounds as instants.
           `SELECT EXISTS (SELECT 1 FROM notifications WHERE type = 'audit.checkpoint'
-             AND to_char(created_at AT TIME ZONE 'Europe/Paris', 'YYYY-MM-DD') = $1) AS done`, [parisDate(now)], tx);
+             AND created_at >= ($1::date::timestamp AT TIME ZONE 'Europe/Paris')
+             AND created_at < (($1::date + 1)::timestamp AT TIME ZONE 'Europe/Paris')) AS done`, [parisDate(now)], tx);
         if (done) return 0;
       }
       return this.outbox.toActivePartners('audit.checkpoint', { checkpoint }, tx);
