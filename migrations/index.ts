@@ -12,7 +12,7 @@ import { CredentialExpiry1763900000011 } from './011-credential-expiry';
 import { AccessRequestConversation1763900000012 } from './012-access-request-conversation';
 import { Webhooks1763900000013 } from './013-webhooks';
 import { AuditVerifications1763900000014 } from './014-audit-verifications';
-import { NotificationsByDate1763900000015 } from './015-notifications-by-date';
+import { NotificationIndexes1763900000015 } from './015-notification-indexes';
 
 /** Every migration, in order. Listed explicitly so that the same list serves the compiled app, the CLI and tests. */
 export const MIGRATIONS = [Initial1763900000001, MaintenanceWindows1763900000002, AuditTrail1763900000003, AuditSealFunction1763900000004,
@@ -20,4 +20,4 @@ export const MIGRATIONS = [Initial1763900000001, MaintenanceWindows1763900000002
   OpenData1763900000008, OperatorSecondFactor1763900000009,
   NotificationDelivery1763900000010, CredentialExpiry1763900000011,
   AccessRequestConversation1763900000012, Webhooks1763900000013,
-  AuditVerifications1763900000014, NotificationsByDate1763900000015];
+  AuditVerifications1763900000014, NotificationIndexes1763900000015];

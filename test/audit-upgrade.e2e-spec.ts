@@ -56,7 +56,7 @@ describe('audit trail upgrade from the queue-and-move layout (migration 004 → 
     expect(await runMigrations(url.toString())).toEqual(['AuditEntriesInPlace1763900000005', 'AuditHardening1763900000006', 'Availability1763900000007',
       'OpenData1763900000008', 'OperatorSecondFactor1763900000009', 'NotificationDelivery1763900000010',
       'CredentialExpiry1763900000011', 'AccessRequestConversation1763900000012', 'Webhooks1763900000013',
-      'AuditVerifications1763900000014', 'NotificationsByDate1763900000015']);
+      'AuditVerifications1763900000014', 'NotificationIndexes1763900000015']);
     t = await startTestApp({}, { databaseUrl: url.toString() });
   });
 
