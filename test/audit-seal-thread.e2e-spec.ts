@@ -10,6 +10,7 @@ import { CheckpointKeys } from '../src/audit/checkpoint-keys';
 import { SealThread } from '../src/audit/seal-thread';
 import { Database } from '../src/common/database/database';
 import { Metrics } from '../src/common/metrics';
+import { lockTables } from './support/database';
 import { startTestApp, TestApp } from './support/test-app';
 
 // The compiled worker (npm test builds before running jest): the TypeScript sources have none, and the other suites'
@@ -132,11 +133,8 @@ describe('the sealer\'s worker thread', () => {
 
   it('stops within a bounded wait even when its connection hangs behind a lock, and the run in progress fails rather than hangs', async () => {
     await queue().insert(entries(10, 'ten'));
-    const locker = new Client({ connectionString: t.databaseUrl });
-    await locker.connect();
+    const pending = await lockTables(t.databaseUrl, 'audit_pending');
     try {
-      await locker.query('BEGIN');
-      await locker.query('LOCK TABLE audit_pending IN ACCESS EXCLUSIVE MODE');
       const running = threaded.sealPending();
       running.catch(() => undefined);
       // The worker's read of the pending entries now waits for the lock.
@@ -146,8 +144,7 @@ describe('the sealer\'s worker thread', () => {
       expect(Date.now() - started).toBeLessThan(5000);
       await expect(running).rejects.toThrow(/stopped/);
     } finally {
-      await locker.query('ROLLBACK');
-      await locker.end();
+      await pending.release();
     }
     expect(await threaded.sealPending()).toBe(10);
   });

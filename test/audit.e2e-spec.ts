@@ -19,6 +19,7 @@ import { eventually, sleep } from './faults/harness';
 import { client } from './support/http';
 import { startTestApp, TestApp } from './support/test-app';
 import { tempFolder } from './support/temp-folder';
+import { lockTables } from './support/database';
 import { metricValue } from './support/metrics';
 
 const CLI = join(__dirname, '../dist/src/cli/main.js');
@@ -397,11 +398,8 @@ describe('audit trail (DESIGN §5)', () => {
 
     it('runs one verification at a time per instance, queues four behind it, and refuses more (429, Retry-After)', async () => {
       // The first verification is held by a lock on the seals; five more come while it waits.
-      const holder = new Client({ connectionString: t.databaseUrl });
-      await holder.connect();
+      const seals = await lockTables(t.databaseUrl, 'audit_seals');
       try {
-        await holder.query('BEGIN');
-        await holder.query('LOCK TABLE audit_seals IN ACCESS EXCLUSIVE MODE');
         const first = api.get('/admin/api/audit/verify', { token: auditor });
         await eventually('the first verification waits for the lock', async () => (await t.sql<{ n: number }>(`SELECT count(*)::int
           AS n FROM pg_locks WHERE NOT granted AND relation = 'audit_seals'::regclass`))[0].n > 0);
@@ -413,11 +411,10 @@ describe('audit trail (DESIGN §5)', () => {
         expect(refused.headers.get('retry-after')).toBe('5');
         // Only the first reached the database meanwhile: the others have not started.
         expect((await t.sql<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = 'audit_seals'::regclass`))[0].n).toBe(1);
-        await holder.query('ROLLBACK');
+        await seals.release();
         for (const answer of await Promise.all([first, ...waiting])) expect(answer.body).toMatchObject({ ok: true });
       } finally {
-        await holder.query('ROLLBACK').catch(() => undefined);
-        await holder.end();
+        await seals.release();
       }
       // Once they are done, verifications are taken again.
       expect((await api.get('/admin/api/audit/verify', { token: auditor })).body).toMatchObject({ ok: true });
@@ -425,8 +422,6 @@ describe('audit trail (DESIGN §5)', () => {
 
     it('gives up a verification whose client left, waiting or running: the next one takes the turn, nothing is logged', async () => {
       const errors = jest.spyOn(Logger.prototype, 'error');
-      const holder = new Client({ connectionString: t.databaseUrl });
-      await holder.connect();
       const waitingForLock = async () => (await t.sql<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks
         WHERE NOT granted AND relation = 'audit_checkpoints'::regclass`))[0].n;
       // An auditor's client that sends the request, then closes its connection when told.
@@ -436,10 +431,9 @@ describe('audit trail (DESIGN §5)', () => {
           .then((response) => response.status, () => 'left');
         return { leave: () => left.abort(), answer };
       };
+      // The verification's own reads wait (its first is of the checkpoints), as over a long trail.
+      const checkpoints = await lockTables(t.databaseUrl, 'audit_checkpoints');
       try {
-        await holder.query('BEGIN');
-        // The verification's own reads wait (its first is of the checkpoints), as over a long trail.
-        await holder.query('LOCK TABLE audit_checkpoints IN ACCESS EXCLUSIVE MODE');
         const running = leaving();
         await eventually('the first verification reads, and waits for the lock', async () => (await waitingForLock()) > 0);
         const queued = leaving();
@@ -451,11 +445,10 @@ describe('audit trail (DESIGN §5)', () => {
         // The running one gave up though its query still waits for the lock: the one that stayed runs now.
         await eventually('the verification that stayed has the turn', () => t.app.get(AuditService).verificationsQueued() === 0);
         expect(await Promise.all([running.answer, queued.answer])).toEqual(['left', 'left']);
-        await holder.query('ROLLBACK');
+        await checkpoints.release();
         expect((await stays).body).toMatchObject({ ok: true });
       } finally {
-        await holder.query('ROLLBACK').catch(() => undefined);
-        await holder.end();
+        await checkpoints.release();
       }
       expect(errors).not.toHaveBeenCalled();
       errors.mockRestore();
@@ -562,20 +555,16 @@ describe('audit retention', () => {
   });
 
   it('holds the purge off while a verification reads the trail, so that its start is not removed under it', async () => {
-    const hold = new Client({ connectionString: t.databaseUrl });
-    await hold.connect();
+    // A verification that reads for as long as the lock on the checkpoints is held.
+    const checkpoints = await lockTables(t.databaseUrl, 'audit_checkpoints');
     try {
-      // A verification that reads for as long as the lock on the checkpoints is held.
-      await hold.query('BEGIN');
-      await hold.query('LOCK TABLE audit_checkpoints IN ACCESS EXCLUSIVE MODE');
       const verifying = t.app.get(AuditService).verify();
       await eventually('the verification holds the lock', async () => (await trailReaders()) === 1);
-      await hold.query('ROLLBACK');
+      await checkpoints.release();
       expect(await verifying).toMatchObject({ ok: true });
       expect(await trailReaders()).toBe(0);
     } finally {
-      await hold.query('ROLLBACK').catch(() => undefined);
-      await hold.end();
+      await checkpoints.release();
     }
   });
 

@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
 import Parser from 'rss-parser';
 import { startSimulator, Simulator } from '../simulator/server';
-import { Client } from 'pg';
 import { AuditSealer } from '../src/audit/audit-sealer';
 import { AuditService } from '../src/audit/audit.service';
 import { ScheduledVerification } from '../src/audit/scheduled-verification';
 import { Stopping } from '../src/common/stopping';
 import { accessRequestBody, makeSiret, onboardPartner, operatorToken, requestToken } from './support/factories';
 import { eventually } from './faults/harness';
+import { lockTables } from './support/database';
 import { client } from './support/http';
 import { OPERATOR, startTestApp, TestApp } from './support/test-app';
 
@@ -400,15 +400,13 @@ describe('console and status page in a real browser (DESIGN §4)', () => {
 
   it('tells an auditor in French that other verifications are running or waiting, not that they tried too often', async () => {
     const auditor = await operatorToken(t);
-    const holder = new Client({ connectionString: t.databaseUrl });
-    await holder.connect();
     const context = await browser.newContext({ locale: 'fr-FR' });
+    let checkpoints: Awaited<ReturnType<typeof lockTables>> | undefined;
     try {
       const page = await logIn(context, AUDITOR_ONLY);
       await page.goto(`${t.url}/console/audit`);
       // One verification held by a lock (its first read), four waiting behind it: the line is full.
-      await holder.query('BEGIN');
-      await holder.query('LOCK TABLE audit_checkpoints IN ACCESS EXCLUSIVE MODE');
+      checkpoints = await lockTables(t.databaseUrl, 'audit_checkpoints');
       const running = Array.from({ length: 5 }, () => api.get('/admin/api/audit/verify', { token: auditor }));
       await eventually('four verifications waiting', () => t.app.get(AuditService).verificationsQueued() === 4);
       const [answer] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/console/audit/verifier')),
@@ -417,11 +415,10 @@ describe('console and status page in a real browser (DESIGN §4)', () => {
       await page.waitForSelector('h1:has-text("Vérifications en attente")');
       expect(await page.locator('main').textContent()).toContain("D'autres vérifications de la chaîne sont en cours ou attendent");
       await look(page, 'erreur-verifications-en-attente');
-      await holder.query('ROLLBACK');
+      await checkpoints.release();
       for (const done of await Promise.all(running)) expect(done.body).toMatchObject({ ok: true });
     } finally {
-      await holder.query('ROLLBACK').catch(() => undefined);
-      await holder.end();
+      await checkpoints?.release();
       await context.close();
     }
   }, 60_000);

@@ -1,7 +1,7 @@
 import { Agent, request } from 'node:http';
 import { Client } from 'pg';
 import { startSimulator, Simulator } from '../../simulator/server';
-import { createTestDatabase } from '../support/database';
+import { createTestDatabase, lockTables } from '../support/database';
 import { client } from '../support/http';
 import { operatorToken, SIRET_CCAS_LYON } from '../support/factories';
 import { TestApp } from '../support/test-app';
@@ -159,22 +159,19 @@ describe('faults: graceful shutdown with a database that stops answering', () =>
     const gateway = await startGatewayProcess(gatewayEnv(env.database.url, env.simulator.url, { SHUTDOWN_TIMEOUT_MS: '2000' }));
     const token = await loadPartner(gateway.url);
     const load = drive(gateway.url, token, 8);
-    const hold = new Client({ connectionString: env.database.url });
-    await hold.connect();
+    let trail: Awaited<ReturnType<typeof lockTables>> | undefined;
     let exit: number | string | null;
     let stoppedIn: number;
     try {
       await eventually('lookups answered', () => load.answers.filter((a) => a.status === 200).length > 20, 15_000);
       // The database takes the connections but answers nothing more of the trail: appends and the final seal wait.
-      await hold.query('BEGIN');
-      await hold.query('LOCK TABLE audit_entries, audit_pending, audit_seals IN ACCESS EXCLUSIVE MODE');
+      trail = await lockTables(env.database.url, 'audit_entries, audit_pending, audit_seals');
       await sleep(300);
       const started = Date.now();
       exit = await gateway.stop('SIGTERM');
       stoppedIn = Date.now() - started;
     } finally {
-      await hold.query('ROLLBACK').catch(() => undefined);
-      await hold.end();
+      await trail?.release();
       await load.stop();
     }
     expect(exit).toBe(1);
@@ -190,8 +187,7 @@ describe('faults: graceful shutdown with a database that stops answering', () =>
 
     // The next gateway seals what the first left pending, and the chain verifies.
     const next = await startGatewayProcess(gatewayEnv(env.database.url, env.simulator.url, { SHUTDOWN_TIMEOUT_MS: '60000' }));
-    const locker = new Client({ connectionString: env.database.url });
-    await locker.connect();
+    let trailAgain: Awaited<ReturnType<typeof lockTables>> | undefined;
     try {
       await eventually('everything sealed', async () => (await env.sql.query('SELECT count(*)::int AS n FROM audit_pending')).rows[0].n === 0);
       const auditor = await operatorToken({ url: next.url } as TestApp);
@@ -199,8 +195,7 @@ describe('faults: graceful shutdown with a database that stops answering', () =>
       // With a deadline of a minute, a second signal stops it at once.
       const pending = drive(next.url, token, 2);
       await sleep(300);
-      await locker.query('BEGIN');
-      await locker.query('LOCK TABLE audit_entries, audit_pending, audit_seals IN ACCESS EXCLUSIVE MODE');
+      trailAgain = await lockTables(env.database.url, 'audit_entries, audit_pending, audit_seals');
       await sleep(300);
       next.child.kill('SIGTERM');
       await eventually('the first signal seen', () => next.output().includes('SIGTERM received, stopping'));
@@ -210,8 +205,7 @@ describe('faults: graceful shutdown with a database that stops answering', () =>
       expect(next.output()).toContain('SIGTERM received again, exiting without waiting');
       await pending.stop();
     } finally {
-      await locker.query('ROLLBACK').catch(() => undefined);
-      await locker.end();
+      await trailAgain?.release();
       await next.stop('SIGKILL');
     }
   }, 90_000);
@@ -222,8 +216,7 @@ describe('faults: graceful shutdown during verifications of the trail', () => {
 
   it('answers the verifications running or waiting 503 instance_stopping at once, rather than holding the stop', async () => {
     const gateway = await startGatewayProcess(gatewayEnv(env.database.url, env.simulator.url, { SHUTDOWN_TIMEOUT_MS: '60000' }));
-    const hold = new Client({ connectionString: env.database.url });
-    await hold.connect();
+    let checkpoints: Awaited<ReturnType<typeof lockTables>> | undefined;
     let exit: number | string | null;
     let stoppedIn: number;
     try {
@@ -234,8 +227,7 @@ describe('faults: graceful shutdown during verifications of the trail', () => {
       await eventually('entries sealed', async () => (await env.sql.query('SELECT count(*)::int AS n FROM audit_seals')).rows[0].n > 10);
       const auditor = await operatorToken({ url: gateway.url } as TestApp);
       // A verification that would last as long as the lock does (as one of a long trail would), and one waiting behind it.
-      await hold.query('BEGIN');
-      await hold.query('LOCK TABLE audit_checkpoints IN ACCESS EXCLUSIVE MODE');
+      checkpoints = await lockTables(env.database.url, 'audit_checkpoints');
       const api = client(gateway.url);
       const running = api.get('/admin/api/audit/verify', { token: auditor });
       await eventually('the verification reads, and waits', async () => (await env.sql.query(`SELECT count(*)::int AS n FROM pg_locks
@@ -251,12 +243,11 @@ describe('faults: graceful shutdown during verifications of the trail', () => {
       }
       expect(Date.now() - started).toBeLessThan(5000);
       // The rest of the stop (the last seal signs a checkpoint) needs the table: released once the answers are in.
-      await hold.query('ROLLBACK');
+      await checkpoints.release();
       exit = await exiting;
       stoppedIn = Date.now() - started;
     } finally {
-      await hold.query('ROLLBACK').catch(() => undefined);
-      await hold.end();
+      await checkpoints?.release();
       await gateway.stop('SIGKILL');
     }
     expect(exit).toBe(0);

@@ -41,3 +41,24 @@ export async function dropRole(role: string): Promise<void> {
   await admin.connect();
   await admin.query(`DROP ROLE IF EXISTS ${escapeIdentifier(role)}`).finally(() => admin.end());
 }
+
+/**
+ * Another session holding `tables` (a LOCK TABLE list) in ACCESS EXCLUSIVE mode until release(): whatever reads them
+ * waits meanwhile, as over a long trail or a database that stopped answering. release() may be called more than once
+ * (mid-test, then in a finally).
+ */
+export async function lockTables(databaseUrl: string, tables: string): Promise<{ release(): Promise<void> }> {
+  const holder = new Client({ connectionString: databaseUrl });
+  await holder.connect();
+  try {
+    await holder.query('BEGIN');
+    await holder.query(`LOCK TABLE ${tables} IN ACCESS EXCLUSIVE MODE`);
+  } catch (error) {
+    await holder.end();
+    throw error;
+  }
+  let released: Promise<void> | undefined;
+  return {
+    release: () => (released ??= holder.query('ROLLBACK').then(() => undefined, () => undefined).finally(() => holder.end())),
+  };
+}
