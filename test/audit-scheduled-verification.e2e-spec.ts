@@ -56,8 +56,13 @@ describe('scheduled verification of the whole audit trail', () => {
 
   it('says nothing before the first run: no gauge, and the console says none took place', async () => {
     expect(await scheduled().latest()).toBeUndefined();
+    // The first run waits for a period's start (the night): not in the middle of a first deployment's day.
+    at('2027-01-12T15:20:00Z');
+    expect(scheduled().nextRun(undefined, false)).toEqual(new Date('2027-01-13T00:00:00Z'));
+    at('2027-01-12T00:30:00Z');
     expect(scheduled().nextRun(undefined, false)).toBe('due');
-    expect(scheduled().nextRun(undefined, true)).toEqual(new Date(Math.floor(t.clock.now().getTime() / 86_400_000 + 1) * 86_400_000));
+    expect(scheduled().nextRun(undefined, true)).toEqual(new Date('2027-01-13T00:00:00Z'));
+    at(new Date().toISOString()); // back to now: the operator's token is still valid
     expect(await metric(t, 'gateway_audit_verification_ok')).toBeUndefined();
     expect((await client(t.url).get('/metrics')).text).toContain('# HELP gateway_audit_verification_ok');
     expect(await metric(t, 'gateway_audit_verification_period_seconds')).toBe(24 * 3600);
@@ -65,8 +70,11 @@ describe('scheduled verification of the whole audit trail', () => {
 
   it('runs once per period across instances: two asking at once give one run, and none again before the next period', async () => {
     await actions(4);
-    // Not run yet (a first start in the afternoon, say): due at once.
+    // Never run yet, a first start in the afternoon: the first run waits for the night.
     at('2027-01-12T15:20:00Z');
+    expect(await scheduled(t).runIfDue()).toBeUndefined();
+    expect(await runs()).toBe(0);
+    at('2027-01-13T00:05:00Z');
     const [a, b] = await Promise.all([scheduled(t).runIfDue(), scheduled(other).runIfDue()]);
     const ran = a ?? b;
     expect([a, b].filter(Boolean)).toHaveLength(1);
@@ -82,18 +90,23 @@ describe('scheduled verification of the whole audit trail', () => {
       expect(await metric(app, 'gateway_audit_verification_last_timestamp_seconds')).toBe(ran!.finished_at.getTime() / 1000);
     }
 
-    // Periods are counted from midnight UTC: with 24 hours, the next run comes just after midnight, not at 15:20
-    // plus the length of the runs before (which would make it drift into the day).
-    at('2027-01-12T23:59:00Z');
+    // Periods are counted from midnight UTC: with 24 hours, the next run comes just after midnight, not a period
+    // after the last run's end (which would make it drift later into the day with each run's length).
+    at('2027-01-13T23:59:00Z');
     expect(await scheduled(other).runIfDue()).toBeUndefined();
     expect(await runs()).toBe(1);
-    at('2027-01-13T00:05:00Z');
-    expect(await scheduled(other).runIfDue()).toMatchObject({ ok: true });
-    expect(await runs()).toBe(2);
-    at('2027-01-13T18:00:00Z');
-    expect(await scheduled(t).runIfDue()).toBeUndefined();
     // What the console's audit page says of the next one.
     expect(scheduled(t).nextRun(await scheduled(t).latest(), false)).toEqual(new Date('2027-01-14T00:00:00Z'));
+    at('2027-01-14T00:05:00Z');
+    expect(await scheduled(other).runIfDue()).toMatchObject({ ok: true });
+    expect(await runs()).toBe(2);
+    at('2027-01-14T18:00:00Z');
+    expect(await scheduled(t).runIfDue()).toBeUndefined();
+    // A night missed (every instance down at its start): caught up as soon as one looks.
+    at('2027-01-15T18:00:00Z');
+    expect(scheduled(t).nextRun(await scheduled(t).latest(), false)).toBe('due');
+    expect(await scheduled(t).runIfDue()).toMatchObject({ ok: true });
+    expect(await runs()).toBe(3);
   });
 
   it('finds an entry altered in old history, stores it, logs an error and turns the gauge to 0 on every instance', async () => {
@@ -104,7 +117,7 @@ describe('scheduled verification of the whole audit trail', () => {
     await superuser.query('COMMIT');
     const errors = jest.spyOn(Logger.prototype, 'error');
     try {
-      at('2027-01-14T00:10:00Z');
+      at('2027-01-16T00:10:00Z');
       const found = await scheduled(t).runIfDue();
       expect(found).toMatchObject({ ok: false, first_bad_seq: seq, problem: 'hash does not match the entry' });
       expect(errors.mock.calls.map(([message]) => String(message))).toContainEqual(
@@ -112,7 +125,7 @@ describe('scheduled verification of the whole audit trail', () => {
     } finally {
       errors.mockRestore();
     }
-    expect(await runs()).toBe(3);
+    expect(await runs()).toBe(4);
     for (const app of [t, other]) expect(await metric(app, 'gateway_audit_verification_ok')).toBe(0);
     expect(await scheduled(other).latest()).toMatchObject({ ok: false, first_bad_seq: seq });
 
@@ -161,7 +174,7 @@ describe('scheduled verification of the whole audit trail', () => {
     const stopping = await startTestApp({ AUDIT_VERIFY_EVERY_HOURS: '1' }, { databaseUrl: t.databaseUrl });
     try {
       expect(await metric(stopping, 'gateway_audit_verification_period_seconds')).toBe(3600);
-      stopping.clock.set(new Date('2027-01-16T00:00:00Z')); // a period without a run
+      stopping.clock.set(new Date('2027-01-18T00:00:00Z')); // a period without a run
       const before = await runs();
       stopping.app.get(Stopping).begin();
       await expect(scheduled(stopping).runIfDue()).resolves.toBeUndefined();

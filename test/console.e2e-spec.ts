@@ -108,7 +108,11 @@ describe('console and status page in a real browser (DESIGN §4)', () => {
     expect(lookup.status).toBe(200);
     expect(Object.keys(lookup.body.droits).sort()).toEqual(['c2s', 'ouverture']);
     await t.app.get(AuditSealer).sealPending(); // exports carry the sealed chain (tests seal by hand)
-    await t.app.get(ScheduledVerification).runIfDue(); // as the gateway does on its own once a day
+    // As the gateway does on its own each night, shortly after 00:00 UTC (the first run waits for the night).
+    const now = t.clock.now();
+    t.clock.set(new Date(Math.floor(now.getTime() / 86_400_000) * 86_400_000 + 5 * 60_000));
+    await t.app.get(ScheduledVerification).runIfDue();
+    t.clock.set(now);
     // The request is approved; the partner page is reachable from it.
     await page.goto(`${t.url}/console/demandes/${requestId}`);
     expect(await page.locator('main').textContent()).toContain('Approuvée');

@@ -4,7 +4,7 @@ import { InstanceStopping, Stopping } from '../common/stopping';
 import { VerificationsBusy, VERIFICATIONS_WAITING } from './audit.service';
 import { Logger } from '@nestjs/common';
 import { Clock } from '../common/clock';
-import { CHECK_INTERVAL_MS, ScheduledVerification, scheduleSlot } from './scheduled-verification';
+import { CHECK_INTERVAL_MS, ScheduledVerification, scheduledRunDue, scheduleSlot } from './scheduled-verification';
 
 /** When each instance looks whether a verification is due (the run itself is tested end to end). */
 describe('ScheduledVerification: its timer', () => {
@@ -88,5 +88,21 @@ describe('scheduleSlot: the period a time falls in', () => {
     expect(scheduleSlot(new Date('2027-03-28T23:59:59.999Z'), 24)).toEqual(new Date('2027-03-28T00:00:00Z'));
     expect(scheduleSlot(new Date('2027-03-28T13:10:00Z'), 6)).toEqual(new Date('2027-03-28T12:00:00Z'));
     expect(scheduleSlot(new Date('2027-03-28T13:10:00Z'), 1)).toEqual(new Date('2027-03-28T13:00:00Z'));
+  });
+});
+
+describe('scheduledRunDue: whether the run of a period is due', () => {
+  const midnight = new Date('2027-03-28T00:00:00Z');
+  const at = (time: string) => new Date(`2027-03-28T${time}Z`);
+  it('is not, once a run started in the period', () => {
+    expect(scheduledRunDue(at('00:05:00'), midnight, true, true)).toBe(false);
+  });
+  it('catches a missed period up at once when runs happened before', () => {
+    expect(scheduledRunDue(at('18:00:00'), midnight, false, true)).toBe(true);
+  });
+  it('lets the very first run start only in the first hour of a period', () => {
+    expect(scheduledRunDue(at('00:59:59'), midnight, false, false)).toBe(true);
+    expect(scheduledRunDue(at('01:00:00'), midnight, false, false)).toBe(false);
+    expect(scheduledRunDue(at('15:20:00'), midnight, false, false)).toBe(false);
   });
 });

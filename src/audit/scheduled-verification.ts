@@ -21,6 +21,19 @@ export function scheduleSlot(now: Date, everyHours: number): Date {
   return new Date(Math.floor(now.getTime() / period) * period);
 }
 
+/** How long after a period's start the very first run may still start (later, it waits for the next period). */
+const FIRST_RUN_WINDOW_MS = 3600_000;
+
+/**
+ * Whether the scheduled run of the period that began at `slot` is due at `now`: none started in it yet, and either
+ * one ran before (a period missed, an instance down at its start: caught up at once) or this is the period's first
+ * hour. The very first run thus waits for a period's start (the night, with 24 hours) rather than reading a trail of
+ * millions of entries in the middle of the day of a first deployment or of the upgrade that brought it.
+ */
+export function scheduledRunDue(now: Date, slot: Date, ranThisPeriod: boolean, ranBefore: boolean): boolean {
+  return !ranThisPeriod && (ranBefore || now.getTime() - slot.getTime() < FIRST_RUN_WINDOW_MS);
+}
+
 /** One completed verification of the whole trail, as stored in audit_verifications. */
 export interface StoredVerification {
   started_at: Date;
@@ -129,15 +142,17 @@ export class ScheduledVerification implements OnApplicationBootstrap, OnModuleDe
   }
 
   /**
-   * When the next scheduled run starts, given the latest stored one and whether one is running: the start of the next
-   * period when a run started in this one (or runs now), 'due' when none did (one starts at the next look, within
-   * CHECK_INTERVAL_MS), undefined when off.
+   * When the next scheduled run starts, given the latest stored one and whether one is running: 'due' when one is
+   * (it starts at the next look, within CHECK_INTERVAL_MS: scheduledRunDue), else the start of the next period;
+   * undefined when off.
    */
   nextRun(latest: StoredVerification | undefined, running: boolean): Date | 'due' | undefined {
     const hours = this.config.audit.verifyEveryHours;
     if (hours === 0) return undefined;
-    const slot = scheduleSlot(this.clock.now(), hours);
-    return running || (latest && latest.started_at >= slot) ? new Date(slot.getTime() + hours * 3600_000) : 'due';
+    const now = this.clock.now();
+    const slot = scheduleSlot(now, hours);
+    const due = !running && scheduledRunDue(now, slot, latest !== undefined && latest.started_at >= slot, latest !== undefined);
+    return due ? 'due' : new Date(slot.getTime() + hours * 3600_000);
   }
 
   /** Whether an instance is verifying the whole trail now (the run's lock is held). */
@@ -158,10 +173,11 @@ export class ScheduledVerification implements OnApplicationBootstrap, OnModuleDe
     const run = await this.db.underLock(VERIFY_LOCK, async (session) => {
       const started = this.clock.now();
       if (requestedBy === undefined) {
-        const { rows: [done] } = await session.query<{ done: boolean }>(
-          'SELECT EXISTS (SELECT 1 FROM audit_verifications WHERE started_at >= $1) AS done',
-          [scheduleSlot(started, this.config.audit.verifyEveryHours)]);
-        if (done.done) return undefined;
+        const slot = scheduleSlot(started, this.config.audit.verifyEveryHours);
+        const { rows: [runs] } = await session.query<{ now: boolean; before: boolean }>(
+          `SELECT EXISTS (SELECT 1 FROM audit_verifications WHERE started_at >= $1) AS now,
+                  EXISTS (SELECT 1 FROM audit_verifications) AS before`, [slot]);
+        if (!scheduledRunDue(started, slot, runs.now, runs.before)) return undefined;
       }
       onStart?.();
       return this.verifyAndStore(session, started, requestedBy);
