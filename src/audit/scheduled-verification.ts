@@ -52,9 +52,8 @@ const COLUMNS = `started_at, finished_at, checked::float8 AS checked, checkpoint
 
 /**
  * The whole trail verified on a schedule, not only when an auditor asks: once in each period of
- * AUDIT_VERIFY_EVERY_HOURS (scheduleSlot), by one instance of all (an advisory lock, and whether a run started in
- * the period read from the database under it), with one
- * worker thread so that the other cores stay with the lookups. An entry or seal altered in old history is then
+ * AUDIT_VERIFY_EVERY_HOURS (scheduleSlot, scheduledRunDue), by one instance of all (an advisory lock, and the runs of
+ * the period read from the database under it), with one worker thread so that the other cores stay with the lookups. An entry or seal altered in old history is then
  * found within that period even if nobody verifies: the run is stored (audit_verifications, insert-only), an error
  * is logged, and every instance's /metrics says it (`gateway_audit_verification_ok` 0) for the alert rules.
  * A run that could not finish (database out of reach, the instance stopping, auditors' verifications filling the
@@ -120,8 +119,9 @@ export class ScheduledVerification implements OnApplicationBootstrap, OnModuleDe
 
   /**
    * Starts a verification of the whole trail out of schedule, asked for by an auditor from the console (stored with
-   * their id; it stands for the scheduled one of the current period). Resolves true once it has started — it goes on in the
-   * background, its result is stored and shown when it ends —, false when one is already running on some instance.
+   * their id; it stands for the scheduled one of the current period). Resolves true once it has started — it goes on
+   * in the background, its result is stored and shown when it ends —, false when one is already running on some
+   * instance.
    */
   async runNow(requestedBy: string): Promise<boolean> {
     if (this.stopping.signal.aborted) throw new InstanceStopping();
