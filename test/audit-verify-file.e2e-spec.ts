@@ -13,10 +13,13 @@ const { publicKey, privateKey } = generateKeyPairSync('ed25519');
 const KEY_ID = 'k1';
 const SPKI = publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
 
-/** An export as the gateway writes it: header, entries, a chained signed checkpoint after every `every` entries. */
+/**
+ * An export as the gateway writes it: header, entries, a chained signed checkpoint after every `every` entries, the
+ * end line counting them.
+ */
 function exportLines(count: number, every = 50): { lines: string[]; checkpoints: Checkpoint[] } {
   const lines = [JSON.stringify({ type: 'header', format: EXPORT_FORMAT, contiguous: true, public_keys: { [KEY_ID]: SPKI }, anchor: null,
-    filter: { partner: null, from: null, to: null } })];
+    filter: { partner: null, from: null, to: null }, end_line: true })];
   const checkpoints: Checkpoint[] = [];
   let prev = GENESIS_HASH;
   for (let seq = 1; seq <= count; seq++) {
@@ -35,7 +38,21 @@ function exportLines(count: number, every = 50): { lines: string[]; checkpoints:
       lines.push(JSON.stringify({ type: 'checkpoint', ...checkpoint }));
     }
   }
-  return { lines, checkpoints };
+  return { lines: ended(lines), checkpoints };
+}
+
+/** The lines with the end line that counts them (in place of theirs): an export of that much, as the gateway ends it. */
+function ended(all: string[]): string[] {
+  const records = all.map((line) => JSON.parse(line) as { type: string; seq?: number }).filter((record) => record.type !== 'end');
+  const entries = records.filter((record) => record.type === 'entry');
+  const end = { type: 'end', entries: entries.length, checkpoints: records.filter((record) => record.type === 'checkpoint').length,
+    last_seq: entries.length ? entries[entries.length - 1].seq : null };
+  return [...all.filter((line) => !line.startsWith('{"type":"end"')), JSON.stringify(end)];
+}
+
+/** The same lines as an export made before end lines existed: no end line, none announced. */
+function beforeEndLines(all: string[]): string[] {
+  return all.filter((line) => !line.startsWith('{"type":"end"')).map((line, i) => (i === 0 ? line.replace(',"end_line":true', '') : line));
 }
 
 function write(name: string, lines: string[]): string {
@@ -157,7 +174,7 @@ describe('verifying an export file in parts', () => {
       return { code: result.status, result: JSON.parse(result.stdout.trim().split('\n').pop()!) };
     };
     expect(run(file)).toEqual({ code: 0, result: { ok: true, checked: 20_000, checkpoints_checked: 20, contiguous: true,
-      signed_through_seq: 20_000, unsigned_entries: 0 } });
+      signed_through_seq: 20_000, unsigned_entries: 0, complete: true } });
     // Near the end: in the last part, whatever the number of cores.
     const tampered = readFileSync(file, 'utf8').replace('"object":"dossier 19990"', '"object":"dossier 19991"');
     expect(run(write('big-tampered.ndjson', [tampered.trimEnd()]))).toEqual({ code: 1,
@@ -173,12 +190,12 @@ describe('what an export\'s signatures cover', () => {
 
   it('says up to which entry a signed checkpoint vouches for the chain, and how many entries after it only link by hash', async () => {
     expect(await verify('tail.ndjson', lines)).toEqual({ ok: true, checked: 130, checkpoints_checked: 2, contiguous: true,
-      signed_through_seq: 100, unsigned_entries: 30 });
-    // The tail can be cut off, or rewritten with its hashes recomputed, without a signature noticing: the answer
-    // says so rather than vouching for it.
-    const cut = lines.slice(0, lines.length - 10);
+      signed_through_seq: 100, unsigned_entries: 30, complete: true });
+    // The tail can be cut off (its end line written again), or rewritten with its hashes recomputed, without a
+    // signature noticing: the answer says so rather than vouching for it.
+    const cut = ended(lines.slice(0, lines.length - 11));
     expect(await verify('tail-cut.ndjson', cut)).toMatchObject({ ok: true, checked: 120, signed_through_seq: 100, unsigned_entries: 20 });
-    const ends = lines.slice(0, lines.findIndex((line) => line.includes('"type":"checkpoint","seq":100')) + 1);
+    const ends = ended(lines.slice(0, lines.findIndex((line) => line.includes('"type":"checkpoint","seq":100')) + 1));
     expect(await verify('ends-on-checkpoint.ndjson', ends)).toMatchObject({ ok: true, checked: 100, signed_through_seq: 100, unsigned_entries: 0 });
     // The same in parts, through the junctions.
     for (const parts of [2, 3]) {
@@ -188,7 +205,7 @@ describe('what an export\'s signatures cover', () => {
   });
 
   it('counts a checkpoint saved earlier that matches as covering the chain before it, as one in the file', async () => {
-    const withoutCheckpoints = lines.filter((line) => !line.includes('"type":"checkpoint"'));
+    const withoutCheckpoints = ended(lines.filter((line) => !line.includes('"type":"checkpoint"')));
     expect(await verify('no-checkpoints.ndjson', withoutCheckpoints)).toMatchObject({ ok: true, checked: 130, checkpoints_checked: 0,
       signed_through_seq: null, unsigned_entries: 130 });
     expect(await verify('no-checkpoints-saved.ndjson', withoutCheckpoints, [{ ...checkpoints[0], public_key: SPKI }]))
@@ -198,7 +215,7 @@ describe('what an export\'s signatures cover', () => {
   it('vouches for none of a filtered export\'s entries, each checked on its own (and so for none of a file whose header was made to say so)', async () => {
     const filtered = [lines[0].replace('"contiguous":true', '"contiguous":false'), ...lines.slice(1)];
     expect(await verify('filtered.ndjson', filtered)).toEqual({ ok: true, checked: 130, checkpoints_checked: 2, contiguous: false,
-      signed_through_seq: null, unsigned_entries: 130 });
+      signed_through_seq: null, unsigned_entries: 130, complete: true });
     // Rewritten, hashes recomputed, header flipped: each entry still agrees with itself, and nothing is vouched for.
     const forged = filtered.map((line) => {
       const record = JSON.parse(line) as Record<string, unknown>;
@@ -217,8 +234,8 @@ describe('what an export\'s signatures cover', () => {
       }
     }
     // A header with no entry (an empty range) verifies: nothing to vouch for.
-    expect(await verify('header-only.ndjson', [lines[0]])).toEqual({ ok: true, checked: 0, checkpoints_checked: 0, contiguous: true,
-      signed_through_seq: null, unsigned_entries: 0 });
+    expect(await verify('header-only.ndjson', ended([lines[0]]))).toEqual({ ok: true, checked: 0, checkpoints_checked: 0, contiguous: true,
+      signed_through_seq: null, unsigned_entries: 0, complete: true });
   });
 
   it('says on the command line what the signatures leave uncovered', () => {
@@ -229,10 +246,66 @@ describe('what an export\'s signatures cover', () => {
     const filtered = run(write('cli-filtered.ndjson', [lines[0].replace('"contiguous":true', '"contiguous":false'), ...lines.slice(1)]));
     expect(filtered.status).toBe(0);
     expect(filtered.stderr).toContain('Note: a filtered export (one partner\'s entries) is not a whole chain: each of its 130 entries');
-    const ends = run(write('cli-ends.ndjson', lines.slice(0, lines.findIndex((line) => line.includes('"type":"checkpoint","seq":100')) + 1)));
+    const ends = run(write('cli-ends.ndjson', ended(lines.slice(0, lines.findIndex((line) => line.includes('"type":"checkpoint","seq":100')) + 1))));
     expect(ends.stderr).toBe('');
+    const old = run(write('cli-before-end-lines.ndjson', beforeEndLines(ended(lines.slice(0, 52)))));
+    expect(old.status).toBe(0);
+    expect(old.stderr).toBe('Note: this export was made before exports ended with a line counting their records: a file cut short '
+      + 'between two lines cannot be told from a whole one (export the range again to be sure).\n');
+    const cut = run(write('cli-cut.ndjson', lines.slice(0, 40)));
+    expect(cut.status).toBe(1);
+    expect(JSON.parse(cut.stdout.trim())).toMatchObject({ ok: false, checked: 39, problem: 'the file ends before its end line: it was cut short (export it again)' });
     const headerless = run(write('cli-headerless.ndjson', lines.slice(1)));
     expect(headerless.status).toBe(1);
     expect(JSON.parse(headerless.stdout.trim())).toMatchObject({ ok: false, problem: expect.stringContaining('no header line') });
+  });
+});
+
+describe('an export cut short, or with lines added or removed at its end', () => {
+  const { lines } = exportLines(300, 20);
+  const CUT_SHORT = 'the file ends before its end line: it was cut short (export it again)';
+  const verifyIn = async (name: string, all: string[], parts: number) => verifyExportFile(write(name, all), undefined, [], { parts, worker: null });
+
+  it('fails a file cut between any two lines, in one part or several: the end line is missing', async () => {
+    // Every cut from the header on (a cut inside a line already fails as not JSON).
+    for (let keep = 1; keep < lines.length; keep += 7) {
+      const single = await verifyIn(`cut-${keep}.ndjson`, lines.slice(0, keep), 1);
+      expect({ keep, ...single }).toMatchObject({ keep, ok: false, problem: CUT_SHORT });
+      expect(single.checked).toBe(lines.slice(0, keep).filter((line) => line.startsWith('{"type":"entry"')).length);
+      expect(await verifyIn(`cut-${keep}-parts.ndjson`, lines.slice(0, keep), 3)).toEqual(single);
+    }
+  });
+
+  it('fails a file whose end line counts other records than it holds, or that goes on after its end line', async () => {
+    const lastEntry = lines.map((line) => line.startsWith('{"type":"entry"')).lastIndexOf(true);
+    const cases: Record<string, string[]> = {
+      'last entry removed': lines.filter((_, i) => i !== lastEntry),
+      'last checkpoint removed': lines.filter((_, i) => i !== lines.length - 2),
+      'end line counts fewer': [...lines.slice(0, -1), lines[lines.length - 1].replace('"entries":300', '"entries":299')],
+      'end line names another seq': [...lines.slice(0, -1), lines[lines.length - 1].replace('"last_seq":300', '"last_seq":301')],
+    };
+    for (const [name, all] of Object.entries(cases)) {
+      for (const parts of [1, 4]) {
+        expect({ name, ...(await verifyIn(`${name.replace(/\W/g, '-')}-${parts}.ndjson`, all, parts)) })
+          .toMatchObject({ name, ok: false, problem: expect.stringMatching(/^the end line counts \d+ entries and \d+ checkpoints up to seq \d+, the file holds .*: lines were removed or added$/) });
+      }
+    }
+    // An entry line after the end line: in the end line's part, or the first line of a later part.
+    const after = [...lines, lines[lines.length - 2]];
+    const moved = [...lines.slice(0, 150), lines[lines.length - 1], ...lines.slice(150, -1)];
+    for (const [name, all] of [['after', after], ['moved', moved]] as const) {
+      const single = await verifyIn(`${name}-1.ndjson`, all, 1);
+      expect(single).toMatchObject({ ok: false, problem: 'a line after the end line' });
+      for (const parts of [2, 3, 7]) expect(await verifyIn(`${name}-${parts}.ndjson`, all, parts)).toEqual(single);
+    }
+    // Blank lines after it are not lines of the export.
+    expect(await verifyIn('blank-after.ndjson', [...lines, '', ''], 2)).toMatchObject({ ok: true, complete: true });
+  });
+
+  it('verifies an export made before end lines as before, and says it cannot tell whether it is whole', async () => {
+    const old = beforeEndLines(lines);
+    expect(await verifyIn('old.ndjson', old, 1)).toEqual({ ok: true, checked: 300, checkpoints_checked: 15, contiguous: true,
+      signed_through_seq: 300, unsigned_entries: 0, complete: null });
+    expect(await verifyIn('old-cut.ndjson', old.slice(0, 100), 3)).toMatchObject({ ok: true, complete: null });
   });
 });

@@ -6,6 +6,7 @@ import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import { startSimulator, Simulator } from '../simulator/server';
 import { checkpointSignatureValid } from '../src/audit/chain';
+import { verifyExportFile } from '../src/audit/verify-file';
 import { AuditQueue } from '../src/audit/audit-queue';
 import { AuditSealer } from '../src/audit/audit-sealer';
 import { CheckpointKeys } from '../src/audit/checkpoint-keys';
@@ -332,8 +333,10 @@ describe('audit trail (DESIGN §5)', () => {
 
     it('exports NDJSON with a header, the chain fields and the covering checkpoints, which verify offline', () => {
       const lines = exported.trim().split('\n').map((l) => JSON.parse(l));
-      expect(lines[0]).toMatchObject({ type: 'header', format: 'api-droits-cnam-audit/1', contiguous: true });
+      expect(lines[0]).toMatchObject({ type: 'header', format: 'api-droits-cnam-audit/1', contiguous: true, end_line: true });
       const entries = lines.filter((l) => l.type === 'entry');
+      expect(lines[lines.length - 1]).toEqual({ type: 'end', entries: entries.length,
+        checkpoints: lines.filter((l) => l.type === 'checkpoint').length, last_seq: entries[entries.length - 1].seq });
       expect(entries[0]).toMatchObject({ seq: 1, prev_hash: '0'.repeat(64) });
       expect(lines.some((l) => l.type === 'checkpoint')).toBe(true);
       const { code, result } = verifyFile(exported);
@@ -344,7 +347,7 @@ describe('audit trail (DESIGN §5)', () => {
       const entrySeqs = new Set(entries.map((e) => e.seq));
       const signedThrough = Math.max(...lines.filter((l) => l.type === 'checkpoint' && entrySeqs.has(l.seq)).map((l) => l.seq));
       expect(result).toMatchObject({ contiguous: true, signed_through_seq: signedThrough,
-        unsigned_entries: entries[entries.length - 1].seq - signedThrough });
+        unsigned_entries: entries[entries.length - 1].seq - signedThrough, complete: true });
     });
 
     it('exports and verifies a time range as its contiguous part of the chain', async () => {
@@ -491,6 +494,7 @@ describe('audit trail (DESIGN §5)', () => {
 describe('audit retention', () => {
   let t: TestApp;
   const DAY = 86_400_000;
+  const dir = tempFolder('audit-retention-');
   beforeAll(async () => {
     // One month: the period the database enforces (set by the owner at start-up from AUDIT_RETENTION_MONTHS).
     t = await startTestApp({ AUDIT_CHECKPOINT_EVERY: '3', AUDIT_RETENTION_MONTHS: '1' });
@@ -579,10 +583,12 @@ describe('audit retention', () => {
     const auditor = await operatorToken(t);
     const url = new URL('/admin/api/audit/export?format=ndjson', t.url);
     // A client that reads the first chunk and then stops reading (or leaves).
-    const startExport = () => new Promise<{ request: http.ClientRequest; response: http.IncomingMessage }>((resolve, reject) => {
+    const startExport = () => new Promise<{ request: http.ClientRequest; response: http.IncomingMessage; received: Buffer[] }>((resolve, reject) => {
       const request = http.get(url, { headers: { authorization: `Bearer ${auditor}` } }, (response) => {
         expect(response.statusCode).toBe(200);
-        response.once('data', () => { response.pause(); resolve({ request, response }); });
+        const received: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => received.push(chunk));
+        response.once('data', () => { response.pause(); resolve({ request, response, received }); });
       });
       request.on('error', reject);
     });
@@ -605,6 +611,9 @@ describe('audit retention', () => {
     const whole = await client(t.url).get('/admin/api/audit/export?format=ndjson', { token: auditor });
     expect(whole.status).toBe(200);
     expect(await trailReaders()).toBe(0);
+    const wholeFile = join(dir, 'whole-export.ndjson');
+    writeFileSync(wholeFile, whole.text);
+    expect(await verifyExportFile(wholeFile, undefined, [], { worker: null })).toMatchObject({ ok: true, complete: true });
 
     // A client that stops reading but keeps its connection: the export is ended (here after 300 ms instead of two
     // minutes), its connection closed, the lock given back, and the gateway goes on answering.
@@ -619,6 +628,12 @@ describe('audit retention', () => {
         const cut = new Promise<boolean>((resolve) => stalled.response.on('close', () => resolve(stalled.response.complete)));
         stalled.response.resume();
         expect(await cut).toBe(false);
+        // The file the client has, even kept to its last whole line, does not pass for a whole export.
+        const text = Buffer.concat(stalled.received).toString('utf8');
+        const stalledFile = join(dir, 'stalled-export.ndjson');
+        writeFileSync(stalledFile, text.slice(0, text.lastIndexOf('\n') + 1));
+        expect(await verifyExportFile(stalledFile, undefined, [], { worker: null }))
+          .toMatchObject({ ok: false, problem: 'the file ends before its end line: it was cut short (export it again)' });
       } finally {
         stalled.request.destroy();
       }

@@ -54,6 +54,8 @@ describe('exports of the trail, several at once', () => {
       const seqs = lines.filter((line) => line.type === 'entry').map((line) => line.seq);
       expect(seqs).toHaveLength(ENTRIES);
       expect(seqs.every((seq, i) => seq === i + 1)).toBe(true);
+      // Last, what the file holds: a file cut short between two lines lacks it.
+      expect(lines[lines.length - 1]).toEqual({ type: 'end', entries: ENTRIES, checkpoints: 0, last_seq: ENTRIES });
     }
   });
 
@@ -78,7 +80,7 @@ describe('exports of the trail, several at once', () => {
       text += chunk;
       if (++chunks <= 10) await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    expect(text.trim().split('\n')).toHaveLength(ENTRIES + 1);
+    expect(text.trim().split('\n')).toHaveLength(ENTRIES + 2);
     expect(trailHeld).toBe(0);
   });
 });

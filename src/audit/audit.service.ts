@@ -212,24 +212,30 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
       if (format === 'ndjson') {
         yield JSON.stringify({ type: 'header', format: EXPORT_FORMAT, contiguous, public_keys: publicKeys,
           anchor: anchor ?? null, filter: { partner: filter.partnerId ?? null, from: filter.from?.toISOString() ?? null,
-            to: filter.to?.toISOString() ?? null } }) + '\n';
+            to: filter.to?.toISOString() ?? null }, end_line: true }) + '\n';
       } else {
         yield ['record_type', ...ENTRY_FIELDS, 'prev_hash', 'hash', 'key_id', 'signature'].join(',') + '\r\n';
       }
+      const counted = { entries: 0, checkpoints: 0, last_seq: null as number | null };
       for await (const { entry, checkpoint } of walk) {
         if (entry) {
+          counted.entries++;
+          counted.last_seq = Number(entry.seq);
           const shown = presentEntry(entry);
           yield format === 'ndjson'
             ? JSON.stringify({ type: 'entry', ...shown }) + '\n'
             : ['entry', ...ENTRY_FIELDS.map((f) => csvField(f === 'scopes_returned' ? (entry.scopes_returned ?? []).join(' ') || null : shown[f])),
               shown.prev_hash, shown.hash, '', ''].join(',') + '\r\n';
         } else if (checkpoint) {
+          counted.checkpoints++;
           yield format === 'ndjson'
             ? JSON.stringify({ type: 'checkpoint', ...checkpoint }) + '\n'
             : ['checkpoint', checkpoint.seq, checkpoint.at, ...ENTRY_FIELDS.slice(2).map(() => ''), '', checkpoint.hash,
               checkpoint.key_id, checkpoint.signature].join(',') + '\r\n';
         }
       }
+      // What the file holds, last: a file cut short between two lines (a stalled or interrupted export) lacks it.
+      if (format === 'ndjson') yield JSON.stringify({ type: 'end', ...counted }) + '\n';
     }
     const stream = Readable.from(lines(), { objectMode: false });
     return stream;

@@ -10,6 +10,15 @@ export interface ExportHeader {
   contiguous?: boolean;
   public_keys?: Record<string, string>;
   anchor?: { hash: string; seq: number } | null;
+  /** The file ends with an `end` line counting its records (exports made before it have none). */
+  end_line?: boolean;
+}
+
+/** An export's last line: what the file holds, so that a file cut short between two lines shows as such. */
+export interface ExportEnd {
+  entries: number;
+  checkpoints: number;
+  last_seq: number | null;
 }
 
 /**
@@ -49,9 +58,15 @@ export interface ChunkResult {
   ahead?: number;
   /** The last entry of the part a signed checkpoint matched (contiguous exports). */
   signedThrough?: number;
+  /** Entry and checkpoint lines the part holds (up to its failure). */
+  records: { entries: number; checkpoints: number };
+  /** The file's end line, when it is in this part (nothing but blank lines after it). */
+  end?: ExportEnd;
 }
 
 const NEWLINE = 0x0a;
+
+export const AFTER_END = 'a line after the end line';
 
 /** Lines of the file from `start` (whole lines only: the one `start` falls in is skipped) with their start offsets. */
 export async function* linesFrom(path: string, start: number): AsyncGenerator<{ text: string; offset: number }> {
@@ -104,9 +119,11 @@ export async function verifyChunk(task: ChunkTask): Promise<ChunkResult> {
   let loose = 0;
   const saved = new Set(task.savedSeqs);
   const seen: [number, string][] = [];
+  const records = { entries: 0, checkpoints: 0 };
+  let end: ExportEnd | undefined;
   const done = (result: VerificationResult, badLine?: number): ChunkResult =>
     ({ result, badLine, lines, header, firstEntry, lastEntry, firstCheckpoint, lastCheckpoint, seen, ahead: check ? check.ahead() : leading,
-      signedThrough: check?.signedThrough() });
+      signedThrough: check?.signedThrough(), records, end });
   /** A failure found outside the verifier: with what it had checked so far. */
   const failure = (problem?: string, firstBadSeq?: number): VerificationResult => ({ ok: false,
     checked: check ? check.result().checked : checked, checkpoints_checked: check?.result().checkpoints_checked ?? loose,
@@ -129,6 +146,12 @@ export async function verifyChunk(task: ChunkTask): Promise<ChunkResult> {
     lines++;
     if (blank) continue;
     if (!record) return done(failure(), lines);
+    // The end line is the last: a line after it was added, or the end line moved up.
+    if (end) return done(failure(AFTER_END));
+    if (record.type === 'end') {
+      end = { entries: Number(record.entries), checkpoints: Number(record.checkpoints), last_seq: record.last_seq == null ? null : Number(record.last_seq) };
+      continue;
+    }
     if (record.type === 'header') {
       if (record.format !== EXPORT_FORMAT) return done(failure('unknown export format'));
       // One header, first: a second one further down would change how the lines after it are read.
@@ -139,6 +162,7 @@ export async function verifyChunk(task: ChunkTask): Promise<ChunkResult> {
     if (record.type === 'entry') {
       const entry = record as unknown as SealedEntry;
       const seq = Number(entry.seq);
+      records.entries++;
       if (saved.has(seq)) seen.push([seq, entry.hash]);
       firstEntry ??= { seq, prev_hash: entry.prev_hash };
       lastEntry = { seq, hash: entry.hash };
@@ -163,6 +187,7 @@ export async function verifyChunk(task: ChunkTask): Promise<ChunkResult> {
       check.entry(entry);
     } else if (record.type === 'checkpoint') {
       const checkpoint = record as unknown as Checkpoint;
+      records.checkpoints++;
       const key = task.pinnedPublicKey ?? header?.public_keys?.[checkpoint.key_id];
       if (!key) {
         return done(failure('checkpoint signed by an unknown key', Number(checkpoint.seq)));

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { runTaskThread } from '../common/threads';
 import { Checkpoint, checkpointDigest, checkpointSignatureValid, EXPORT_FORMAT, VerificationResult } from './chain';
-import { ChunkResult, ChunkTask, ExportHeader, linesFrom, verifyChunk } from './verify-file-chunk';
+import { AFTER_END, ChunkResult, ChunkTask, ExportEnd, ExportHeader, linesFrom, verifyChunk } from './verify-file-chunk';
 
 /** A checkpoint saved earlier from GET /v1/audit/checkpoints/latest (its JSON as served, public_key included). */
 export type SavedCheckpoint = Checkpoint & { public_key?: string };
@@ -26,6 +26,8 @@ export type FileVerification = VerificationResult & {
   contiguous?: boolean;
   signed_through_seq?: number | null;
   unsigned_entries?: number;
+  /** True: the file's end line counts what it holds (nothing cut off its end); null: an export made before end lines. */
+  complete?: true | null;
 };
 
 /** What a verified file's signatures reach (see FileVerification): the last entry a checkpoint in it matched (-Infinity: none). */
@@ -33,6 +35,7 @@ interface Coverage {
   contiguous: boolean;
   signedThrough: number;
   lastSeq?: number;
+  complete: true | null;
 }
 
 /** Reads a saved checkpoint file; throws a message naming the file when it is not one. */
@@ -91,7 +94,21 @@ export async function verifyExportFile(path: string, pinnedPublicKey?: string, s
     : -Infinity;
   const covered = Number.isFinite(signedThrough);
   return { ...withSaved, contiguous: coverage.contiguous, signed_through_seq: covered ? signedThrough : null,
-    unsigned_entries: covered && coverage.lastSeq !== undefined ? coverage.lastSeq - signedThrough : result.checked };
+    unsigned_entries: covered && coverage.lastSeq !== undefined ? coverage.lastSeq - signedThrough : result.checked,
+    complete: coverage.complete };
+}
+
+/**
+ * Why a file whose header announces an end line is not whole: the end line missing (the file was cut short between
+ * two lines: a stalled or interrupted download), or counting other records than the file holds.
+ */
+function incomplete(end: ExportEnd | undefined, records: { entries: number; checkpoints: number }, lastSeq: number | undefined): string | undefined {
+  if (!end) return 'the file ends before its end line: it was cut short (export it again)';
+  if (end.entries !== records.entries || end.checkpoints !== records.checkpoints || end.last_seq !== (lastSeq ?? null)) {
+    return `the end line counts ${end.entries} entries and ${end.checkpoints} checkpoints up to seq ${end.last_seq}, `
+      + `the file holds ${records.entries} and ${records.checkpoints} up to seq ${lastSeq ?? null}: lines were removed or added`;
+  }
+  return undefined;
 }
 
 /** Exports at least this large are verified in parts, one per core (up to 4), each in a worker thread. */
@@ -158,6 +175,8 @@ async function verifyLines(path: string, pinnedPublicKey: string | undefined, sa
   let previous: { seq: number; hash: string } | undefined;
   let previousCheckpoint: Checkpoint | undefined;
   let ahead: number | undefined;
+  let end: ExportEnd | undefined;
+  const records = { entries: 0, checkpoints: 0 };
   const contiguous = header.contiguous === true;
   for (const part of results) {
     // A failure at the cut: what a single pass would have seen of this part by then is the entries up to `upTo`.
@@ -166,6 +185,8 @@ async function verifyLines(path: string, pinnedPublicKey: string | undefined, sa
       return { result: { ok: false, checked, checkpoints_checked: checkpointsChecked, ...result } as VerificationResult, seen };
     };
     const first = part.firstEntry;
+    // A later part starts at an entry line: after the end line, as a single pass finds it.
+    if (end && first) return failed({ problem: AFTER_END });
     if (contiguous && ahead !== undefined && first) {
       // A checkpoint ended the part before for an entry that comes later: out of place, as a single pass finds.
       return failed({ checked: checked + 1, first_bad_seq: ahead, problem: 'checkpoint out of place: before the entry it seals' }, first.seq);
@@ -196,8 +217,14 @@ async function verifyLines(path: string, pinnedPublicKey: string | undefined, sa
     if (part.lastEntry) previous = part.lastEntry;
     if (part.lastCheckpoint) previousCheckpoint = part.lastCheckpoint;
     if (part.firstEntry || part.ahead !== undefined) ahead = part.ahead;
+    records.entries += part.records.entries;
+    records.checkpoints += part.records.checkpoints;
+    end ??= part.end;
   }
   const lastSeq = results.reduce<number | undefined>((last, part) => part.lastEntry?.seq ?? last, undefined);
+  const unfinished = header.end_line ? incomplete(end, records, lastSeq) : undefined;
+  if (unfinished) return { result: { ok: false, checked, checkpoints_checked: checkpointsChecked, problem: unfinished }, seen };
   return { result: { ok: true, checked, checkpoints_checked: checkpointsChecked }, seen,
-    coverage: { contiguous, signedThrough: Math.max(...results.map((part) => part.signedThrough ?? -Infinity)), lastSeq } };
+    coverage: { contiguous, signedThrough: Math.max(...results.map((part) => part.signedThrough ?? -Infinity)), lastSeq,
+      complete: header.end_line ? true : null } };
 }

@@ -93,7 +93,13 @@ async function main(argv: string[]): Promise<void> {
     const result = await verifyExportFile(positionals[0], values['public-key'], saved);
     say(JSON.stringify(result));
     if (!result.ok) process.exitCode = 1;
-    else if (result.unsigned_entries) process.stderr.write(`${coverageNote(result)}\n`);
+    else {
+      if (result.unsigned_entries) process.stderr.write(`${coverageNote(result)}\n`);
+      if (result.complete === null) {
+        process.stderr.write('Note: this export was made before exports ended with a line counting their records: '
+          + 'a file cut short between two lines cannot be told from a whole one (export the range again to be sure).\n');
+      }
+    }
     return;
   }
   if (command === 'operator:create' && (!values.email || !values.password)) {
