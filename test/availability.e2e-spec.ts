@@ -201,11 +201,31 @@ describe('availability and usage (DESIGN §6)', () => {
       expect(JSON.parse(altered.stdout)).toMatchObject({ matches: false, signature_valid: false,
         differences: expect.arrayContaining([expect.objectContaining({ field: 'minutes_unavailable', report: 0, recomputed: 60 })]) });
       expect(altered.status).toBe(1);
-      // Minutes that were not the month's: an hour dropped from the export shows as an incident the report lacks.
-      writeFileSync(minutesFile, minutes.text.split('\n').filter((line) => !line.includes('"2026-11-20T10:')).join('\n'));
+      // Minutes that were not the month's: an hour dropped from the export (its end line counting what is left) shows
+      // as an incident the report lacks.
+      const kept = lines.filter((line) => line.type !== 'end' && !String(line.minute).startsWith('2026-11-20T10:'));
+      const recounted = [...kept, { type: 'end', minutes: kept.length - 1 }];
+      writeFileSync(minutesFile, recounted.map((line) => JSON.stringify(line)).join('\n'));
       writeFileSync(reportFile, JSON.stringify(frozen));
       expect(JSON.parse(cli('sla:recompute', minutesFile, '--report', reportFile).stdout)).toMatchObject({ matches: false, signature_valid: true });
       expect(cli('sla:recompute', join(folder, 'missing.ndjson')).status).toBe(2);
+
+      // The end line last, counting the rows; a file cut short (a download interrupted, even between two lines), one
+      // whose lines were dropped without recounting, or one that goes on after it, is refused rather than recomputed
+      // as a worse month (missing minutes count as unavailable).
+      expect(lines[lines.length - 1]).toEqual({ type: 'end', minutes: lines.length - 2 });
+      const refused = (name: string, text: string) => {
+        writeFileSync(join(folder, name), text);
+        const run = cli('sla:recompute', join(folder, name), '--report', reportFile);
+        return { status: run.status, stderr: run.stderr };
+      };
+      const all = minutes.text.trim().split('\n');
+      expect(refused('cut.ndjson', all.slice(0, 5000).join('\n') + '\n')).toEqual({ status: 2,
+        stderr: expect.stringContaining('cut.ndjson ends before its end line: it was cut short (export it again)') });
+      expect(refused('dropped.ndjson', all.filter((line) => !line.includes('"2026-11-20T10:')).join('\n'))).toEqual({ status: 2,
+        stderr: expect.stringContaining(`counts ${lines.length - 2} minute rows, the file holds ${lines.length - 2 - 60}: lines were removed or added`) });
+      expect(refused('after.ndjson', [...all, all[1]].join('\n'))).toEqual({ status: 2,
+        stderr: expect.stringContaining(`line ${all.length + 1} of ${join(folder, 'after.ndjson')} comes after its end line`) });
     });
 
     it('lists the closed month on the public status page, without any partner', async () => {

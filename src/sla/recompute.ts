@@ -26,9 +26,10 @@ export interface Recomputation {
  * in its incidents), and whether its signature holds.
  */
 export async function recompute(file: string, reportFile?: string, publicKey?: string): Promise<Recomputation> {
-  let header: { month: string; measured_from: string; as_of: string; maintenance: { start: string; end: string }[] } | undefined;
+  let header: { month: string; measured_from: string; as_of: string; maintenance: { start: string; end: string }[]; end_line?: boolean } | undefined;
   const rows: MinuteFigures[] = [];
   let line = 0;
+  let end: { minutes: number } | undefined;
   for await (const text of createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity })) {
     line++;
     if (!text.trim()) continue;
@@ -38,13 +39,20 @@ export async function recompute(file: string, reportFile?: string, publicKey?: s
     } catch {
       throw new Error(`line ${line} of ${file} is not JSON`);
     }
+    if (end) throw new Error(`line ${line} of ${file} comes after its end line: lines were added`);
     if (record.type === 'header') header = record as unknown as typeof header;
+    else if (record.type === 'end') end = { minutes: Number(record.minutes) };
     else if (record.type === 'minute') {
       const { minute, requests, failures, failures_upstream, probes_ok, probes_failed, probes_failed_upstream } = record as Record<string, number & string>;
       rows.push({ minute: Date.parse(minute), requests, failures, failures_upstream, probes_ok, probes_failed, probes_failed_upstream });
     }
   }
   if (!header) throw new Error(`${file} has no header line: export it with GET /admin/api/sla/minutes?month=`);
+  // Minutes missing count as unavailable: a file cut short would recompute a worse month than the one measured.
+  if (header.end_line && !end) throw new Error(`${file} ends before its end line: it was cut short (export it again)`);
+  if (end && end.minutes !== rows.length) {
+    throw new Error(`the end line of ${file} counts ${end.minutes} minute rows, the file holds ${rows.length}: lines were removed or added`);
+  }
   const report = reportFile ? JSON.parse(readFileSync(reportFile, 'utf8')) as Record<string, unknown> : undefined;
   // As of the report's freezing (or its own date): the same minutes the report measured.
   const asOf = Date.parse((report?.frozen_at as string | undefined) ?? header.as_of);

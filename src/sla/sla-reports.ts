@@ -132,7 +132,7 @@ export class SlaReports implements OnApplicationBootstrap, OnModuleDestroy {
       header: { type: 'header', format: 'api-droits-cnam-sla-minutes/1', month, measured_from: measuredFrom.toISOString(),
         as_of: (frozen?.frozen_at as string | undefined) ?? new Date(this.flushedUpTo()).toISOString(),
         maintenance: maintenance.map((w) => ({ start: new Date(w.start).toISOString(), end: new Date(w.end).toISOString() })),
-        latency_buckets_ms: LATENCY_BUCKETS_MS },
+        latency_buckets_ms: LATENCY_BUCKETS_MS, end_line: true },
       rows,
     };
   }

@@ -53,7 +53,8 @@ export class SlaAdminController {
   }
 
   @Get('minutes') @OperatorAuth('auditor')
-  @ApiOperation({ summary: 'The raw per-instance minute rows a month is computed from (NDJSON: a header line, then one line per row)' })
+  @ApiOperation({ summary: 'The raw per-instance minute rows a month is computed from (NDJSON: a header line, one line per row, '
+    + 'then an end line counting them, so that a file cut short shows as such)' })
   @ApiProduces('application/x-ndjson')
   async minutes(@Query('month') month: string, @Res() reply: FastifyReply) {
     checkMonth(month ?? '');
@@ -63,6 +64,7 @@ export class SlaAdminController {
     async function* lines() {
       yield `${JSON.stringify(header)}\n`;
       for (const row of rows) yield `${JSON.stringify({ type: 'minute', ...row })}\n`;
+      yield `${JSON.stringify({ type: 'end', minutes: rows.length })}\n`;
     }
     return reply.send(Readable.from(lines()));
   }
