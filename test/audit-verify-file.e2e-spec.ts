@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AuditEntry, chainHash, Checkpoint, checkpointDigest, checkpointPayload, EXPORT_FORMAT, GENESIS_HASH } from '../src/audit/chain';
+import { AuditEntry, chainHash, Checkpoint, checkpointDigest, checkpointPayload, ENTRY_FIELDS, EXPORT_FORMAT, exportLineHashed, GENESIS_HASH } from '../src/audit/chain';
 import { SavedCheckpoint, verifyExportFile } from '../src/audit/verify-file';
 import { tempFolder } from './support/temp-folder';
 
@@ -26,9 +26,9 @@ function exportLines(count: number, every = 50): { lines: string[]; checkpoints:
     const entry: AuditEntry = { seq, occurred_at: new Date(Date.UTC(2026, 10, 23, 12, 0, 0, seq)).toISOString(), kind: 'lookup',
       partner_id: '0b8f1c44-1111-4111-8111-000000000001', recipient: '21690123100011', agent: `agent ${seq % 17} "é"`, context: 'RSA',
       object: `dossier ${seq}`, subject_ref: (seq % 97).toString(16).padStart(64, 'a'), scopes_returned: ['droits.c2s'],
-      outcome: 'ok', http_status: 200, request_id: null, upstream_ms: seq % 30, detail: seq % 9 === 0 ? { b: 1, a: 'x' } : null };
+      outcome: 'ok', http_status: 200, request_id: null, upstream_ms: seq % 30, detail: seq % 9 === 0 ? { a: 'x', b: { c: 1, 'é': 2 } } : null };
     const hash = chainHash(prev, entry);
-    lines.push(JSON.stringify({ type: 'entry', ...entry, operator_id: null, action: null, target: null, prev_hash: prev, hash }));
+    lines.push(entryLine(entry, prev, hash));
     prev = hash;
     if (seq % every === 0) {
       const payload = { seq, hash, at: new Date(Date.UTC(2026, 10, 23, 13, 0, seq)).toISOString(),
@@ -39,6 +39,25 @@ function exportLines(count: number, every = 50): { lines: string[]; checkpoints:
     }
   }
   return { lines: ended(lines), checkpoints };
+}
+
+/** An entry line as the gateway's export writes it: every field in the chain's order, then prev_hash and hash. */
+function entryLine(entry: AuditEntry, prev: string, hash: string): string {
+  return JSON.stringify({ type: 'entry', ...Object.fromEntries(ENTRY_FIELDS.map((field) => [field, entry[field] ?? null])), prev_hash: prev, hash });
+}
+
+/**
+ * The same entry lines laid out otherwise (as exports made before the layout was fixed may be, and as any JSON tool
+ * may rewrite them): keys in another order, detail's keys unsorted, spaces. They verify the long way.
+ */
+function laidOtherwise(all: string[]): string[] {
+  return all.map((line) => {
+    const record = JSON.parse(line) as Record<string, unknown>;
+    if (record.type !== 'entry') return line;
+    const detail = record.detail as Record<string, unknown> | null;
+    const reversed = Object.fromEntries(Object.entries({ ...record, detail: detail && Object.fromEntries(Object.entries(detail).reverse()) }).reverse());
+    return JSON.stringify(reversed, null, 1).replace(/\n/g, '');
+  });
 }
 
 /** The lines with the end line that counts them (in place of theirs): an export of that much, as the gateway ends it. */
@@ -125,6 +144,28 @@ describe('verifying an export file in parts', () => {
     expect(single).toMatchObject({ ok: true, checked: 400, checkpoints_checked: 20 });
     expect(single.saved_checkpoints!.map((c) => c.status)).toEqual(['matches', 'matches', 'matches']);
     for (const parts of [2, 4, 9]) expect(await verifyExportFile(file, undefined, saved, { parts, worker: null })).toEqual(single);
+  });
+
+  it('hashes the entry lines the gateway writes over their own text, and verifies lines laid out otherwise the long way, alike', async () => {
+    const entryLines = lines.filter((line) => line.startsWith('{"type":"entry"'));
+    // Every line as the gateway writes it takes the fast path; its answer is the line's own seq and hashes.
+    expect(entryLines.every((line) => exportLineHashed(line) !== undefined)).toBe(true);
+    const first = JSON.parse(entryLines[0]);
+    expect(exportLineHashed(entryLines[0])).toEqual({ seq: 1, prev_hash: first.prev_hash, hash: first.hash });
+    // Anything else parses the long way: a line changed in any byte, laid out otherwise, cut short.
+    const other = laidOtherwise(lines);
+    for (const line of [entryLines[8].replace('"dossier 9"', '"dossier 8"'), entryLines[8].replace('"a":"x","b"', '"b":{"c":1,"é":2},"a":"x","c"'),
+      other.find((l) => l.includes('"type": "entry"'))!, entryLines[3].slice(0, -1), entryLines[3].replace('"seq":4', '"seq":04')]) {
+      expect(exportLineHashed(line)).toBeUndefined();
+    }
+    // The same answers either way, intact or not.
+    const changed = (all: string[]) => all.map((line) => line.replace('"object":"dossier 150"', '"object":"dossier 151"'));
+    for (const [name, all] of [['intact', lines], ['changed', changed(lines)]] as const) {
+      const fast = await verifyExportFile(write(`${name}-fast.ndjson`, all), undefined, saved, { parts: 1, worker: null });
+      for (const parts of [1, 3]) {
+        expect(await verifyExportFile(write(`${name}-other.ndjson`, laidOtherwise(all)), undefined, saved, { parts, worker: null })).toEqual(fast);
+      }
+    }
   });
 
   it('names an unknown format and a header line after the first, in one part or several', async () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import { startSimulator, Simulator } from '../simulator/server';
-import { checkpointSignatureValid } from '../src/audit/chain';
+import { checkpointSignatureValid, exportLineHashed } from '../src/audit/chain';
 import { verifyExportFile } from '../src/audit/verify-file';
 import { AuditQueue } from '../src/audit/audit-queue';
 import { AuditSealer } from '../src/audit/audit-sealer';
@@ -337,6 +337,11 @@ describe('audit trail (DESIGN §5)', () => {
       const entries = lines.filter((l) => l.type === 'entry');
       expect(lines[lines.length - 1]).toEqual({ type: 'end', entries: entries.length,
         checkpoints: lines.filter((l) => l.type === 'checkpoint').length, last_seq: entries[entries.length - 1].seq });
+      // Each entry line holds its canonical text as it is (operators' actions with their detail included), so that
+      // its verification hashes the line without parsing it.
+      expect(entries.some((e) => e.detail !== null)).toBe(true);
+      const entryLines = exported.trim().split('\n').filter((line) => line.startsWith('{"type":"entry"'));
+      expect(entryLines.filter((line) => exportLineHashed(line) === undefined)).toEqual([]);
       expect(entries[0]).toMatchObject({ seq: 1, prev_hash: '0'.repeat(64) });
       expect(lines.some((l) => l.type === 'checkpoint')).toBe(true);
       const { code, result } = verifyFile(exported);

@@ -1,4 +1,5 @@
 import { csvField } from '../common/csv';
+import { sortKeys } from '../common/canonical-json';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -58,6 +59,9 @@ export function presentEntry(entry: SealedEntry | StoredEntry) {
   for (const field of ENTRY_FIELDS) out[field] = entry[field] ?? null;
   out.seq = entry.seq === null ? null : Number(entry.seq);
   out.occurred_at = new Date(entry.occurred_at).toISOString();
+  // Keys sorted as the chain encodes them: an export's entry line then holds the canonical text as it is (its
+  // verification hashes the line without parsing it: chain.ts#exportLineHashed).
+  if (entry.detail) out.detail = sortKeys(entry.detail);
   out.prev_hash = entry.prev_hash;
   out.hash = entry.hash;
   return out;

@@ -111,6 +111,34 @@ export function chainHash(prevHash: string, entry: AuditEntry | unknown[]): stri
   return hash('sha256', prevHash + (Array.isArray(entry) ? canonicalRow(entry) : canonical(entry)), 'hex');
 }
 
+// An export's entry line as the gateway writes it: `{"type":"entry",` + the canonical text without its braces +
+// `,"prev_hash":"<64 hex>","hash":"<64 hex>"}` (audit.service.ts#export writes the fields in ENTRY_FIELDS order,
+// each as the canonical encoding does).
+const LINE_HEAD = '{"type":"entry",';
+const LINE_TAIL = 14 + 64 + 10 + 64 + 2;
+const HEX64 = /^[0-9a-f]{64}$/;
+const SEQ_FIELD = /^"seq":(\d{1,15}),/;
+
+/**
+ * An export's entry line whose hash holds over the line's own text, without parsing it (the offline verifier's
+ * fast path): when the hash at its end is SHA-256(the prev_hash before it ‖ '{' + the text between the two + '}'),
+ * that text is the canonical encoding the sealer hashed (or someone who hashes garbage forged an unsigned tail,
+ * which no signature vouches for either way), so its seq, prev_hash and hash are the entry's. Undefined when the
+ * line is laid out otherwise or does not hash so: the caller parses it and checks it the long way, which names
+ * what is wrong.
+ */
+export function exportLineHashed(line: string): { seq: number; prev_hash: string; hash: string } | undefined {
+  const tail = line.length - LINE_TAIL;
+  if (tail <= LINE_HEAD.length || !line.startsWith(LINE_HEAD) || !line.startsWith(',"prev_hash":"', tail)
+    || !line.startsWith('","hash":"', tail + 78) || !line.endsWith('"}')) return undefined;
+  const prevHash = line.slice(tail + 14, tail + 78);
+  const entryHash = line.slice(tail + 88, tail + 152);
+  const seq = SEQ_FIELD.exec(line.slice(LINE_HEAD.length, LINE_HEAD.length + 24));
+  if (!seq || !HEX64.test(prevHash) || !HEX64.test(entryHash)) return undefined;
+  if (hash('sha256', `${prevHash}{${line.slice(LINE_HEAD.length, tail)}}`, 'hex') !== entryHash) return undefined;
+  return { seq: Number(seq[1]), prev_hash: prevHash, hash: entryHash };
+}
+
 export function checkpointPayload(checkpoint: CheckpointPayload): string {
   const base = { seq: Number(checkpoint.seq), hash: checkpoint.hash, at: isoUtc(checkpoint.at) };
   return JSON.stringify(checkpoint.prev_checkpoint == null ? base : { ...base, prev_checkpoint: checkpoint.prev_checkpoint });
@@ -157,8 +185,11 @@ export function verifier(options: { startHash?: string; publicKey?: KeyObject | 
   let signedThrough: number | undefined;
   let failure: { seq: number; problem: string } | undefined;
   return {
-    /** A sealed entry, as an object or as a row array (ENTRY_FIELDS values, then prev_hash, then hash). */
-    entry(input: SealedEntry | unknown[]): void {
+    /**
+     * A sealed entry, as an object or as a row array (ENTRY_FIELDS values, then prev_hash, then hash). `hashed`: its
+     * hash was already found to be SHA-256(prev_hash ‖ its canonical text) (the export's fast path, exportLineHashed).
+     */
+    entry(input: SealedEntry | unknown[] | { seq: number; prev_hash: string; hash: string }, hashed = false): void {
       if (failure) return;
       const entry = Array.isArray(input)
         ? { seq: input[0] as number, prev_hash: input[ENTRY_FIELDS.length] as string, hash: input[ENTRY_FIELDS.length + 1] as string }
@@ -178,7 +209,7 @@ export function verifier(options: { startHash?: string; publicKey?: KeyObject | 
         failure = { seq, problem: 'prev_hash does not match the previous entry' };
         return;
       }
-      if (chainHash(entry.prev_hash, Array.isArray(input) ? input : (entry as SealedEntry)) !== entry.hash) {
+      if (!hashed && chainHash(entry.prev_hash, Array.isArray(input) ? input : (entry as SealedEntry)) !== entry.hash) {
         failure = { seq, problem: 'hash does not match the entry' };
         return;
       }
