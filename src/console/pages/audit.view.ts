@@ -117,7 +117,9 @@ export function auditView(view: AuditView): Html {
     ${view.results ? resultsView(view.results, names, view.csrf, filters) : ''}
     <h2 class="fr-mt-6w">Exporter</h2>
     <p>Export du journal scellé avec les champs de la chaîne (hash, seq) et les points de contrôle signés, vérifiable hors ligne avec
-      <code>npm run cli -- audit:verify</code>. Il reprend le partenaire et les dates choisis ci-dessus.</p>
+      <code>npm run cli -- audit:verify</code>. Il reprend le partenaire et les dates choisis ci-dessus. Sa dernière ligne
+      compte ce qu'il contient : un fichier coupé en route (téléchargement interrompu) ne passe pas la vérification,
+      exportez-le à nouveau. Le CSV, fait pour la lecture, ne se vérifie pas.</p>
     <ul class="fr-btns-group fr-btns-group--inline">
       <li><a class="fr-btn fr-btn--secondary" href="${exportLink('ndjson', filters)}" download>Exporter en NDJSON</a></li>
       <li><a class="fr-btn fr-btn--secondary" href="${exportLink('csv', filters)}" download>Exporter en CSV</a></li>
