@@ -72,6 +72,29 @@ describe('exports of the trail, several at once', () => {
     expect(trailHeld).toBe(0);
   });
 
+  it('fails an export whose page cannot be read, without its end line, and gives the trail back', async () => {
+    const page = repository.page;
+    let calls = 0;
+    repository.page = (async (...args: Parameters<typeof page>) => {
+      if (++calls === 2) throw new Error('connection terminated unexpectedly');
+      return page(...args);
+    }) as typeof page;
+    try {
+      const stream = service.export({}, 'ndjson');
+      let text = '';
+      const failed = new Promise<Error>((resolve) => stream.on('error', resolve));
+      stream.on('data', (chunk) => (text += chunk));
+      expect((await failed).message).toBe('connection terminated unexpectedly');
+      const lines = text.trim().split('\n').map((line) => JSON.parse(line) as { type: string });
+      expect(lines.filter((line) => line.type === 'entry')).toHaveLength(5000);
+      expect(lines.some((line) => line.type === 'end')).toBe(false);
+      for (let i = 0; i < 50 && trailHeld > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(trailHeld).toBe(0);
+    } finally {
+      repository.page = page;
+    }
+  });
+
   it('does not end an export whose client reads slowly', async () => {
     const stream = service.export({}, 'ndjson', { stallMs: 300 });
     let chunks = 0;
