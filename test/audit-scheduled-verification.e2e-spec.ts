@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import { AuditSealer } from '../src/audit/audit-sealer';
 import { AuditorDesk } from '../src/audit/auditor-desk';
+import { AuditService } from '../src/audit/audit.service';
 import { ScheduledVerification } from '../src/audit/scheduled-verification';
 import { Stopping } from '../src/common/stopping';
 import { operatorToken, rejectedRequests } from './support/factories';
@@ -9,6 +10,7 @@ import { client } from './support/http';
 import { eventually } from './faults/harness';
 import { metricValue } from './support/metrics';
 import { startTestApp, TestApp } from './support/test-app';
+import { lockTables } from './support/database';
 
 const HOUR = 3600_000;
 
@@ -168,6 +170,47 @@ describe('scheduled verification of the whole audit trail', () => {
     later(24);
     expect(await scheduled(t).runIfDue()).toMatchObject({ requested_by: null });
     expect(await runs()).toBe(before + 2);
+  });
+
+  it('does not make auditors wait behind it: theirs answer while it runs, and it starts while theirs fill their queue', async () => {
+    const [{ id: auditorId }] = await t.sql<{ id: string }>('SELECT id FROM operators ORDER BY created_at LIMIT 1');
+    const service = t.app.get(AuditService);
+    const before = await runs();
+    const auditor = await operatorToken(t); // the clock moved days since the first one
+    const verify = () => client(t.url).get('/admin/api/audit/verify', { token: auditor });
+    // The whole-trail run (one thread) held at its start, as a long trail holds it for an hour.
+    const verifyNow = (service as unknown as { verifyNow: (...args: unknown[]) => Promise<unknown> }).verifyNow.bind(service);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const spy = jest.spyOn(service as never, 'verifyNow').mockImplementation((async (...args: unknown[]) => {
+      if (args[3] === 1) await held;
+      return verifyNow(...args);
+    }) as never);
+    try {
+      expect(await scheduled(t).runNow(auditorId)).toBe(true);
+      const answer = await verify();
+      expect(answer.status).toBe(200);
+      expect(answer.body.checked).toBeGreaterThan(0);
+      expect(await scheduled(t).inProgress()).toBe(true);
+    } finally {
+      release();
+    }
+    await eventually('the run stored', async () => (await runs()) === before + 1);
+    spy.mockRestore();
+
+    // Auditors' verifications filling their queue (one held by a lock on its first read, four waiting): the run
+    // still starts, and every one ends once the lock goes.
+    const checkpoints = await lockTables(t.databaseUrl, 'audit_checkpoints');
+    try {
+      const theirs = Array.from({ length: 5 }, verify);
+      await eventually('four verifications waiting', async () => service.verificationsQueued() === 4);
+      expect(await scheduled(t).runNow(auditorId)).toBe(true);
+      await checkpoints.release();
+      for (const answer of await Promise.all(theirs)) expect(answer.status).toBe(200);
+    } finally {
+      await checkpoints.release();
+    }
+    await eventually('the second run stored', async () => (await runs()) === before + 2);
   });
 
   it('stores nothing when the verification cannot finish (the instance stopping), and tries again at the next check', async () => {

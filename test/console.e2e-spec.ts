@@ -11,7 +11,6 @@ import { ScheduledVerification } from '../src/audit/scheduled-verification';
 import { Stopping } from '../src/common/stopping';
 import { accessRequestBody, makeSiret, onboardPartner, operatorToken, requestToken } from './support/factories';
 import { eventually } from './faults/harness';
-import { lockTables } from './support/database';
 import { client } from './support/http';
 import { OPERATOR, startTestApp, TestApp } from './support/test-app';
 
@@ -405,24 +404,36 @@ describe('console and status page in a real browser (DESIGN §4)', () => {
   it('tells an auditor in French that other verifications are running or waiting, not that they tried too often', async () => {
     const auditor = await operatorToken(t);
     const context = await browser.newContext({ locale: 'fr-FR' });
-    let checkpoints: Awaited<ReturnType<typeof lockTables>> | undefined;
+    // One verification held (as a long range holds it), four waiting behind it: the line is full.
+    const service = t.app.get(AuditService);
+    const verifyNow = (service as unknown as { verifyNow: (...args: unknown[]) => Promise<unknown> }).verifyNow.bind(service);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const spy = jest.spyOn(service as never, 'verifyNow').mockImplementation((async (...args: unknown[]) => {
+      await held;
+      return verifyNow(...args);
+    }) as never);
     try {
       const page = await logIn(context, AUDITOR_ONLY);
+      const today = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Paris' }).format(t.clock.now());
       await page.goto(`${t.url}/console/audit`);
-      // One verification held by a lock (its first read), four waiting behind it: the line is full.
-      checkpoints = await lockTables(t.databaseUrl, 'audit_checkpoints');
+      await page.getByLabel('Du', { exact: true }).fill(today);
+      await page.getByLabel('Au (inclus)').fill(today);
+      await page.getByRole('button', { name: 'Rechercher' }).click();
+      await page.waitForSelector('#verify-period');
       const running = Array.from({ length: 5 }, () => api.get('/admin/api/audit/verify', { token: auditor }));
-      await eventually('four verifications waiting', () => t.app.get(AuditService).verificationsQueued() === 4);
+      await eventually('four verifications waiting', () => service.verificationsQueued() === 4);
       const [answer] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/console/audit/verifier')),
-        page.getByRole('button', { name: 'Vérifier toute la chaîne' }).click()]);
+        page.locator('#verify-period').click()]);
       expect(answer.status()).toBe(429);
       await page.waitForSelector('h1:has-text("Vérifications en attente")');
       expect(await page.locator('main').textContent()).toContain("D'autres vérifications de la chaîne sont en cours ou attendent");
       await look(page, 'erreur-verifications-en-attente');
-      await checkpoints.release();
+      release();
       for (const done of await Promise.all(running)) expect(done.body).toMatchObject({ ok: true });
     } finally {
-      await checkpoints?.release();
+      release();
+      spy.mockRestore();
       await context.close();
     }
   }, 60_000);

@@ -248,14 +248,21 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
   /**
    * Recomputes the chain over a time range (all of it by default) and checks the checkpoints in it. A long
    * range is cut into segments verified in parallel worker threads; the junctions between them are checked here.
+   * Auditors' verifications take turns (one at a time per instance, four waiting); a `background` one (the scheduled
+   * run: one at a time across instances already, in one thread) does not take theirs, so that an auditor's answer
+   * does not wait for a run of the whole trail, which may last an hour.
    */
-  async verify(from?: Date, to?: Date, clientWaits?: AbortSignal, options: { threads?: number } = {}): Promise<VerificationResult> {
+  async verify(from?: Date, to?: Date, clientWaits?: AbortSignal, options: { threads?: number; background?: boolean } = {}): Promise<VerificationResult> {
     // Given up, waiting or running, when the client leaves (no one would read the answer) or the instance stops
     // (answered InstanceStopping at once rather than holding the stop until its deadline).
     const cancel = clientWaits ? AbortSignal.any([clientWaits, this.stopping.signal]) : this.stopping.signal;
     try {
       // The retention purge waits while a verification reads (it would see the trail's start removed under it).
       const verify = () => this.repository.whileReadingTrail(() => this.verifyNow(from, to, cancel, options.threads ?? MAX_SEGMENTS));
+      if (options.background) {
+        cancel.throwIfAborted();
+        return await verify();
+      }
       return await this.verifications.run(verify, cancel);
     } catch (error) {
       if (!(error instanceof NoTurnLeft)) throw error;

@@ -5,7 +5,7 @@ import { APP_CONFIG, AppConfig } from '../common/config/config';
 import { Database } from '../common/database/database';
 import { InstanceStopping, Stopping } from '../common/stopping';
 import { Metrics } from '../common/metrics';
-import { AuditService, VerificationsBusy, VERIFICATIONS_WAITING } from './audit.service';
+import { AuditService } from './audit.service';
 
 const VERIFY_LOCK = 4_711_002;
 /** How often each instance looks whether a verification is due (and refreshes what its metrics say). */
@@ -56,8 +56,9 @@ const COLUMNS = `started_at, finished_at, checked::float8 AS checked, checkpoint
  * the period read from the database under it), with one worker thread so that the other cores stay with the lookups. An entry or seal altered in old history is then
  * found within that period even if nobody verifies: the run is stored (audit_verifications, insert-only), an error
  * is logged, and every instance's /metrics says it (`gateway_audit_verification_ok` 0) for the alert rules.
- * A run that could not finish (database out of reach, the instance stopping, auditors' verifications filling the
- * queue) stores nothing and is tried again at the next check. An auditor can start the same run out of schedule from
+ * It does not take the auditors' turn (AuditService#verify): their verifications of a few days do not wait an hour
+ * behind it. A run that could not finish (database out of reach, the instance stopping) stores nothing and is tried
+ * again at the next check. An auditor can start the same run out of schedule from
  * the console (runNow): the page does not wait for it.
  */
 @Injectable()
@@ -126,8 +127,6 @@ export class ScheduledVerification implements OnApplicationBootstrap, OnModuleDe
   async runNow(requestedBy: string): Promise<boolean> {
     if (this.stopping.signal.aborted) throw new InstanceStopping();
     if (this.running) return false;
-    // It would wait behind them, and be dropped: say so now rather than start what will not run.
-    if (this.audit.verificationsQueued() >= VERIFICATIONS_WAITING) throw new VerificationsBusy();
     let begun = false;
     return new Promise<boolean>((resolve, reject) => {
       this.run(requestedBy, () => {
@@ -188,10 +187,10 @@ export class ScheduledVerification implements OnApplicationBootstrap, OnModuleDe
   private async verifyAndStore(session: PoolClient, started: Date, requestedBy: string | undefined): Promise<StoredVerification | undefined> {
     let result;
     try {
-      result = await this.audit.verify(undefined, undefined, undefined, { threads: 1 });
+      result = await this.audit.verify(undefined, undefined, undefined, { threads: 1, background: true });
     } catch (error) {
-      // Stopping: the next instance or start runs it. Auditors' verifications filling the queue: the next check.
-      if (error instanceof InstanceStopping || error instanceof VerificationsBusy) return undefined;
+      // Stopping: the next instance or start runs it.
+      if (error instanceof InstanceStopping) return undefined;
       throw error;
     }
     const { rows: [stored] } = await session.query<StoredVerification>(
