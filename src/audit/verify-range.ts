@@ -46,38 +46,48 @@ export async function verifyRange(client: ClientBase, task: RangeTask): Promise<
   const HASH = ENTRY_FIELDS.length + 1;
   const COPIES_AGREE = ENTRY_FIELDS.length + 2;
   let c = 0;
-  for (let after = task.fromSeq - 1; after < task.toSeq;) {
-    // No upper bound in the WHERE clause: with one, a table not yet analysed gets a bitmap scan and a sort of the
-    // whole rest of the range per page; the LIMIT alone keeps the plan an index scan.
-    // Rows as arrays, in ENTRY_FIELDS order then prev_hash, hash: no object per row.
-    const page = (await client.query<unknown[]>({
-      text: `SELECT ${COLUMNS} FROM audit_log WHERE audit_log.seq > $1 ORDER BY audit_log.seq LIMIT $2`,
-      values: [after, Math.min(PAGE, task.toSeq - after)], rowMode: 'array' })).rows;
-    for (const entry of page) {
-      const scopes = entry[SCOPES] as string | null;
-      entry[SCOPES] = scopes === null ? null : JSON.parse(scopes);
-      if (!check) {
-        first = entry;
-        check = verifier({ startHash: entry[PREV] as string });
-        if (Number(entry[SEQ]) !== task.fromSeq) {
-          return { ok: false, checked: 0, checkpoints_checked: 0, first_bad_seq: task.fromSeq, problem: `seq gap before ${entry[SEQ]}` };
+  // No upper bound in the WHERE clause: with one, a table not yet analysed gets a bitmap scan and a sort of the
+  // whole rest of the range per page; the LIMIT alone keeps the plan an index scan.
+  // Rows as arrays, in ENTRY_FIELDS order then prev_hash, hash: no object per row.
+  const read = (after: number) => client.query<unknown[]>({
+    text: `SELECT ${COLUMNS} FROM audit_log WHERE audit_log.seq > $1 ORDER BY audit_log.seq LIMIT $2`,
+    values: [after, Math.min(PAGE, task.toSeq - after)], rowMode: 'array' });
+  // The next page is asked for before this one is hashed: PostgreSQL reads it on its core meanwhile.
+  let next: ReturnType<typeof read> | undefined = task.fromSeq - 1 < task.toSeq ? read(task.fromSeq - 1) : undefined;
+  try {
+    while (next) {
+      const page = (await next).rows;
+      next = undefined;
+      if (page.length === 0) break;
+      const after = Number(page[page.length - 1][SEQ]);
+      if (after < task.toSeq) next = read(after);
+      for (const entry of page) {
+        const scopes = entry[SCOPES] as string | null;
+        entry[SCOPES] = scopes === null ? null : JSON.parse(scopes);
+        if (!check) {
+          first = entry;
+          check = verifier({ startHash: entry[PREV] as string });
+          if (Number(entry[SEQ]) !== task.fromSeq) {
+            return { ok: false, checked: 0, checkpoints_checked: 0, first_bad_seq: task.fromSeq, problem: `seq gap before ${entry[SEQ]}` };
+          }
         }
+        check.entry(entry);
+        if (entry[COPIES_AGREE] === false && !check.failed()) {
+          // Not part of the hash, but a wrong copy would hide entries from a search by partner or person.
+          return { ...check.result(), ok: false, first_bad_seq: Number(entry[SEQ]), problem: 'the seal\'s partner, person or agent copy differs from the entry' };
+        }
+        while (c < checkpoints.length && checkpoints[c].seq === Number(entry[SEQ])) {
+          const key = task.publicKeys[checkpoints[c].key_id];
+          if (!key) return { ...check.result(), ok: false, first_bad_seq: checkpoints[c].seq, problem: 'checkpoint signed by an unknown key' };
+          check.checkpoint(checkpoints[c++], key);
+        }
+        if (check.failed()) return check.result();
+        last = entry;
       }
-      check.entry(entry);
-      if (entry[COPIES_AGREE] === false && !check.failed()) {
-        // Not part of the hash, but a wrong copy would hide entries from a search by partner or person.
-        return { ...check.result(), ok: false, first_bad_seq: Number(entry[SEQ]), problem: 'the seal\'s partner, person or agent copy differs from the entry' };
-      }
-      while (c < checkpoints.length && checkpoints[c].seq === Number(entry[SEQ])) {
-        const key = task.publicKeys[checkpoints[c].key_id];
-        if (!key) return { ...check.result(), ok: false, first_bad_seq: checkpoints[c].seq, problem: 'checkpoint signed by an unknown key' };
-        check.checkpoint(checkpoints[c++], key);
-      }
-      if (check.failed()) return check.result();
-      last = entry;
     }
-    if (page.length === 0) break;
-    after = Number(page[page.length - 1][SEQ]);
+  } finally {
+    // A failure found before the page asked for arrived: the connection is left idle for whoever uses it next.
+    await next?.catch(() => undefined);
   }
   if (!check) return { ok: true, checked: 0, checkpoints_checked: 0 };
   return { ...check.result(), firstSeq: Number(first![SEQ]), firstPrevHash: first![PREV] as string,
