@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -60,6 +62,26 @@ async function freshDatabase(adminUrl: string, name: string): Promise<string> {
  * INSERT per entry in the same run; then the sealing rate, the verification rate, and the seal lag at a steady
  * 2,000 entries per second with the sealer on its normal interval.
  */
+/** Entries per second of a whole export streamed over HTTP on loopback to a client that reads as fast as it can. */
+async function exportOverHttp(audit: AuditService, entries: number): Promise<number> {
+  const server = http.createServer((_request, response) => {
+    response.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    pipeline(audit.export({}, 'ndjson'), response).catch(() => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const started = performance.now();
+    await new Promise<void>((resolve, reject) => http.get(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, (response) => {
+      response.resume();
+      response.on('end', resolve);
+      response.on('error', reject);
+    }).on('error', reject));
+    return Math.round(entries / ((performance.now() - started) / 1000));
+  } finally {
+    server.close();
+  }
+}
+
 export async function benchAudit(options: { databaseUrl: string; quick: boolean }): Promise<Record<string, unknown>> {
   const seconds = options.quick ? 1 : 4;
   const url = await freshDatabase(options.databaseUrl, 'bench_audit');
@@ -105,6 +127,8 @@ export async function benchAudit(options: { databaseUrl: string; quick: boolean 
     const oneThread = await audit.verify(undefined, undefined, undefined, { threads: 1, background: true });
     const verifyOneThreadPerSecond = Math.round(oneThread.checked / ((performance.now() - started) / 1000));
     // Offline, as an auditor verifies an export (audit:verify): the file cut into one part per core.
+    // An export over HTTP, as an auditor downloads it (the client discards it).
+    const exportHttpPerSecond = await exportOverHttp(audit, sealed);
     const exportFile = join(mkdtempSync(join(tmpdir(), 'bench-audit-export-')), 'export.ndjson');
     await pipeline(audit.export({}, 'ndjson'), createWriteStream(exportFile));
     const exportMb = Math.round(statSync(exportFile).size / 1e5) / 10;
@@ -161,6 +185,7 @@ export async function benchAudit(options: { databaseUrl: string; quick: boolean 
       verify_ok: verified.ok,
       verify_per_s: verifyPerSecond,
       verify_one_thread_per_s: verifyOneThreadPerSecond,
+      export_http_per_s: exportHttpPerSecond,
       verify_file_ok: fileVerified.ok,
       verify_file_per_s: verifyFilePerSecond,
       agent_search_none_ms: agentSearchMs,
@@ -172,7 +197,7 @@ export async function benchAudit(options: { databaseUrl: string; quick: boolean 
       + `single-row INSERT: 32: ${single[32]}, 256: ${single[256]} (ratio at 256: ${result.ratio_256}, target ≥ 3)\n`
       + `sealing ${sealPerSecond}/s (target ≥ 100,000; main thread busy ${Math.round(sealMainThreadShare * 100)}% of it, `
       + `event loop held ${sealLoopDelayMaxMs} ms at most), `
-      + `verification in the database ${verifyPerSecond}/s (in one thread, as the scheduled run: ${verifyOneThreadPerSecond}/s), of the export file offline (${exportMb} MB) ${verifyFilePerSecond}/s `
+      + `verification in the database ${verifyPerSecond}/s (in one thread, as the scheduled run: ${verifyOneThreadPerSecond}/s), exported over HTTP ${exportHttpPerSecond}/s, the export file verified offline (${exportMb} MB) ${verifyFilePerSecond}/s `
       + `on ${availableParallelism()} cores (target ≥ 150,000), `
       + `seal lag at 2,000/s: max ${result.seal_lag_max_s_at_2000_per_s} s (target < 2)\n`
       + `search by an agent with no entry over ${sealed} entries of one partner: ${agentSearchMs} ms; by one with entries: ${agentSearchFoundMs} ms`);

@@ -86,7 +86,10 @@ describe('exports of the trail, several at once', () => {
       stream.on('data', (chunk) => (text += chunk));
       expect((await failed).message).toBe('connection terminated unexpectedly');
       const lines = text.trim().split('\n').map((line) => JSON.parse(line) as { type: string });
-      expect(lines.filter((line) => line.type === 'entry')).toHaveLength(5000);
+      // Whole lines of the first page (sent in chunks of whole lines: the last one may not have gone), none after it.
+      const entries = lines.filter((line) => line.type === 'entry');
+      expect(entries.length).toBeGreaterThan(4000);
+      expect(entries.length).toBeLessThanOrEqual(5000);
       expect(lines.some((line) => line.type === 'end')).toBe(false);
       for (let i = 0; i < 50 && trailHeld > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
       expect(trailHeld).toBe(0);

@@ -42,6 +42,8 @@ export class ExportStalled extends Error {
     super('the export was ended: its client took nothing for too long');
   }
 }
+/** About how much of an export goes out at once (characters; a line is never cut). */
+const EXPORT_CHUNK_CHARS = 64 * 1024;
 const SEGMENT_WORKER = join(__dirname, 'verify-segment.js');
 
 /**
@@ -193,12 +195,18 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
       }, Math.min(stallMs / 4, 10_000));
       watchdog.unref();
       try {
+        // Lines go out in chunks of about 64 KiB: one write (and one HTTP chunk) per line cost a fifth of the rate.
+        let buffered = '';
         for await (const line of body()) {
+          buffered += line;
+          if (buffered.length < EXPORT_CHUNK_CHARS) continue;
           // Suspended here while the stream's buffer is full, until its client reads.
           waitingSince = performance.now();
-          yield line;
+          yield buffered;
+          buffered = '';
           waitingSince = undefined;
         }
+        if (buffered) yield buffered;
       } finally {
         clearInterval(watchdog);
         await release();
