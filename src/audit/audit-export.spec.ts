@@ -98,6 +98,36 @@ describe('exports of the trail, several at once', () => {
     }
   });
 
+  it('leaves no failure unhandled when its client leaves while the next page is read, and that read then fails', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    const page = repository.page;
+    let failRead: ((error: Error) => void) | undefined;
+    let calls = 0;
+    repository.page = (async (...args: Parameters<typeof page>) => {
+      if (++calls === 2) return new Promise((_resolve, reject) => (failRead = reject));
+      return page(...args);
+    }) as typeof page;
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    try {
+      const stream = service.export({}, 'ndjson');
+      await new Promise((resolve) => stream.once('data', resolve));
+      for (let i = 0; i < 100 && !failRead; i++) await sleep(10);
+      expect(failRead).toBeDefined();
+      stream.destroy(); // the client left, the first page not all sent, the second being read
+      await sleep(20);
+      failRead!(new Error('connection terminated unexpectedly'));
+      await sleep(50);
+      expect(unhandled).toEqual([]);
+      for (let i = 0; i < 50 && trailHeld > 0; i++) await sleep(10);
+      expect(trailHeld).toBe(0);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      repository.page = page;
+    }
+  });
+
   it('does not end an export whose client reads slowly', async () => {
     const stream = service.export({}, 'ndjson', { stallMs: 300 });
     let chunks = 0;

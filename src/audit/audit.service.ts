@@ -152,20 +152,26 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
     const read = (cursor: number) => this.exportPages.run(() => this.repository.page(filter, cursor, PAGE));
     let next = read(0);
     let last: number | undefined;
-    for (;;) {
-      const page = await next;
-      if (page.length === PAGE) next = read(this.repository.cursorOf(filter, page[page.length - 1]));
-      if (page.length === 0) break;
-      // A filtered walk goes by entry id, whose order the seqs follow only roughly.
-      const seqs = page.map((entry) => Number(entry.seq));
-      const checkpoints = new Map((await this.repository.checkpoints(Math.min(...seqs), Math.max(...seqs))).map((c) => [c.seq, c]));
-      for (const entry of page) {
-        yield { entry };
-        const checkpoint = checkpoints.get(Number(entry.seq));
-        if (checkpoint) yield { checkpoint };
+    try {
+      for (;;) {
+        const page = await next;
+        if (page.length === PAGE) next = read(this.repository.cursorOf(filter, page[page.length - 1]));
+        if (page.length === 0) break;
+        // A filtered walk goes by entry id, whose order the seqs follow only roughly.
+        const seqs = page.map((entry) => Number(entry.seq));
+        const checkpoints = new Map((await this.repository.checkpoints(Math.min(...seqs), Math.max(...seqs))).map((c) => [c.seq, c]));
+        for (const entry of page) {
+          yield { entry };
+          const checkpoint = checkpoints.get(Number(entry.seq));
+          if (checkpoint) yield { checkpoint };
+        }
+        last = Math.max(last ?? 0, ...seqs);
+        if (page.length < PAGE) break;
       }
-      last = Math.max(last ?? 0, ...seqs);
-      if (page.length < PAGE) break;
+    } finally {
+      // Its client gone (the walk ended at a yield), the page read ahead is nobody's: its failure must not be an
+      // unhandled rejection, which would end the process.
+      next.catch(() => undefined);
     }
     if (last !== undefined) {
       for (const checkpoint of await this.repository.checkpoints(last + 1, Number.MAX_SAFE_INTEGER, 1)) yield { checkpoint };
