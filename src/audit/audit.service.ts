@@ -1,5 +1,4 @@
 import { csvField } from '../common/csv';
-import { sortKeys } from '../common/canonical-json';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -12,7 +11,7 @@ import { runTaskThread } from '../common/threads';
 import { APP_CONFIG, AppConfig } from '../common/config/config';
 import { RateLimited, ValidationFailed } from '../common/errors/domain-errors';
 import { Anchor, AuditFilter, AuditRepository, StoredEntry } from './audit.repository';
-import { Checkpoint, checkpointDigest, ENTRY_FIELDS, EXPORT_FORMAT, GENESIS_HASH, SealedEntry, VerificationResult } from './chain';
+import { Checkpoint, checkpointDigest, ENTRY_FIELDS, EXPORT_FORMAT, exportEntryLine, GENESIS_HASH, SealedEntry, VerificationResult } from './chain';
 import { CheckpointKeys } from './checkpoint-keys';
 import { SegmentResult, SegmentTask, verifySegment } from './verify-segment';
 
@@ -61,9 +60,6 @@ export function presentEntry(entry: SealedEntry | StoredEntry) {
   for (const field of ENTRY_FIELDS) out[field] = entry[field] ?? null;
   out.seq = entry.seq === null ? null : Number(entry.seq);
   out.occurred_at = new Date(entry.occurred_at).toISOString();
-  // Keys sorted as the chain encodes them: an export's entry line then holds the canonical text as it is (its
-  // verification hashes the line without parsing it: chain.ts#exportLineHashed).
-  if (entry.detail) out.detail = sortKeys(entry.detail);
   out.prev_hash = entry.prev_hash;
   out.hash = entry.hash;
   return out;
@@ -239,11 +235,14 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
         if (entry) {
           counted.entries++;
           counted.last_seq = Number(entry.seq);
+          if (format === 'ndjson') {
+            // The entry's canonical text as it is: verified offline without being parsed (chain.ts#exportLineHashed).
+            yield exportEntryLine(entry) + '\n';
+            continue;
+          }
           const shown = presentEntry(entry);
-          yield format === 'ndjson'
-            ? JSON.stringify({ type: 'entry', ...shown }) + '\n'
-            : ['entry', ...ENTRY_FIELDS.map((f) => csvField(f === 'scopes_returned' ? (entry.scopes_returned ?? []).join(' ') || null : shown[f])),
-              shown.prev_hash, shown.hash, '', ''].join(',') + '\r\n';
+          yield ['entry', ...ENTRY_FIELDS.map((f) => csvField(f === 'scopes_returned' ? (entry.scopes_returned ?? []).join(' ') || null : shown[f])),
+            shown.prev_hash, shown.hash, '', ''].join(',') + '\r\n';
         } else if (checkpoint) {
           counted.checkpoints++;
           yield format === 'ndjson'

@@ -1,5 +1,5 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { AuditEntry, canonical, chainHash, checkpointPayload, GENESIS_HASH, SealedEntry, verifier } from './chain';
+import { AuditEntry, canonical, chainHash, checkpointPayload, exportEntryLine, exportLineHashed, GENESIS_HASH, SealedEntry, verifier } from './chain';
 
 function chain(count: number): SealedEntry[] {
   const entries: SealedEntry[] = [];
@@ -19,6 +19,29 @@ function verify(entries: SealedEntry[], options = {}) {
   entries.forEach((e) => v.entry(e));
   return v;
 }
+
+describe('an export\'s entry line', () => {
+  const entry: AuditEntry = { seq: 42, occurred_at: new Date(Date.UTC(2026, 11, 4, 6, 0, 0, 7)), kind: 'action', outcome: 'ok',
+    agent: 'Agnès "la" \\ cheffe\u2028', object: 'dossier\n12', detail: { z: [1, { y: 'é', b: null }], a: 'x' }, http_status: 200,
+    scopes_returned: ['droits.c2s'], upstream_ms: 12 };
+  const prev = 'ab'.repeat(32);
+  const sealed: SealedEntry = { ...entry, prev_hash: prev, hash: chainHash(prev, entry) };
+
+  it('holds the entry\'s canonical text as it is, and parses as the entry with its two hashes', () => {
+    const line = exportEntryLine(sealed);
+    expect(line).toBe(`{"type":"entry",${canonical(entry).slice(1, -1)},"prev_hash":"${prev}","hash":"${sealed.hash}"}`);
+    expect(JSON.parse(line)).toEqual({ type: 'entry', ...JSON.parse(canonical(entry)), prev_hash: prev, hash: sealed.hash });
+  });
+
+  it('verifies over its own text when its hash holds, and leaves any other line to be parsed', () => {
+    const line = exportEntryLine(sealed);
+    expect(exportLineHashed(line)).toEqual({ seq: 42, prev_hash: prev, hash: sealed.hash });
+    expect(exportLineHashed(line.replace('dossier', 'Dossier'))).toBeUndefined();
+    expect(exportLineHashed(exportEntryLine({ ...sealed, hash: 'cd'.repeat(32) }))).toBeUndefined();
+    expect(exportLineHashed(line.replace('{"type":"entry",', '{"type":"entry", '))).toBeUndefined();
+    expect(exportLineHashed(`${line} `)).toBeUndefined();
+  });
+});
 
 describe('audit chain', () => {
   it('encodes every field, in a fixed order, with nulls for absent values and sorted detail keys', () => {

@@ -111,13 +111,17 @@ export function chainHash(prevHash: string, entry: AuditEntry | unknown[]): stri
   return hash('sha256', prevHash + (Array.isArray(entry) ? canonicalRow(entry) : canonical(entry)), 'hex');
 }
 
-// An export's entry line as the gateway writes it: `{"type":"entry",` + the canonical text without its braces +
-// `,"prev_hash":"<64 hex>","hash":"<64 hex>"}` (audit.service.ts#export writes the fields in ENTRY_FIELDS order,
-// each as the canonical encoding does).
+// An export's entry line as the gateway writes it (exportEntryLine): `{"type":"entry",` + the canonical text without
+// its braces + `,"prev_hash":"<64 hex>","hash":"<64 hex>"}`.
 const LINE_HEAD = '{"type":"entry",';
 const LINE_TAIL = 14 + 64 + 10 + 64 + 2;
 const HEX64 = /^[0-9a-f]{64}$/;
 const SEQ_FIELD = /^"seq":(\d{1,15}),/;
+
+/** An entry's line in an NDJSON export: its canonical text as it is, between the line's type and its two hashes. */
+export function exportEntryLine(entry: SealedEntry): string {
+  return `${LINE_HEAD}${canonical(entry).slice(1, -1)},"prev_hash":"${entry.prev_hash}","hash":"${entry.hash}"}`;
+}
 
 /**
  * An export's entry line whose hash holds over the line's own text, without parsing it (the offline verifier's
