@@ -27,8 +27,9 @@ const USAGE = `Usage: npm run cli -- <command> [options]
                                                        verify an NDJSON audit export offline (chain,
                                                        seq, checkpoint signatures), and against
                                                        checkpoints saved earlier from
-                                                       /v1/audit/checkpoints/latest; exit 1 if it fails;
-                                                       says up to which seq the signatures vouch for it
+                                                       /v1/audit/checkpoints/latest; exit 1 if it fails
+                                                       or was cut short (no end line); says up to which
+                                                       seq the signatures vouch for it
   audit:purge                                          apply the retention period now
   sla:close YYYY-MM                                    freeze, sign and publish a month's availability
                                                        report (the month must be over in Paris)
