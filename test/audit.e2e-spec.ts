@@ -368,6 +368,20 @@ describe('audit trail (DESIGN §5)', () => {
       expect(bad.status).toBe(400);
     });
 
+    it('exports one partner\'s entries, which verify each on its own, the file whole', async () => {
+      const answer = await api.get(`/admin/api/audit/export?partner=${partner.partnerId}`, { token: auditor });
+      const lines = answer.text.trim().split('\n').map((line) => JSON.parse(line));
+      const entries = lines.filter((line) => line.type === 'entry');
+      expect(entries.length).toBeGreaterThan(5);
+      expect(entries.every((entry) => entry.partner_id === partner.partnerId)).toBe(true);
+      expect(lines[lines.length - 1]).toMatchObject({ type: 'end', entries: entries.length });
+      expect(verifyFile(answer.text)).toMatchObject({ code: 0,
+        result: { ok: true, checked: entries.length, contiguous: false, signed_through_seq: null, complete: true } });
+      // Cut before its end line, it does not pass for a smaller export.
+      const cut = answer.text.trim().split('\n').slice(0, -1).join('\n') + '\n';
+      expect(verifyFile(cut)).toMatchObject({ code: 1, result: { ok: false, problem: expect.stringContaining('cut short') } });
+    });
+
     it('names the first bad entry of a tampered export, and refuses a forged checkpoint', () => {
       const lines = exported.trim().split('\n');
       const index = lines.findIndex((l) => l.includes('"seq":3,'));
