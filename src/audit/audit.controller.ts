@@ -24,7 +24,8 @@ export class AuditController {
   }
 
   @Get('export')
-  @ApiOperation({ summary: 'Stream the trail (NDJSON or CSV) with its chain fields and covering checkpoints' })
+  @ApiOperation({ summary: 'Stream the trail (NDJSON or CSV) with its chain fields and covering checkpoints; '
+    + 'the NDJSON ends with a line counting what it holds (a file cut short fails npm run cli -- audit:verify)' })
   async export(@Query() query: ExportQuery, @CurrentOperator() principal: OperatorPrincipal, @Res() reply: FastifyReply) {
     const format = query.format ?? 'ndjson';
     const stream = await this.desk.export({ ...query, format }, principal.operator.id);
