@@ -8,7 +8,7 @@ const round1 = (value: number) => Math.round(value * 10) / 10;
 
 const DIST = join(__dirname, '..');
 const NIR_BODY = { nir: '284057505612387', recipient: '21690123100011', object: 'dossier bench', agent: 'bench-agent', context: 'RSA' };
-const UPSTREAM_BODY = JSON.stringify({ nir: '284057505612387', date_reference: '2026-11-23' });
+export const UPSTREAM_BODY = JSON.stringify({ nir: '284057505612387', date_reference: '2026-11-23' });
 
 async function json(url: string, init: RequestInit): Promise<any> {
   const response = await fetch(url, init);
