@@ -10,11 +10,11 @@ export const SEAL_BATCH_SIZE = 2000;
 const READ_PENDING = `SELECT e.id::text, to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), e.kind,
     e.partner_id, e.recipient, e.agent, e.context, e.object, e.operator_id, e.action, e.target, e.detail, e.subject_ref,
     array_to_json(e.scopes_returned)::text, e.outcome, e.http_status, e.request_id, e.upstream_ms
-  FROM (SELECT entry_id FROM audit_pending WHERE entry_id > $2 ORDER BY entry_id LIMIT $1) p
-  -- Each entry fetched by its id (LATERAL ... OFFSET 0 keeps that plan): a merge join would walk the entries
-  -- table from its start, sealed history included, for every batch.
-  CROSS JOIN LATERAL (SELECT * FROM audit_entries x WHERE x.id = p.entry_id OFFSET 0) e
-  ORDER BY p.entry_id`;
+  FROM audit_entries e
+  -- The batch's ids as one sorted array: one scan of the entries' primary key that steps from id to id (a join
+  -- could walk the entries table from its start, sealed history included, for every batch).
+  WHERE e.id = ANY (ARRAY(SELECT entry_id FROM audit_pending WHERE entry_id > $2 ORDER BY entry_id LIMIT $1))
+  ORDER BY e.id`;
 const SEQ = 0;
 const PARTNER = ENTRY_FIELDS.indexOf('partner_id');
 const AGENT = ENTRY_FIELDS.indexOf('agent');
