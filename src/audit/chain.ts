@@ -106,9 +106,13 @@ export function canonicalRow(row: unknown[]): string {
   return `${out}}`;
 }
 
-/** One-shot SHA-256 (crypto.hash): no Hash object per entry. */
+/** The chain's link over an entry's canonical text: one-shot SHA-256 (crypto.hash), no Hash object per entry. */
+function link(prevHash: string, canonicalText: string): string {
+  return hash('sha256', prevHash + canonicalText, 'hex');
+}
+
 export function chainHash(prevHash: string, entry: AuditEntry | unknown[]): string {
-  return hash('sha256', prevHash + (Array.isArray(entry) ? canonicalRow(entry) : canonical(entry)), 'hex');
+  return link(prevHash, Array.isArray(entry) ? canonicalRow(entry) : canonical(entry));
 }
 
 // An export's entry line as the gateway writes it (exportEntryLine): `{"type":"entry",` + the canonical text without
@@ -139,7 +143,7 @@ export function exportLineHashed(line: string): { seq: number; prev_hash: string
   const entryHash = line.slice(tail + 88, tail + 152);
   const seq = SEQ_FIELD.exec(line.slice(LINE_HEAD.length, LINE_HEAD.length + 24));
   if (!seq || !HEX64.test(prevHash) || !HEX64.test(entryHash)) return undefined;
-  if (hash('sha256', `${prevHash}{${line.slice(LINE_HEAD.length, tail)}}`, 'hex') !== entryHash) return undefined;
+  if (link(prevHash, `{${line.slice(LINE_HEAD.length, tail)}}`) !== entryHash) return undefined;
   return { seq: Number(seq[1]), prev_hash: prevHash, hash: entryHash };
 }
 
