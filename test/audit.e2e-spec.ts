@@ -11,6 +11,7 @@ import { AuditQueue } from '../src/audit/audit-queue';
 import { AuditSealer } from '../src/audit/audit-sealer';
 import { CheckpointKeys } from '../src/audit/checkpoint-keys';
 import { arrayLiteral } from '../src/common/database/array-literal';
+import { int8Array, textArray, uuidArray } from '../src/common/database/binary-array';
 import { Database } from '../src/common/database/database';
 import { Metrics } from '../src/common/metrics';
 import { AuditService } from '../src/audit/audit.service';
@@ -283,10 +284,18 @@ describe('audit trail (DESIGN §5)', () => {
     expect((await audit.search({ subjectRef: 'ref-ancien-2' }, undefined, 10)).entries.map((e) => e.agent)).toEqual(['ancien-2']);
   });
 
-  it('passes hostile values through the sealer\'s array literals unchanged', async () => {
-    const values = ['a b', 'x,y', '{z}', 'say "hi"', 'back\\slash', '', 'NULL', null, 'é\u0001'];
-    const [{ a }] = await t.sql<{ a: (string | null)[] }>('SELECT $1::text[] AS a', [arrayLiteral(values)]);
+  it('passes hostile values through the array literals of the append and the binary arrays of the seal unchanged', async () => {
+    const values = ['a b', 'x,y', '{z}', 'say "hi"', 'back\\slash', '', 'NULL', null, 'é\u0001', 'é€😀'];
+    const [{ a, b }] = await t.sql<{ a: (string | null)[]; b: (string | null)[] }>('SELECT $1::text[] AS a, $2::text[] AS b',
+      [arrayLiteral(values), textArray(values)]);
     expect(a).toEqual(values);
+    expect(b).toEqual(values);
+    const partners = ['0b8f1c44-3333-4333-8333-000000000003', null, 'FFFFFFFF-FFFF-4FFF-8FFF-FFFFFFFFFFFF'];
+    const [binary] = await t.sql<{ ids: string[]; partners: (string | null)[]; none: string[]; count: number }>(
+      'SELECT $1::bigint[]::text[] AS ids, $2::uuid[] AS partners, $3::text[] AS none, cardinality($3::text[]) AS count',
+      [int8Array(['1', 42, '9223372036854775807']), uuidArray(partners), textArray([])]);
+    expect(binary).toEqual({ ids: ['1', '42', '9223372036854775807'], partners: [partners[0], null, partners[2]!.toLowerCase()],
+      none: [], count: 0 });
     // And through the append path into the sealed chain, field by field.
     const agents = ['say "hi", {x}', 'back\\slash', 'NULL', '', 'ligne 1\nligne 2', 'é€😀'];
     await t.app.get(AuditQueue).insert(agents.map((agent) => ({ occurred_at: new Date(), kind: 'lookup' as const, agent,

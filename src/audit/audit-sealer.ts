@@ -17,7 +17,7 @@ const SEAL_BATCH = 'SELECT audit_seal($1::bigint[], $2, $3, $4::text[], $5::uuid
 const CHECKPOINT = 'SELECT audit_checkpoint($1, $2, $3, $4, $5, $6)';
 interface ChainState { head: Head; lastCheckpoint?: Checkpoint; at: number }
 const NOTHING: ChainedBatch = { count: 0, lastId: '', firstSeq: 0, firstPrev: '', head: { seq: 0, hash: GENESIS_HASH },
-  ids: '{}', hashes: '{}', partners: '{}', subjects: '{}', agents: '{}' };
+  ids: new Uint8Array(), hashes: new Uint8Array(), partners: new Uint8Array(), subjects: new Uint8Array(), agents: new Uint8Array() };
 
 /** The chain in the database is not the one this sealer sealed and signed: it seals and signs nothing more. */
 export interface ChainBroken { problem: string; seq?: number; since: string }

@@ -1,5 +1,5 @@
 import type { ClientBase } from 'pg';
-import { arrayLiteral } from '../common/database/array-literal';
+import { int8Array, textArray, uuidArray } from '../common/database/binary-array';
 import { chainHash, ENTRY_FIELDS } from './chain';
 
 /** Entries per batch: large enough to amortise the round trips. */
@@ -25,8 +25,9 @@ const SCOPES = ENTRY_FIELDS.indexOf('scopes_returned');
 export interface Head { seq: number; hash: string }
 
 /**
- * One batch of pending entries, chained: what audit_seal() takes, its columns as array literals (ready to send,
- * and cheap to pass from the sealer's thread to the one holding the connection), and the head after it.
+ * One batch of pending entries, chained: what audit_seal() takes, its columns as binary arrays (binary-array.ts:
+ * PostgreSQL reads them without parsing, and the sealer's thread hands them to the one holding the connection
+ * without a copy), and the head after it.
  */
 export interface ChainedBatch {
   count: number;
@@ -35,11 +36,11 @@ export interface ChainedBatch {
   firstSeq: number;
   firstPrev: string;
   head: Head;
-  ids: string;
-  hashes: string;
-  partners: string;
-  subjects: string;
-  agents: string;
+  ids: Uint8Array;
+  hashes: Uint8Array;
+  partners: Uint8Array;
+  subjects: Uint8Array;
+  agents: Uint8Array;
 }
 
 /**
@@ -72,6 +73,6 @@ function chainRows(rows: unknown[][], head: Head): ChainedBatch {
     agents.push(row[AGENT]);
   }
   return { count: rows.length, lastId: rows.length ? (ids[ids.length - 1] as string) : '', firstSeq: head.seq + 1,
-    firstPrev: head.hash, head: { seq, hash }, ids: arrayLiteral(ids), hashes: arrayLiteral(hashes),
-    partners: arrayLiteral(partners), subjects: arrayLiteral(subjects), agents: arrayLiteral(agents) };
+    firstPrev: head.hash, head: { seq, hash }, ids: int8Array(ids as string[]), hashes: textArray(hashes),
+    partners: uuidArray(partners as string[]), subjects: textArray(subjects as string[]), agents: textArray(agents as string[]) };
 }

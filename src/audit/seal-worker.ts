@@ -2,7 +2,7 @@ import { KeyObject, sign } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Client } from 'pg';
 import { reportError, ReportedError } from '../common/threads';
-import { Head, readAndChain } from './seal-batch';
+import { ChainedBatch, Head, readAndChain } from './seal-batch';
 import { RangeTask, verifyRange } from './verify-range';
 
 /**
@@ -23,6 +23,13 @@ export type SealRequest =
   | { id: number; op: 'close' };
 
 export type SealReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: ReportedError };
+
+/** A batch's arrays move to the sealer's thread without a copy (each is a Buffer of its own: binary-array.ts). */
+function transferable(value: unknown): ArrayBuffer[] {
+  const batch = value as Partial<ChainedBatch> | null;
+  if (!(batch?.ids instanceof Uint8Array)) return [];
+  return [batch.ids, batch.hashes!, batch.partners!, batch.subjects!, batch.agents!].map((array) => array.buffer as ArrayBuffer);
+}
 
 function serve(port: NonNullable<typeof parentPort>, data: SealWorkerData): void {
   let connecting: Promise<Client> | undefined;
@@ -73,7 +80,7 @@ function serve(port: NonNullable<typeof parentPort>, data: SealWorkerData): void
   };
 
   port.on('message', (request: SealRequest) => {
-    handle(request).then((value) => port.postMessage({ id: request.id, ok: true, value } satisfies SealReply),
+    handle(request).then((value) => port.postMessage({ id: request.id, ok: true, value } satisfies SealReply, transferable(value)),
       (error: unknown) => port.postMessage({ id: request.id, ok: false, error: reportError(error) } satisfies SealReply));
   });
 }
