@@ -5,8 +5,9 @@ import { Client } from 'pg';
 import { AuditQueue, NewAuditEntry } from '../src/audit/audit-queue';
 import { AuditSealer } from '../src/audit/audit-sealer';
 import { AuditService } from '../src/audit/audit.service';
-import { chainHash } from '../src/audit/chain';
+import { chainHash, GENESIS_HASH } from '../src/audit/chain';
 import { CheckpointKeys } from '../src/audit/checkpoint-keys';
+import { readAndChain } from '../src/audit/seal-batch';
 import { SealThread } from '../src/audit/seal-thread';
 import { Database } from '../src/common/database/database';
 import { Metrics } from '../src/common/metrics';
@@ -158,5 +159,19 @@ describe('the sealer\'s worker thread', () => {
     await queue().insert(entries(20, 'nine'));
     expect(await threaded.sealPending()).toBe(20);
     expect(await sealerConnections()).toBe(1);
+  });
+
+  it('plans its read of each batch for the trail as it is then, never with a plan cached while the trail was small', async () => {
+    // A prepared statement's plan, cached from the sealer's first runs on a near-empty trail, scanned the whole
+    // entries table for each batch once it had grown (5 s a batch at 300,000 entries): the read is never prepared.
+    const session = await t.app.get(Database).session();
+    try {
+      await queue().insert(entries(3, 'plan'));
+      for (let i = 0; i < 8; i++) expect((await readAndChain(session, '0', { seq: 0, hash: GENESIS_HASH })).count).toBeGreaterThan(0);
+      const prepared = await session.query(`SELECT name FROM pg_prepared_statements WHERE statement LIKE '%audit_pending%'`);
+      expect(prepared.rows).toEqual([]);
+    } finally {
+      session.release();
+    }
   });
 });
