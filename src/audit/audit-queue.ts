@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { arrayLiteral } from '../common/database/array-literal';
+import { int4Array, jsonbArray, textArray, timestamptzArray, uuidArray } from '../common/database/binary-array';
 import { Database, Transaction } from '../common/database/database';
 import { AuditEntry } from './chain';
 
@@ -11,18 +11,21 @@ export type NewAuditEntry = Omit<AuditEntry, 'seq' | 'occurred_at'> & { occurred
 const APPEND = `SELECT audit_append($1::timestamptz[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[],
   $8::uuid[], $9::text[], $10::text[], $11::jsonb[], $12::text[], $13::text[], $14::text[], $15::int[], $16::text[], $17::int[])`;
 
-/** The 17 array parameters, as array literals (arrayLiteral: no per-element regular expression in the driver). */
-function columns(entries: NewAuditEntry[]): string[] {
-  const at = (e: NewAuditEntry, k: keyof NewAuditEntry) => e[k] ?? null;
+/**
+ * The 17 array parameters, in PostgreSQL's binary array format (binary-array.ts): PostgreSQL takes each element by
+ * its length instead of parsing a literal, 3–6 µs less per entry for groups of 4–32, for about the same JavaScript
+ * (docs/decisions.md).
+ */
+function columns(entries: NewAuditEntry[]): Buffer[] {
+  const text = (k: keyof NewAuditEntry) => textArray(entries.map((e) => (e[k] ?? null) as string | null));
+  const uuid = (k: keyof NewAuditEntry) => uuidArray(entries.map((e) => (e[k] ?? null) as string | null));
   return [
-    entries.map((e) => e.occurred_at.toISOString()), entries.map((e) => e.kind), entries.map((e) => at(e, 'partner_id')),
-    entries.map((e) => at(e, 'recipient')), entries.map((e) => at(e, 'agent')), entries.map((e) => at(e, 'context')),
-    entries.map((e) => at(e, 'object')), entries.map((e) => at(e, 'operator_id')), entries.map((e) => at(e, 'action')),
-    entries.map((e) => at(e, 'target')), entries.map((e) => (e.detail ? JSON.stringify(e.detail) : null)),
-    entries.map((e) => at(e, 'subject_ref')), entries.map((e) => (e.scopes_returned ? e.scopes_returned.join(' ') : null)),
-    entries.map((e) => e.outcome), entries.map((e) => at(e, 'http_status')), entries.map((e) => at(e, 'request_id')),
-    entries.map((e) => at(e, 'upstream_ms')),
-  ].map(arrayLiteral);
+    timestamptzArray(entries.map((e) => e.occurred_at)), text('kind'), uuid('partner_id'), text('recipient'), text('agent'),
+    text('context'), text('object'), uuid('operator_id'), text('action'), text('target'),
+    jsonbArray(entries.map((e) => (e.detail ? JSON.stringify(e.detail) : null))), text('subject_ref'),
+    textArray(entries.map((e) => (e.scopes_returned ? e.scopes_returned.join(' ') : null))), text('outcome'),
+    int4Array(entries.map((e) => e.http_status ?? null)), text('request_id'), int4Array(entries.map((e) => e.upstream_ms ?? null)),
+  ];
 }
 
 /**

@@ -1,4 +1,4 @@
-import { int8Array, textArray, uuidArray } from './binary-array';
+import { int4Array, int8Array, jsonbArray, textArray, timestamptzArray, uuidArray } from './binary-array';
 
 describe('binary arrays', () => {
   it('writes one dimension, the has-nulls flag, the element type, the length and lower bound 1, then each element by its length', () => {
@@ -27,6 +27,25 @@ describe('binary arrays', () => {
     expect(() => uuidArray(['0b8f1c44'])).toThrow(TypeError);
     expect(() => uuidArray(['0b8f1c44+3333-4333-8333-000000000003'])).toThrow(TypeError);
     expect(() => uuidArray(['0b8f1c44-3333-4333-8333-00000000000é'])).toThrow(TypeError);
+  });
+
+  it('writes a timestamptz as microseconds since 2000-01-01 UTC, before it too, and refuses an invalid date', () => {
+    const times = timestamptzArray([new Date('2000-01-01T00:00:00.001Z'), new Date('1999-12-31T23:59:59.999Z'), null]);
+    expect(times.readUInt32BE(8)).toBe(1184);
+    expect(times.readInt32BE(4)).toBe(1);
+    expect(times.readBigInt64BE(24)).toBe(1000n);
+    expect(times.readBigInt64BE(36)).toBe(-1000n);
+    expect(times.readInt32BE(44)).toBe(-1);
+    expect(() => timestamptzArray([new Date('not a date')])).toThrow(TypeError);
+  });
+
+  it('writes int4 and jsonb (its version byte, then the text)', () => {
+    const ints = int4Array([200, null, -1]);
+    expect([ints.readUInt32BE(8), ints.readInt32BE(24), ints.readInt32BE(28), ints.readInt32BE(36)]).toEqual([23, 200, -1, -1]);
+    const json = jsonbArray(['{"é":1}']);
+    expect(json.readUInt32BE(8)).toBe(3802);
+    expect(json.readInt32BE(20)).toBe(1 + Buffer.byteLength('{"é":1}'));
+    expect(json.subarray(24).toString('hex')).toBe(`01${Buffer.from('{"é":1}').toString('hex')}`);
   });
 
   it('writes an empty array without a dimension', () => {

@@ -54,19 +54,45 @@ function binaryArray<T>(type: ElementType<T>, values: readonly Nullable<T>[]): B
 }
 
 const TWO_TO_32 = 2 ** 32;
+/** A 64-bit integer exact as a number (|n| < 2^53), as two 32-bit halves: no BigInt on the way. */
+function writeInt64(out: Buffer, at: number, number: number): void {
+  const high = Math.floor(number / TWO_TO_32);
+  out.writeInt32BE(high, at);
+  out.writeUInt32BE(number - high * TWO_TO_32, at + 4);
+}
 const INT8: ElementType<string | number | bigint> = {
   oid: 20,
   size: () => 8,
   write: (out, at, value) => {
     const number = Number(value);
-    // Two 32-bit halves while the value is exact as a number (ids are); a BigInt only beyond 2^53.
-    if (typeof value === 'bigint' || !Number.isSafeInteger(number)) {
-      out.writeBigInt64BE(BigInt(value), at);
-      return;
-    }
-    const high = Math.floor(number / TWO_TO_32);
-    out.writeInt32BE(high, at);
-    out.writeUInt32BE(number - high * TWO_TO_32, at + 4);
+    // A BigInt only beyond 2^53 (ids never are).
+    if (typeof value === 'bigint' || !Number.isSafeInteger(number)) out.writeBigInt64BE(BigInt(value), at);
+    else writeInt64(out, at, number);
+  },
+};
+const INT4: ElementType<number> = {
+  oid: 23,
+  size: () => 4,
+  write: (out, at, value) => out.writeInt32BE(value, at),
+};
+// A timestamptz travels as microseconds since PostgreSQL's epoch, 2000-01-01 UTC.
+const POSTGRES_EPOCH_MS = 946_684_800_000;
+const TIMESTAMPTZ: ElementType<Date> = {
+  oid: 1184,
+  size: () => 8,
+  write: (out, at, value) => {
+    const ms = value.getTime();
+    if (!Number.isFinite(ms)) throw new TypeError('timestamptzArray: an invalid date');
+    writeInt64(out, at, (ms - POSTGRES_EPOCH_MS) * 1000);
+  },
+};
+// jsonb's binary form is a version byte (1) then the JSON text, which PostgreSQL parses as it would the literal.
+const JSONB: ElementType<string> = {
+  oid: 3802,
+  size: (value) => 1 + Buffer.byteLength(value),
+  write: (out, at, value, size) => {
+    out[at] = 1;
+    out.write(value, at + 1, size - 1, 'utf8');
   },
 };
 const TEXT: ElementType<string> = {
@@ -111,3 +137,9 @@ export const int8Array = (values: readonly (string | number | bigint)[]): Buffer
 export const textArray = (values: readonly Nullable<string>[]): Buffer => binaryArray(TEXT, values);
 /** uuid[]: each element in its usual text form (8-4-4-4-12 hex digits), null for NULL. */
 export const uuidArray = (values: readonly Nullable<string>[]): Buffer => binaryArray(UUID, values);
+/** integer[]: null for NULL. */
+export const int4Array = (values: readonly Nullable<number>[]): Buffer => binaryArray(INT4, values);
+/** timestamptz[]: to the millisecond a Date holds. */
+export const timestamptzArray = (values: readonly Nullable<Date>[]): Buffer => binaryArray(TIMESTAMPTZ, values);
+/** jsonb[]: each element JSON text, null for NULL. */
+export const jsonbArray = (values: readonly Nullable<string>[]): Buffer => binaryArray(JSONB, values);
