@@ -22,9 +22,11 @@ import { Metrics } from '../src/common/metrics';
 import { ServerSecret } from '../src/common/server-secret';
 import { Stopping } from '../src/common/stopping';
 import { prepareDatabase } from '../src/database-setup';
-import { processCpuSeconds } from './support';
+import { databaseCpuBetween, databaseUsage, processCpuSeconds } from './support';
 
 const PARTNER = randomUUID();
+// The sealer's connections by application_name: its thread reads and hashes the batches, the pool's connections write them.
+const ROLE_LABELS: Record<string, string> = { 'api-droits-cnam-gateway-sealer': 'reads', 'api-droits-cnam-gateway': 'seal writes' };
 // The person of entry i, as the gateway traces one (64 hex digits, a keyed SHA-256 of the NIR): a different person
 // for each entry, spread over the whole key range, so that the seals' person index is filled as real traffic fills
 // it (a national service looks up millions of persons). Until 2026-12-04 every entry had the same person, and that
@@ -118,18 +120,39 @@ export async function benchAudit(options: { databaseUrl: string; quick: boolean 
     for (const callers of [32, 256]) single[callers] = await rate(callers, seconds, (i) => queue.insert([entry(i)]));
 
     const { pending } = await queue.backlog();
-    let started = performance.now();
+    let started: number;
     // What sealing a backlog takes from the thread that serves the lookups (hashing and signing run in the sealer's
     // worker thread; this one passes the batches to the database): its CPU time over the run's, and the longest
     // the event loop was held.
+    // And where the machine's CPU went, per entry sealed (the target is a rate on two cores: the sum is what bounds
+    // it): the database's processes by role, this process's main thread and its other threads (the sealer's
+    // worker, V8's GC helpers), and the WAL written.
+    const observer = new Client({ connectionString: url });
+    await observer.connect();
+    const databaseBefore = await databaseUsage(observer);
     const mainCpuBefore = processCpuSeconds(process.pid, process.pid);
+    const processCpuBefore = processCpuSeconds(process.pid);
+    started = performance.now();
     const loopDelay = monitorEventLoopDelay({ resolution: 1 });
     loopDelay.enable();
     const sealed = await sealer.sealPending();
     loopDelay.disable();
     const sealSeconds = (performance.now() - started) / 1000;
+    const mainCpu = processCpuSeconds(process.pid, process.pid) - mainCpuBefore;
+    const otherThreadsCpu = processCpuSeconds(process.pid) - processCpuBefore - mainCpu;
+    const databaseAfter = await databaseUsage(observer);
+    await observer.end();
     const sealPerSecond = Math.round(sealed / sealSeconds);
-    const sealMainThreadShare = Math.round(((processCpuSeconds(process.pid, process.pid) - mainCpuBefore) / sealSeconds) * 100) / 100;
+    const sealMainThreadShare = Math.round((mainCpu / sealSeconds) * 100) / 100;
+    const perEntry = (seconds: number) => Math.round((seconds * 1e6) / Math.max(1, sealed) * 10) / 10;
+    const databaseRoles = [...databaseCpuBetween(databaseBefore, databaseAfter)].filter(([, seconds]) => perEntry(seconds) >= 0.1)
+      .sort((a, b) => b[1] - a[1]);
+    const sealCpu = {
+      database: perEntry(databaseRoles.reduce((sum, [, seconds]) => sum + seconds, 0)),
+      mainThread: perEntry(mainCpu),
+      otherThreads: perEntry(otherThreadsCpu),
+      walBytes: Math.round((databaseAfter.walBytes - databaseBefore.walBytes) / Math.max(1, sealed)),
+    };
     const sealLoopDelayMaxMs = Math.round(loopDelay.max / 1e5) / 10;
     started = performance.now();
     const verified = await audit.verify();
@@ -202,6 +225,9 @@ export async function benchAudit(options: { databaseUrl: string; quick: boolean 
       seal_per_s: sealPerSecond,
       seal_main_thread_share: sealMainThreadShare,
       seal_event_loop_delay_max_ms: sealLoopDelayMaxMs,
+      seal_cpu_us_per_entry: Math.round((sealCpu.database + sealCpu.mainThread + sealCpu.otherThreads) * 10) / 10,
+      seal_database_cpu_us_per_entry: sealCpu.database,
+      seal_wal_bytes_per_entry: sealCpu.walBytes,
       verified: verified.checked,
       verify_ok: verified.ok,
       verify_per_s: verifyPerSecond,
@@ -219,7 +245,9 @@ export async function benchAudit(options: { databaseUrl: string; quick: boolean 
     console.log(`\nAudit: durable appends/s — group commit: 1 caller ${appends[1]}, 32: ${appends[32]}, 256: ${appends[256]}; `
       + `single-row INSERT: 32: ${single[32]}, 256: ${single[256]} (ratio at 256: ${result.ratio_256}, target ≥ 3)\n`
       + `sealing ${sealPerSecond}/s (target ≥ 100,000; main thread busy ${Math.round(sealMainThreadShare * 100)}% of it, `
-      + `event loop held ${sealLoopDelayMaxMs} ms at most), `
+      + `event loop held ${sealLoopDelayMaxMs} ms at most); CPU per entry sealed (µs): ${result.seal_cpu_us_per_entry} = database `
+      + `${sealCpu.database} (${databaseRoles.map(([role, seconds]) => `${ROLE_LABELS[role] ?? role} ${perEntry(seconds)}`).join(', ')}) `
+      + `+ main thread ${sealCpu.mainThread} + sealer's thread and runtime helpers ${sealCpu.otherThreads}; WAL ${sealCpu.walBytes} bytes per entry\n`
       + `verification in the database ${verifyPerSecond}/s (in one thread, as the scheduled run: ${verifyOneThreadPerSecond}/s), exported over HTTP ${exportHttpPerSecond}/s, the export file verified offline (${exportMb} MB) ${verifyFilePerSecond}/s `
       + `on ${availableParallelism()} cores (target ≥ 150,000), `
       + `seal lag at 2,000/s: max ${result.seal_lag_max_s_at_2000_per_s} s (target < 2)\n`

@@ -3,7 +3,8 @@ import { AddressInfo } from 'node:net';
 import { Client } from 'pg';
 import { createTestDatabase } from '../test/support/database';
 import { readFileSync } from 'node:fs';
-import { answerEnd, checkpoint, histogramBuckets, inMemory, median, pace, processCpuSeconds, quantileBetween, sampleWaits } from './support';
+import { answerEnd, checkpoint, databaseCpuBetween, databaseUsage, histogramBuckets, inMemory, median, pace, processCpuSeconds, quantileBetween,
+  sampleWaits } from './support';
 
 const scrape = (counts: number[]) => [
   '# TYPE w histogram',
@@ -160,5 +161,31 @@ describe('processCpuSeconds', () => {
     expect(spin).toBeGreaterThan(0);
     expect(after - before).toBeGreaterThanOrEqual(0.1);
     expect(after - before).toBeLessThan(5);
+  });
+});
+
+describe('databaseUsage', () => {
+  it("counts the CPU each of the database's processes used by role, and the WAL written, between two readings", async () => {
+    const database = await createTestDatabase();
+    const observer = new Client({ connectionString: database.url });
+    const busy = new Client({ connectionString: database.url, application_name: 'bench-busy' });
+    await Promise.all([observer.connect(), busy.connect()]);
+    try {
+      const before = await databaseUsage(observer);
+      expect([...before.cpu.values()].map((p) => p.role)).toEqual(expect.arrayContaining(['bench-busy', 'walwriter']));
+      // ~300 ms of one backend's CPU, and a table's worth of WAL.
+      await busy.query('DO $$ BEGIN WHILE clock_timestamp() < statement_timestamp() + interval \'300 ms\' LOOP END LOOP; END $$');
+      await busy.query('CREATE TABLE written AS SELECT g AS n FROM generate_series(1, 100000) g');
+      const after = await databaseUsage(observer);
+      const byRole = databaseCpuBetween(before, after);
+      expect(byRole.get('bench-busy')).toBeGreaterThanOrEqual(0.2);
+      expect(byRole.get('bench-busy')).toBeLessThan(5);
+      // The observer's own backend is left out: it is not what is measured.
+      expect([...after.cpu.keys()]).not.toContain((await observer.query('SELECT pg_backend_pid() AS pid')).rows[0].pid);
+      expect(after.walBytes - before.walBytes).toBeGreaterThan(100000 * 28); // a heap tuple of an int is 28 bytes and more
+    } finally {
+      await Promise.all([observer.end(), busy.end()]);
+      await database.drop();
+    }
   });
 });

@@ -313,6 +313,37 @@ export async function sampleWaits(databaseUrl: string, statement: string, stop: 
   return { walFlush: share(counts.walFlush), cpu: share(counts.cpu), samples: counts.samples };
 }
 
+/** The database's processes and the WAL written so far: what `databaseCpuBetween` compares. */
+export interface DatabaseUsage { cpu: Map<number, { role: string; seconds: number }>; walBytes: number }
+
+/**
+ * Each of the database's processes (pg_stat_activity lists the background ones too) with the CPU seconds it has used
+ * so far (/proc), by role: a client connection by its application_name, a background process by its type; and the
+ * WAL position (bytes: exact at once, where pg_stat_wal lags by up to a second). The database must run on this machine.
+ */
+export async function databaseUsage(client: Client): Promise<DatabaseUsage> {
+  const { rows } = await client.query<{ pid: number; role: string; wal: string }>(
+    `SELECT pid, CASE WHEN backend_type = 'client backend' THEN coalesce(nullif(application_name, ''), 'client') ELSE backend_type END AS role,
+            pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::text AS wal
+     FROM pg_stat_activity WHERE pid <> pg_backend_pid()`);
+  const cpu = new Map<number, { role: string; seconds: number }>();
+  for (const { pid, role } of rows) {
+    try {
+      cpu.set(pid, { role, seconds: processCpuSeconds(pid) });
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return { cpu, walBytes: Number(rows[0]?.wal ?? 0) };
+}
+
+/** CPU seconds used between two readings, summed by role (a process that ended meanwhile counts up to its last reading). */
+export function databaseCpuBetween(before: DatabaseUsage, after: DatabaseUsage): Map<string, number> {
+  const byRole = new Map<string, number>();
+  for (const [pid, { role, seconds }] of after.cpu) byRole.set(role, (byRole.get(role) ?? 0) + seconds - (before.cpu.get(pid)?.seconds ?? 0));
+  return byRole;
+}
+
 const TICKS_PER_SECOND = 100; // Linux's USER_HZ
 
 /** CPU seconds (user + system) a process (or one of its threads: `tid`, the main thread's is the pid) has used so far, from /proc. */
