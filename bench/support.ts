@@ -322,22 +322,26 @@ export interface DatabaseUsage { cpu: Map<number, { role: string; seconds: numbe
  * WAL position (bytes: exact at once, where pg_stat_wal lags by up to a second). The database must run on this machine.
  */
 export async function databaseUsage(client: Client): Promise<DatabaseUsage> {
-  const { rows } = await client.query<{ pid: number; role: string; wal: string }>(
-    `SELECT pid, CASE WHEN backend_type = 'client backend' THEN coalesce(nullif(application_name, ''), 'client') ELSE backend_type END AS role,
-            pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::text AS wal
-     FROM pg_stat_activity WHERE pid <> pg_backend_pid()`);
+  const { rows: [{ processes, wal }] } = await client.query<{ processes: { pid: number; role: string }[]; wal: string }>(
+    `SELECT coalesce((SELECT json_agg(json_build_object('pid', pid, 'role',
+              CASE WHEN backend_type = 'client backend' THEN coalesce(nullif(application_name, ''), 'client') ELSE backend_type END))
+            FROM pg_stat_activity WHERE pid <> pg_backend_pid()), '[]') AS processes,
+            pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::text AS wal`);
   const cpu = new Map<number, { role: string; seconds: number }>();
-  for (const { pid, role } of rows) {
+  for (const { pid, role } of processes) {
     try {
       cpu.set(pid, { role, seconds: processCpuSeconds(pid) });
     } catch {
       // ended meanwhile
     }
   }
-  return { cpu, walBytes: Number(rows[0]?.wal ?? 0) };
+  return { cpu, walBytes: Number(wal) };
 }
 
-/** CPU seconds used between two readings, summed by role (a process that ended meanwhile counts up to its last reading). */
+/**
+ * CPU seconds used between two readings, summed by role: a process started meanwhile counts in full; one that ended
+ * meanwhile is missing from the second reading and counts nothing (/proc keeps nothing of it).
+ */
 export function databaseCpuBetween(before: DatabaseUsage, after: DatabaseUsage): Map<string, number> {
   const byRole = new Map<string, number>();
   for (const [pid, { role, seconds }] of after.cpu) byRole.set(role, (byRole.get(role) ?? 0) + seconds - (before.cpu.get(pid)?.seconds ?? 0));
