@@ -1,4 +1,4 @@
-import type { ClientBase } from 'pg';
+import { ClientBase, Query, QueryArrayConfig, QueryConfig } from 'pg';
 import { int8Array, textArray, uuidArray } from '../common/database/binary-array';
 import { chainHash, ENTRY_FIELDS } from './chain';
 
@@ -47,35 +47,66 @@ export interface ChainedBatch {
  * Reads up to SEAL_BATCH_SIZE pending entries after entry id `after` (in a run, the last id of the batch before;
  * '0' to start from the oldest) and chains them onto `head`: seq gapless from head.seq + 1, each hash =
  * SHA-256(prev ‖ canonical entry). `head` itself is not changed.
+ * Each row is chained as it arrives and then dropped (a row listener: the driver keeps no array of the batch's
+ * rows): only the five columns the seal needs stay until the batch ends, so that the collector, which copies what
+ * is alive whenever it runs, does not copy a batch of rows while it is read (docs/decisions.md).
  */
-export async function readAndChain(client: ClientBase, after: string, head: Head): Promise<ChainedBatch> {
+export function readAndChain(client: ClientBase, after: string, head: Head): Promise<ChainedBatch> {
   // Not a named (prepared) statement: planned on each call, with the table's size as it is then. A cached plan made
   // while the trail was small (a fresh deployment, the sealer's first runs) scans the whole table and compares each
   // row with the 2,000 ids one by one: 5 s a batch once it holds 300,000 entries, sealing stalled until an ANALYZE
   // (seen in a soak: 28 s). Planning costs ~0.1 ms a batch.
-  const { rows } = await client.query<unknown[]>({ text: READ_PENDING, values: [SEAL_BATCH_SIZE, after], rowMode: 'array' });
-  return chainRows(rows, head);
+  const config: QueryArrayConfig = { text: READ_PENDING, values: [SEAL_BATCH_SIZE, after], rowMode: 'array' };
+  // pg's Query takes rowMode as client.query does; its type declaration leaves it out.
+  const query = new Query(config as QueryConfig);
+  const chain = new Chaining(head);
+  let failed: unknown;
+  return new Promise((resolve, reject) => {
+    query.on('row', (row: unknown[]) => {
+      if (failed !== undefined) return;
+      try {
+        chain.add(row);
+      } catch (error) {
+        failed = error;
+      }
+    });
+    // The driver emits 'error' instead of 'end' when the statement or the connection fails.
+    query.on('error', reject);
+    query.on('end', () => (failed === undefined ? resolve(chain.batch()) : reject(failed)));
+    client.query(query);
+  });
 }
 
-function chainRows(rows: unknown[][], head: Head): ChainedBatch {
-  const ids: unknown[] = [];
-  const hashes: string[] = [];
-  const partners: unknown[] = [];
-  const subjects: unknown[] = [];
-  const agents: unknown[] = [];
-  let { seq, hash } = head;
-  for (const row of rows) {
+/** The batch being chained, row after row. */
+class Chaining {
+  private readonly ids: string[] = [];
+  private readonly hashes: string[] = [];
+  private readonly partners: string[] = [];
+  private readonly subjects: string[] = [];
+  private readonly agents: string[] = [];
+  private seq: number;
+  private hash: string;
+
+  constructor(private readonly head: Head) {
+    ({ seq: this.seq, hash: this.hash } = head);
+  }
+
+  add(row: unknown[]): void {
     const scopes = row[SCOPES] as string | null;
     row[SCOPES] = scopes === null ? null : JSON.parse(scopes);
-    ids.push(row[SEQ]);
-    row[SEQ] = ++seq;
-    hash = chainHash(hash, row);
-    hashes.push(hash);
-    partners.push(row[PARTNER]);
-    subjects.push(row[SUBJECT]);
-    agents.push(row[AGENT]);
+    this.ids.push(row[SEQ] as string);
+    row[SEQ] = ++this.seq;
+    this.hash = chainHash(this.hash, row);
+    this.hashes.push(this.hash);
+    this.partners.push(row[PARTNER] as string);
+    this.subjects.push(row[SUBJECT] as string);
+    this.agents.push(row[AGENT] as string);
   }
-  return { count: rows.length, lastId: rows.length ? (ids[ids.length - 1] as string) : '', firstSeq: head.seq + 1,
-    firstPrev: head.hash, head: { seq, hash }, ids: int8Array(ids as string[]), hashes: textArray(hashes),
-    partners: uuidArray(partners as string[]), subjects: textArray(subjects as string[]), agents: textArray(agents as string[]) };
+
+  batch(): ChainedBatch {
+    const { ids } = this;
+    return { count: ids.length, lastId: ids.length ? ids[ids.length - 1] : '', firstSeq: this.head.seq + 1,
+      firstPrev: this.head.hash, head: { seq: this.seq, hash: this.hash }, ids: int8Array(ids), hashes: textArray(this.hashes),
+      partners: uuidArray(this.partners), subjects: textArray(this.subjects), agents: textArray(this.agents) };
+  }
 }
