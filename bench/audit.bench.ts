@@ -22,11 +22,12 @@ import { Metrics } from '../src/common/metrics';
 import { ServerSecret } from '../src/common/server-secret';
 import { Stopping } from '../src/common/stopping';
 import { prepareDatabase } from '../src/database-setup';
+import { APPLICATION_NAME, SEALER_APPLICATION_NAME } from '../src/common/database/connection-names';
 import { databaseCpuBetween, databaseUsage, processCpuSeconds } from './support';
 
 const PARTNER = randomUUID();
 // The sealer's connections by application_name: its thread reads and hashes the batches, the pool's connections write them.
-const ROLE_LABELS: Record<string, string> = { 'api-droits-cnam-gateway-sealer': 'reads', 'api-droits-cnam-gateway': 'seal writes' };
+const ROLE_LABELS: Record<string, string> = { [SEALER_APPLICATION_NAME]: 'reads', [APPLICATION_NAME]: 'seal writes' };
 // The person of entry i, as the gateway traces one (64 hex digits, a keyed SHA-256 of the NIR): a different person
 // for each entry, spread over the whole key range, so that the seals' person index is filled as real traffic fills
 // it (a national service looks up millions of persons). Until 2026-12-04 every entry had the same person, and that

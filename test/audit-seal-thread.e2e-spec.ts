@@ -9,6 +9,7 @@ import { chainHash, GENESIS_HASH } from '../src/audit/chain';
 import { CheckpointKeys } from '../src/audit/checkpoint-keys';
 import { readAndChain } from '../src/audit/seal-batch';
 import { SealThread } from '../src/audit/seal-thread';
+import { SEALER_APPLICATION_NAME as SEALER_CONNECTION } from '../src/common/database/connection-names';
 import { Database } from '../src/common/database/database';
 import { Metrics } from '../src/common/metrics';
 import { lockTables } from './support/database';
@@ -17,7 +18,6 @@ import { startTestApp, TestApp } from './support/test-app';
 // The compiled worker (npm test builds before running jest): the TypeScript sources have none, and the other suites'
 // sealers do their work in the test's thread.
 const WORKER = join(__dirname, '../dist/src/audit/seal-worker.js');
-const SEALER_CONNECTION = 'api-droits-cnam-gateway-sealer';
 const PARTNER = '0b8f1c44-5555-4555-8555-000000000005';
 
 /**

@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { APPLICATION_NAME } from '../src/common/database/connection-names';
 import { startTestApp, TestApp } from './support/test-app';
 
 const WRITE = 'DELETE,INSERT,SELECT,UPDATE';
@@ -34,7 +35,7 @@ describe('database roles: the gateway never connects as a role that can step aro
 
   it('connects as its own login role, not a superuser, and RESET ROLE gives it nothing more', async () => {
     const [{ pid_role: pidRole }] = await t.sql<{ pid_role: string }>(
-      `SELECT DISTINCT usename AS pid_role FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'api-droits-cnam-gateway'`);
+      `SELECT DISTINCT usename AS pid_role FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`, [APPLICATION_NAME]);
     expect(pidRole).toMatch(/^gateway_app_gateway_test_/);
     await asApp.query('RESET ROLE');
     const { rows: [me] } = await asApp.query(`SELECT current_user AS name, r.rolsuper, r.rolcreaterole, r.rolcreatedb

@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { APPLICATION_NAME } from '../src/common/database/connection-names';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { operatorToken } from './support/factories';
@@ -117,7 +118,7 @@ describe('operators: sessions and roles (DESIGN §4)', () => {
     const admin = new Client({ connectionString: t.databaseUrl });
     await admin.connect();
     await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-      WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = 'api-droits-cnam-gateway'`);
+      WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = $1`, [APPLICATION_NAME]);
     await admin.end();
     const token = await operatorToken(t).catch(() => operatorToken(t));
     expect((await api.get('/admin/api/partners', { token })).status).toBe(200);

@@ -1,6 +1,7 @@
 import { KeyObject, sign } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Client } from 'pg';
+import { SEALER_APPLICATION_NAME } from '../common/database/connection-names';
 import { reportError, ReportedError } from '../common/threads';
 import { ChainedBatch, Head, readAndChain } from './seal-batch';
 import { RangeTask, verifyRange } from './verify-range';
@@ -37,7 +38,7 @@ function serve(port: NonNullable<typeof parentPort>, data: SealWorkerData): void
   /** One connection, opened when first needed and again after it failed. */
   const connection = (): Promise<Client> => {
     connecting ??= (async () => {
-      const client = new Client({ connectionString: data.databaseUrl, application_name: 'api-droits-cnam-gateway-sealer' });
+      const client = new Client({ connectionString: data.databaseUrl, application_name: SEALER_APPLICATION_NAME });
       // A connection PostgreSQL closes while idle emits 'error': dropped, not a crash of the thread.
       client.on('error', () => drop(client));
       await client.connect();

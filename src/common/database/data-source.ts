@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import { MIGRATIONS } from '../../../migrations';
+import { APPLICATION_NAME } from './connection-names';
 
 /**
  * The one DataSource definition: the gateway, the CLI and the tests all build it here. The application connects
@@ -14,7 +15,7 @@ export function createDataSource(url: string, poolSize = 10): DataSource {
     synchronize: false,
     migrationsRun: false,
     poolSize,
-    extra: { max: poolSize, connectionTimeoutMillis: 5000, application_name: 'api-droits-cnam-gateway' },
+    extra: { max: poolSize, connectionTimeoutMillis: 5000, application_name: APPLICATION_NAME },
   });
 }
 
